@@ -1,0 +1,28 @@
+# Makefile for the participants extension (PGXS)
+
+EXTENSION = participants
+MODULE_big = participants
+OBJS = \
+	src/participants.o \
+	src/validate.o \
+	src/project.o \
+	src/body.o \
+	src/record.o \
+	src/upsert.o \
+	src/ops.o \
+	src/customfield.o \
+	src/guard.o
+
+DATA = sql/participants--0.1.0.sql
+
+# pg_regress tests, in order (sql/NAME.sql, expected/NAME.out)
+REGRESS = install upsert validation enrollment bulk custom_fields ops directory privileges
+REGRESS_OPTS = --load-extension=participants
+
+# isolation specs (test/specs/NAME.spec, test/expected/NAME.out)
+ISOLATION = upsert_races
+ISOLATION_OPTS = --inputdir=test --load-extension=participants
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

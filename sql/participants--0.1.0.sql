@@ -1,0 +1,251 @@
+/* sql/participants--0.1.0.sql: the participants extension, first release */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION participants" to load this file. \quit
+
+COMMENT ON SCHEMA participants IS
+'Registry of research participants: projects, participant records with demographics and custom fields, enrollment and withdrawal.';
+
+REVOKE ALL ON SCHEMA participants FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Tables. Every key includes project_id (SPEC section 1), so every table but
+-- project can be distributed by project_id.
+------------------------------------------------------------------------------
+
+CREATE TABLE participants.project (
+	id				uuid PRIMARY KEY,
+	name			text NOT NULL CHECK (name <> ''),
+	settings		jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(settings) = 'object'),
+	created_date	timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE participants.project IS
+'Tenants. settings may hold participantIdentifierPrefix, linkIdentifiers and strictCustomFields.';
+
+CREATE SEQUENCE participants.participant_identifier_seq;
+COMMENT ON SEQUENCE participants.participant_identifier_seq IS
+'Numbers of generated participantIdentifiers (after the project prefix).';
+
+CREATE TABLE participants.participant (
+	project_id			uuid NOT NULL REFERENCES participants.project (id),
+	id					uuid NOT NULL,
+	participant_identifier text NOT NULL,
+	link_identifier		text,
+	invitation_status	text CHECK (invitation_status IN ('pending', 'declined', 'cancelled', 'approved', 'notInvited')),
+	email				text,
+	first_name			text,
+	middle_name			text,
+	last_name			text,
+	date_of_birth		date,
+	preferred_language	text,
+	gender				text CHECK (gender IN ('M', 'F', 'O')),
+	street1				text,
+	street2				text,
+	city				text,
+	state				text,
+	postal_code			text,
+	mobile_phone		text,
+	utc_offset			text,
+	custom_fields		jsonb NOT NULL DEFAULT '{}',
+	exclude_from_export	boolean NOT NULL DEFAULT false,
+	institution_code	text NOT NULL DEFAULT '',
+	enrollment_date		timestamptz,
+	withdraw_date		timestamptz,
+	opted_out			boolean NOT NULL DEFAULT false,
+	inserted_date		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated_date		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (project_id, id)
+);
+COMMENT ON TABLE participants.participant IS
+'Participants. Write through participants.upsert_participant(s); the guard trigger holds the rules for raw writes too.';
+
+CREATE UNIQUE INDEX participant_identifier_key
+	ON participants.participant (project_id, participant_identifier);
+CREATE UNIQUE INDEX participant_email_key
+	ON participants.participant (project_id, pg_catalog.lower(email));
+CREATE UNIQUE INDEX participant_mobile_phone_key
+	ON participants.participant (project_id, mobile_phone);
+
+CREATE TABLE participants.custom_field (
+	project_id		uuid NOT NULL REFERENCES participants.project (id),
+	name			text NOT NULL CHECK (name ~ '^[A-Za-z][A-Za-z0-9_]*$' AND pg_catalog.length(name) <= 63),
+	type			text NOT NULL CHECK (type IN ('text', 'number', 'integer', 'boolean', 'date', 'timestamp')),
+	options			jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(options) = 'object'),
+	created_date	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (project_id, name)
+);
+COMMENT ON TABLE participants.custom_field IS
+'Declared custom fields of a project: typed and validated on every write.';
+
+-- user data survives pg_dump / pg_restore
+SELECT pg_catalog.pg_extension_config_dump('participants.project', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.participant', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.custom_field', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.participant_identifier_seq', '');
+
+------------------------------------------------------------------------------
+-- Triggers (C)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION participants.participant_guard() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_participant_guard';
+COMMENT ON FUNCTION participants.participant_guard() IS
+'Row trigger: enrollment lock on email and phone, final withdrawal, immutable keys, value formats and custom field types.';
+
+CREATE TRIGGER participant_guard
+	BEFORE INSERT OR UPDATE ON participants.participant
+	FOR EACH ROW EXECUTE FUNCTION participants.participant_guard();
+
+CREATE FUNCTION participants.custom_field_guard() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_custom_field_guard';
+COMMENT ON FUNCTION participants.custom_field_guard() IS
+'Row trigger: a custom field keeps its project, name and type.';
+
+CREATE TRIGGER custom_field_guard
+	BEFORE UPDATE ON participants.custom_field
+	FOR EACH ROW EXECUTE FUNCTION participants.custom_field_guard();
+
+CREATE FUNCTION participants.cache_invalidate() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_cache_invalidate';
+COMMENT ON FUNCTION participants.cache_invalidate() IS
+'Statement trigger: every backend reloads its cached project settings and custom field definitions.';
+
+CREATE TRIGGER project_cache_invalidate
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON participants.project
+	FOR EACH STATEMENT EXECUTE FUNCTION participants.cache_invalidate();
+CREATE TRIGGER custom_field_cache_invalidate
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON participants.custom_field
+	FOR EACH STATEMENT EXECUTE FUNCTION participants.cache_invalidate();
+
+------------------------------------------------------------------------------
+-- Functions. Not STRICT: a null argument gets a 22023 error naming it.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION participants.create_project(name text, settings jsonb DEFAULT '{}')
+	RETURNS uuid
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_create_project';
+COMMENT ON FUNCTION participants.create_project(text, jsonb) IS
+'Create a project (tenant) and return its id.
+settings (optional): participantIdentifierPrefix (text), linkIdentifiers (boolean, default true), strictCustomFields (boolean, default false).
+Errors: 22023 for an unknown setting or a wrong type.';
+
+CREATE FUNCTION participants.upsert_participant(project_id uuid, participant jsonb)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_upsert_participant';
+COMMENT ON FUNCTION participants.upsert_participant(uuid, jsonb) IS
+'Add or update one participant.
+The body selects a participant by id (must exist) or participantIdentifier (exists: update, else add); with neither, demographics.email is required and the call adds.
+Updates are partial: absent keys keep their values, demographics and customFields merge key by key, JSON null clears.
+Returns {"actionTaken": "add" | "update" | "none", "result": participant}.
+Errors: 22023/22007/22008 invalid body, 23505 duplicate identifier/email/phone, PT404 project or id not found, PT409 email or phone of an enrolled participant.';
+
+CREATE FUNCTION participants.upsert_participants(project_id uuid, participants jsonb, allow_update boolean DEFAULT true)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_upsert_participants';
+COMMENT ON FUNCTION participants.upsert_participants(uuid, jsonb, boolean) IS
+'Add or update many participants, all or nothing, in order.
+participants: a JSON array of bodies, or {"participants": [...]}. With allow_update false, a body that matches an existing participant is an error (PT409).
+Returns {"totalAdded": n, "totalUpdated": n, "results": [{"actionTaken", "result"}, ...]}.
+Errors name the element, e.g. participants[3].demographics.email; SQLSTATEs as for upsert_participant.';
+
+CREATE FUNCTION participants.get_participant(project_id uuid, participant text, query_by_id boolean DEFAULT false)
+	RETURNS jsonb
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_get_participant';
+COMMENT ON FUNCTION participants.get_participant(uuid, text, boolean) IS
+'One participant, by participantIdentifier (or by id with query_by_id).
+Errors: PT404 project or participant not found, 22023 malformed id.';
+
+CREATE FUNCTION participants.enroll_participant(project_id uuid, participant text, query_by_id boolean DEFAULT false)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_enroll_participant';
+COMMENT ON FUNCTION participants.enroll_participant(uuid, text, boolean) IS
+'Enroll a participant: sets enrollmentDate, which locks email and mobile phone.
+Returns {"actionTaken": "update", "result": participant}, or "none" when already enrolled.
+Errors: PT404 not found, PT409 withdrawn.';
+
+CREATE FUNCTION participants.withdraw_participant(project_id uuid, participant text, query_by_id boolean DEFAULT false)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_withdraw_participant';
+COMMENT ON FUNCTION participants.withdraw_participant(uuid, text, boolean) IS
+'Withdraw a participant: sets withdrawDate, which is final. The record and its history are kept.
+Returns {"actionTaken": "update", "result": participant}.
+Errors: PT404 not found, PT409 already withdrawn.';
+
+CREATE FUNCTION participants.delete_participant(project_id uuid, participant text, query_by_id boolean DEFAULT false)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_delete_participant';
+COMMENT ON FUNCTION participants.delete_participant(uuid, text, boolean) IS
+'Delete a participant and everything that refers to it, in one transaction.
+Returns {"actionTaken": "delete", "result": participant as it was}.
+Errors: PT404 not found.';
+
+CREATE FUNCTION participants.define_custom_field(project_id uuid, name text, type text, options jsonb DEFAULT '{}')
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_define_custom_field';
+COMMENT ON FUNCTION participants.define_custom_field(uuid, text, text, jsonb) IS
+'Declare a typed custom field (text, number, integer, boolean, date, timestamp). Values participants already hold are converted to the type, or the call fails.
+Defining an existing field again with the same type updates its options; options: {"description": text}.
+Returns {"name", "type", "options", "createdDate"}.
+Errors: 22023 bad name, type or option, or an existing value that does not convert; PT404 project not found; PT409 a different type than defined.';
+
+CREATE FUNCTION participants.custom_fields(project_id uuid)
+	RETURNS jsonb
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_custom_fields';
+COMMENT ON FUNCTION participants.custom_fields(uuid) IS
+'The declared custom fields of a project, by name: [{"name", "type", "options", "createdDate"}].
+Errors: PT404 project not found.';
+
+CREATE FUNCTION participants.drop_custom_field(project_id uuid, name text)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_drop_custom_field';
+COMMENT ON FUNCTION participants.drop_custom_field(uuid, text) IS
+'Drop a custom field definition and return it. Values participants hold stay, as undeclared values.
+Errors: PT404 project or field not found.';
+
+------------------------------------------------------------------------------
+-- Views for people in psql
+------------------------------------------------------------------------------
+
+CREATE VIEW participants.participant_directory AS
+SELECT
+	pr.name AS project,
+	p.participant_identifier,
+	p.custom_fields ->> 'SecondaryIdentifier' AS secondary_identifier,
+	p.link_identifier,
+	p.first_name,
+	p.middle_name,
+	p.last_name,
+	p.email,
+	p.mobile_phone,
+	p.date_of_birth,
+	p.enrollment_date IS NOT NULL AS enrolled,
+	p.withdraw_date IS NOT NULL AS withdrawn,
+	p.opted_out,
+	p.invitation_status,
+	0::bigint AS segment_count,
+	p.custom_fields,
+	p.inserted_date,
+	p.project_id,
+	p.id
+FROM participants.participant p
+JOIN participants.project pr ON pr.id = p.project_id;
+COMMENT ON VIEW participants.participant_directory IS
+'One readable row per participant: project name, identifiers, names, contact, enrollment, withdrawal, opt-out, invitation status, segment count and custom fields.';
+
+------------------------------------------------------------------------------
+-- Privileges: nothing for PUBLIC; README.md shows the grants per role.
+------------------------------------------------------------------------------
+
+REVOKE ALL ON ALL TABLES IN SCHEMA participants FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA participants FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA participants FROM PUBLIC;

@@ -1,0 +1,283 @@
+/*
+ * customfield.c
+ *		Custom field definitions (SPEC section 4): define_custom_field,
+ *		custom_fields and drop_custom_field. Defining a field converts the
+ *		values participants already hold to its type, or refuses.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "pt.h"
+
+/* Check the options object: only "description" (a string) for now */
+static void
+CheckOptions(Jsonb *options)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	if (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_IS_SCALAR(options))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"options\": expected an object")));
+	it = JsonbIteratorInit(&options->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *key;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(v.val.string.val, v.val.string.len);
+		(void) JsonbIteratorNext(&it, &v, true);
+		if (strcmp(key, "description") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown key \"options.%s\"", key),
+					 errhint("The known option is description.")));
+		if (v.type != jbvString)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for key \"options.description\": expected a string, got %s",
+							PtJsonbTypeName(&v))));
+	}
+}
+
+/* The definition row of (project, name) as jsonb, or NULL */
+static Jsonb *
+DefinitionJson(pg_uuid_t *project_id, text *name, const char *sql, int expect)
+{
+	Oid			types[2] = {UUIDOID, TEXTOID};
+	Datum		args[2];
+	bool		isnull;
+	Jsonb	   *res = NULL;
+	int			ret;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = PointerGetDatum(name);
+	ret = SPI_execute_with_args(sql, 2, types, args, NULL, false, 1);
+	if (ret != expect)
+		elog(ERROR, "custom field statement failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed > 0)
+		res = DatumGetJsonbP(SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0],
+															 SPI_tuptable->tupdesc, 1, &isnull),
+											   false, -1));
+	return res;
+}
+
+#define DEF_JSON "pg_catalog.jsonb_build_object('name', name, 'type', type, " \
+	"'options', options, 'createdDate', created_date)"
+
+/*
+ * Convert the values participants already hold for a newly declared field
+ * to its type; 22023 naming the participant when one cannot be converted.
+ */
+static void
+ConvertExistingValues(pg_uuid_t *project_id, const char *name, PtFieldType type)
+{
+	Oid			types[2] = {UUIDOID, TEXTOID};
+	Datum		args[3];
+	uint64		i,
+				n;
+	Datum	   *ids;
+	Datum	   *vals;
+	int			nchanged = 0;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = CStringGetTextDatum(name);
+	if (SPI_execute_with_args("SELECT id, participant_identifier, custom_fields -> $2 "
+							  "FROM participants.participant "
+							  "WHERE project_id = $1 AND custom_fields ? $2 FOR UPDATE",
+							  2, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read custom field values");
+	n = SPI_processed;
+	ids = palloc(sizeof(Datum) * Max(n, 1));
+	vals = palloc(sizeof(Datum) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		bool		isnull;
+		Jsonb	   *old = DatumGetJsonbP(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull));
+		JsonbValue	v;
+		char	   *key;
+
+		if (!JsonbExtractScalar(&old->root, &v))
+			v.type = jbvBinary;
+		key = psprintf("customFields.%s", name);
+		if (v.type == jbvBinary)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("participant \"%s\" holds a non-scalar value for custom field \"%s\"",
+							SPI_getvalue(t, SPI_tuptable->tupdesc, 2), name)));
+		PG_TRY();
+		{
+			PtCoerceFieldValue(type, &v, key);
+		}
+		PG_CATCH();
+		{
+			errcontext("converting the value of participant \"%s\" to the declared type",
+					   SPI_getvalue(t, SPI_tuptable->tupdesc, 2));
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+		{
+			Jsonb	   *conv = JsonbValueToJsonb(&v);
+
+			/* a string "1" and a number 1 differ here; 1 and 1.0 do not */
+			if (compareJsonbContainers(&conv->root, &old->root) != 0)
+			{
+				ids[nchanged] = SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull);
+				vals[nchanged++] = JsonbPGetDatum(conv);
+			}
+		}
+	}
+	if (nchanged > 0)
+	{
+		Oid			utypes[3] = {UUIDOID, UUIDARRAYOID, JSONBARRAYOID};
+		int			dims[1] = {nchanged};
+		int			lbs[1] = {1};
+
+		args[1] = PointerGetDatum(construct_md_array(ids, NULL, 1, dims, lbs, UUIDOID, 16, false, TYPALIGN_CHAR));
+		args[2] = PointerGetDatum(construct_md_array(vals, NULL, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
+		args[0] = UUIDPGetDatum(project_id);
+		if (SPI_execute_with_args("UPDATE participants.participant p "
+								  "SET custom_fields = p.custom_fields || "
+								  "pg_catalog.jsonb_build_object($4::text, u.v) "
+								  "FROM unnest($2::uuid[], $3::jsonb[]) AS u(id, v) "
+								  "WHERE p.project_id = $1 AND p.id = u.id",
+								  4, (Oid[]) {utypes[0], utypes[1], utypes[2], TEXTOID},
+								  (Datum[]) {args[0], args[1], args[2], CStringGetTextDatum(name)},
+								  NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not convert custom field values");
+	}
+}
+
+PG_FUNCTION_INFO_V1(participants_define_custom_field);
+/* define_custom_field(project_id, name, type, options) */
+Datum
+participants_define_custom_field(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *project_id;
+	text	   *name;
+	char	   *cname;
+	char	   *ctype;
+	PtFieldType type;
+	Jsonb	   *options;
+	Jsonb	   *res;
+	Oid			types[4] = {UUIDOID, TEXTOID, TEXTOID, JSONBOID};
+	Datum		args[4];
+	PtProject  *project;
+	PtFieldType existing;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"%s\": null",
+						PG_ARGISNULL(0) ? "project_id" : PG_ARGISNULL(1) ? "name" : "type")));
+	project_id = PG_GETARG_UUID_P(0);
+	name = PG_GETARG_TEXT_PP(1);
+	cname = text_to_cstring(name);
+	ctype = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	options = PG_ARGISNULL(3) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
+		: PG_GETARG_JSONB_P(3);
+	PtCheckFieldName(cname);
+	type = PtFieldTypeFromName(ctype);
+	if (type == CF_UNDECLARED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"type\": \"%s\"", ctype),
+				 errhint("Use one of text, number, integer, boolean, date, timestamp.")));
+	CheckOptions(options);
+	project = PtGetProject(project_id);
+	existing = PtProjectFieldType(project, cname);
+	if (existing != CF_UNDECLARED && existing != type)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("custom field \"%s\" is already defined as %s", cname, PtFieldTypeName(existing)),
+				 errdetail("A custom field's type never changes once defined."),
+				 errhint("Drop the field and define it again to change its type.")));
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = PointerGetDatum(name);
+	args[2] = CStringGetTextDatum(ctype);
+	args[3] = JsonbPGetDatum(options);
+	SPI_connect();
+	if (SPI_execute_with_args("INSERT INTO participants.custom_field AS f "
+							  "(project_id, name, type, options, created_date) "
+							  "VALUES ($1, $2, $3, $4, pg_catalog.statement_timestamp()) "
+							  "ON CONFLICT (project_id, name) DO UPDATE SET options = EXCLUDED.options",
+							  4, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not define custom field");
+	if (existing == CF_UNDECLARED)
+		ConvertExistingValues(project_id, cname, type);
+	res = DefinitionJson(project_id, name,
+						 "SELECT " DEF_JSON " FROM participants.custom_field "
+						 "WHERE project_id = $1 AND name = $2", SPI_OK_SELECT);
+	SPI_finish();
+	PG_RETURN_JSONB_P(res);
+}
+
+PG_FUNCTION_INFO_V1(participants_drop_custom_field);
+/* drop_custom_field(project_id, name): the dropped definition */
+Datum
+participants_drop_custom_field(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *project_id;
+	text	   *name;
+	Jsonb	   *res;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"%s\": null", PG_ARGISNULL(0) ? "project_id" : "name")));
+	project_id = PG_GETARG_UUID_P(0);
+	name = PG_GETARG_TEXT_PP(1);
+	(void) PtGetProject(project_id);
+	SPI_connect();
+	res = DefinitionJson(project_id, name,
+						 "DELETE FROM participants.custom_field "
+						 "WHERE project_id = $1 AND name = $2 RETURNING " DEF_JSON,
+						 SPI_OK_DELETE_RETURNING);
+	SPI_finish();
+	if (res == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_NOT_FOUND),
+				 errmsg("custom field \"%s\" not found", text_to_cstring(name))));
+	PG_RETURN_JSONB_P(res);
+}
+
+PG_FUNCTION_INFO_V1(participants_custom_fields);
+/* custom_fields(project_id): the definitions, by name */
+Datum
+participants_custom_fields(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *project_id;
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1];
+	bool		isnull;
+	Datum		res;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"project_id\": null")));
+	project_id = PG_GETARG_UUID_P(0);
+	(void) PtGetProject(project_id);
+	args[0] = UUIDPGetDatum(project_id);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT coalesce(pg_catalog.jsonb_agg(" DEF_JSON " ORDER BY name), '[]') "
+							  "FROM participants.custom_field WHERE project_id = $1",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not list custom fields");
+	res = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
+							false, -1);
+	SPI_finish();
+	PG_RETURN_DATUM(res);
+}

@@ -1,0 +1,316 @@
+/*
+ * guard.c
+ *		Row triggers that hold the participant rules for every client, a raw
+ *		INSERT or UPDATE from psql included: the enrollment lock on email and
+ *		phone, final withdrawal, immutable keys, value formats and custom
+ *		field types; and the immutable type of a custom field definition.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/datum.h"
+#include "utils/rel.h"
+
+#include "pt.h"
+
+/*
+ * Set while this extension's own C code writes rows it has validated: the
+ * guard then skips the format checks (not the state rules).
+ */
+bool		pt_trusted_write = false;
+
+/* Attribute numbers of the participant columns the guard reads */
+typedef struct GuardCols
+{
+	Oid			relid;
+	int			project_id;
+	int			id;
+	int			identifier;
+	int			invitation;
+	int			demo[NUM_DEMO];
+	int			custom_fields;
+	int			enrollment;
+	int			withdraw;
+	int			inserted;
+} GuardCols;
+
+static GuardCols cols;
+
+static int
+Col(TupleDesc desc, const char *name)
+{
+	int			n = SPI_fnumber(desc, name);
+
+	if (n <= 0)
+		elog(ERROR, "participant table has no column \"%s\"", name);
+	return n;
+}
+
+static void
+LoadCols(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			d;
+
+	if (cols.relid == RelationGetRelid(rel))
+		return;
+	cols.project_id = Col(desc, "project_id");
+	cols.id = Col(desc, "id");
+	cols.identifier = Col(desc, "participant_identifier");
+	cols.invitation = Col(desc, "invitation_status");
+	for (d = 0; d < NUM_DEMO; d++)
+		cols.demo[d] = Col(desc, pt_demo_cols[d]);
+	cols.custom_fields = Col(desc, "custom_fields");
+	cols.enrollment = Col(desc, "enrollment_date");
+	cols.withdraw = Col(desc, "withdraw_date");
+	cols.inserted = Col(desc, "inserted_date");
+	cols.relid = RelationGetRelid(rel);
+}
+
+/* True when a column differs between two row versions (binary comparison) */
+static bool
+Changed(HeapTuple a, HeapTuple b, TupleDesc desc, int col)
+{
+	bool		anull,
+				bnull;
+	Datum		av = heap_getattr(a, col, desc, &anull);
+	Datum		bv = heap_getattr(b, col, desc, &bnull);
+	Form_pg_attribute att = TupleDescAttr(desc, col - 1);
+
+	if (anull || bnull)
+		return anull != bnull;
+	if (att->attlen == -1)
+	{
+		struct varlena *x = PG_DETOAST_DATUM_PACKED(av);
+		struct varlena *y = PG_DETOAST_DATUM_PACKED(bv);
+
+		return VARSIZE_ANY_EXHDR(x) != VARSIZE_ANY_EXHDR(y) ||
+			memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) != 0;
+	}
+	return !datumIsEqual(av, bv, att->attbyval, att->attlen);
+}
+
+static bool
+IsNull(HeapTuple t, TupleDesc desc, int col)
+{
+	bool		isnull;
+
+	(void) heap_getattr(t, col, desc, &isnull);
+	return isnull;
+}
+
+static void
+RuleError(const char *msg, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PT_CONFLICT),
+			 errmsg("%s", msg),
+			 detail ? errdetail("%s", detail) : 0));
+}
+
+/* Rules on the state of an existing participant (UPDATE only) */
+static void
+CheckStateRules(HeapTuple oldt, HeapTuple newt, TupleDesc desc)
+{
+	if (Changed(oldt, newt, desc, cols.project_id) || Changed(oldt, newt, desc, cols.id))
+		RuleError("cannot change the project_id or id of a participant", NULL);
+	if (Changed(oldt, newt, desc, cols.inserted))
+		RuleError("cannot change the inserted_date of a participant", NULL);
+	if (!IsNull(oldt, desc, cols.enrollment))
+	{
+		if (Changed(oldt, newt, desc, cols.demo[DEMO_EMAIL]))
+			RuleError("cannot change key \"demographics.email\": the participant is enrolled",
+					  "Email and mobile phone are locked once a participant enrolls.");
+		if (Changed(oldt, newt, desc, cols.demo[DEMO_MOBILE_PHONE]))
+			RuleError("cannot change key \"demographics.mobilePhone\": the participant is enrolled",
+					  "Email and mobile phone are locked once a participant enrolls.");
+		if (IsNull(newt, desc, cols.enrollment))
+			RuleError("cannot clear the enrollment of a participant",
+					  "Enrollment is recorded once; withdraw the participant instead.");
+		if (Changed(oldt, newt, desc, cols.enrollment))
+			RuleError("cannot move the enrollment date of a participant", NULL);
+	}
+	if (!IsNull(oldt, desc, cols.withdraw))
+	{
+		if (Changed(oldt, newt, desc, cols.withdraw))
+			RuleError("cannot clear or move the withdraw date of a participant",
+					  "Withdrawal is final.");
+		if (Changed(oldt, newt, desc, cols.enrollment))
+			RuleError("cannot enroll a withdrawn participant", "Withdrawal is final.");
+	}
+}
+
+static char *
+ColText(HeapTuple t, TupleDesc desc, int col)
+{
+	return SPI_getvalue(t, desc, col);
+}
+
+/* Check the custom_fields object of a row against the project's definitions */
+static void
+CheckCustomFields(HeapTuple t, TupleDesc desc)
+{
+	bool		isnull;
+	Jsonb	   *cf = DatumGetJsonbP(heap_getattr(t, cols.custom_fields, desc, &isnull));
+	pg_uuid_t  *project_id = DatumGetUUIDP(heap_getattr(t, cols.project_id, desc, &isnull));
+	PtProject  *project;
+	JsonbIterator *it;
+	JsonbValue	k,
+				v;
+	JsonbIteratorToken tok;
+
+	if (!JB_ROOT_IS_OBJECT(cf) || JB_ROOT_IS_SCALAR(cf))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for column \"custom_fields\": expected an object")));
+	project = PtGetProject(project_id);
+	it = JsonbIteratorInit(&cf->root);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		char	   *name;
+		char	   *key;
+		PtFieldType type;
+
+		if (tok != WJB_KEY)
+			continue;
+		name = pnstrdup(k.val.string.val, k.val.string.len);
+		key = psprintf("customFields.%s", name);
+		(void) JsonbIteratorNext(&it, &v, true);
+		type = PtProjectFieldType(project, name);
+		if (type == CF_UNDECLARED && project->strict_custom_fields)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown key \"%s\": custom field \"%s\" is not defined", key, name)));
+		if (v.type == jbvBinary)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for key \"%s\": custom field values are scalars", key)));
+		PtCheckStoredFieldValue(type, &v, key);
+	}
+}
+
+/* Format checks on the columns a write sets (all of them on INSERT) */
+static void
+CheckFormats(HeapTuple oldt, HeapTuple newt, TupleDesc desc)
+{
+	char	   *s;
+	int			d;
+
+#define SETS(col) (oldt == NULL || Changed(oldt, newt, desc, (col)))
+	if (SETS(cols.identifier))
+	{
+		s = ColText(newt, desc, cols.identifier);
+		if (s == NULL || s[0] == '\0' || strlen(s) > 255)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for key \"participantIdentifier\": 1 to 255 bytes are required")));
+	}
+	if (SETS(cols.invitation) && (s = ColText(newt, desc, cols.invitation)) != NULL)
+		PtCheckInvitationStatus(s, "invitationStatus");
+	for (d = 0; d < NUM_DEMO; d++)
+	{
+		char	   *key;
+
+		if (!SETS(cols.demo[d]) || (s = ColText(newt, desc, cols.demo[d])) == NULL)
+			continue;
+		key = psprintf("demographics.%s", pt_demo_keys[d]);
+		if (strlen(s) > (d == DEMO_EMAIL || d == DEMO_MOBILE_PHONE ? 255 : 1000))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for key \"%s\": too long", key)));
+		switch (d)
+		{
+			case DEMO_EMAIL:
+				PtCheckEmail(s, key);
+				break;
+			case DEMO_MOBILE_PHONE:
+				if (!PtPhoneIsNormalized(s))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("invalid value for key \"%s\": \"%s\" is not a normalized phone number", key, s),
+							 errhint("Store 7 to 15 digits with an optional leading \"+\", e.g. \"+15551234567\".")));
+				break;
+			case DEMO_DATE_OF_BIRTH:
+				(void) PtCheckDateOfBirth(s, key);
+				break;
+			case DEMO_GENDER:
+				PtCheckGender(s, key);
+				break;
+			case DEMO_UTC_OFFSET:
+				PtCheckUtcOffset(s, key);
+				break;
+			default:
+				break;
+		}
+	}
+	if (SETS(cols.custom_fields))
+		CheckCustomFields(newt, desc);
+#undef SETS
+}
+
+PG_FUNCTION_INFO_V1(participants_participant_guard);
+/* BEFORE INSERT OR UPDATE row trigger on participants.participant */
+Datum
+participants_participant_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	oldt = NULL;
+	HeapTuple	newt;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "participant_guard: not called by the trigger manager");
+	if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "participant_guard: must fire BEFORE, FOR EACH ROW");
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		newt = td->tg_trigtuple;
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		oldt = td->tg_trigtuple;
+		newt = td->tg_newtuple;
+	}
+	else
+		elog(ERROR, "participant_guard: must fire on INSERT or UPDATE");
+
+	LoadCols(td->tg_relation);
+	desc = RelationGetDescr(td->tg_relation);
+	if (oldt != NULL)
+		CheckStateRules(oldt, newt, desc);
+	if (!pt_trusted_write)
+		CheckFormats(oldt, newt, desc);
+	return PointerGetDatum(newt);
+}
+
+PG_FUNCTION_INFO_V1(participants_custom_field_guard);
+/* BEFORE UPDATE row trigger on participants.custom_field: keys and type are fixed */
+Datum
+participants_custom_field_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	char	   *oldtype,
+			   *newtype;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_UPDATE(td->tg_event) ||
+		!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "custom_field_guard: must fire BEFORE UPDATE, FOR EACH ROW");
+	desc = RelationGetDescr(td->tg_relation);
+	if (Changed(td->tg_trigtuple, td->tg_newtuple, desc, Col(desc, "project_id")) ||
+		Changed(td->tg_trigtuple, td->tg_newtuple, desc, Col(desc, "name")))
+		RuleError("cannot rename a custom field or move it to another project",
+				  "Drop it and define a new one.");
+	oldtype = SPI_getvalue(td->tg_trigtuple, desc, Col(desc, "type"));
+	newtype = SPI_getvalue(td->tg_newtuple, desc, Col(desc, "type"));
+	if (strcmp(oldtype, newtype) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("cannot change the type of custom field \"%s\" from %s to %s",
+						SPI_getvalue(td->tg_trigtuple, desc, Col(desc, "name")), oldtype, newtype),
+				 errdetail("A custom field's type never changes once defined.")));
+	return PointerGetDatum(td->tg_newtuple);
+}

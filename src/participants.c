@@ -1,0 +1,33 @@
+/*
+ * participants.c
+ *		Module entry of the participants extension: PG_MODULE_MAGIC, _PG_init
+ *		and the extension's settings (GUCs).
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "pt.h"
+
+PG_MODULE_MAGIC;
+
+/* Elements a bulk upsert processes per chunk (one lookup and one write each) */
+int			pt_bulk_batch_size = 1000;
+
+void		_PG_init(void);
+
+/* Define the settings and register the project cache invalidation */
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("participants.bulk_batch_size",
+							"Elements a bulk upsert processes per chunk.",
+							"Each chunk runs one lookup, one INSERT and one UPDATE, in a memory context reset between chunks.",
+							&pt_bulk_batch_size,
+							1000, 1, 10000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	MarkGUCPrefixReserved("participants");
+	PtInitProjectCache();
+}

@@ -1,0 +1,317 @@
+/*
+ * project.c
+ *		Projects: create_project, and a per-backend cache of each project's
+ *		settings and custom field definitions, invalidated across backends
+ *		by a statement trigger on the project and custom_field tables.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "pt.h"
+
+static HTAB *project_cache = NULL;
+static MemoryContext project_cache_cxt = NULL;
+static bool cache_callback_registered = false;
+static Oid	project_relid = InvalidOid;
+static Oid	field_relid = InvalidOid;
+
+typedef struct ProjectCacheEntry
+{
+	pg_uuid_t	key;
+	PtProject	project;
+} ProjectCacheEntry;
+
+/* Drop the whole cache when the project or custom_field table changes */
+static void
+ProjectCacheCallback(Datum arg, Oid relid)
+{
+	if (project_cache == NULL)
+		return;
+	if (relid != InvalidOid && relid != project_relid && relid != field_relid)
+		return;
+	MemoryContextDelete(project_cache_cxt);
+	project_cache_cxt = NULL;
+	project_cache = NULL;
+	project_relid = InvalidOid;
+	field_relid = InvalidOid;
+}
+
+/* Register the invalidation callback once per backend */
+void
+PtInitProjectCache(void)
+{
+	if (!cache_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(ProjectCacheCallback, (Datum) 0);
+		cache_callback_registered = true;
+	}
+}
+
+static void
+CreateCache(void)
+{
+	HASHCTL		ctl;
+	Oid			nsp = get_namespace_oid("participants", false);
+	Oid			prel = get_relname_relid("project", nsp);
+	Oid			frel = get_relname_relid("custom_field", nsp);
+
+	/* catalog lookups above may run invalidation callbacks; build after them */
+	project_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
+											  "participants project cache",
+											  ALLOCSET_SMALL_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(ProjectCacheEntry);
+	ctl.hcxt = project_cache_cxt;
+	project_cache = hash_create("participants projects", 16, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	project_relid = prel;
+	field_relid = frel;
+}
+
+static bool
+SettingBool(Jsonb *settings, const char *key, bool dflt)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(&settings->root, key, strlen(key), NULL);
+
+	if (v == NULL || v->type != jbvBool)
+		return dflt;
+	return v->val.boolean;
+}
+
+/* Deep-copy a project into the given memory context */
+static PtProject *
+CopyProject(PtProject *src, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	PtProject  *p = palloc(sizeof(PtProject));
+	int			i;
+
+	*p = *src;
+	p->identifier_prefix = pstrdup(src->identifier_prefix);
+	p->fields = palloc0(sizeof(PtFieldDef) * Max(src->nfields, 1));
+	for (i = 0; i < src->nfields; i++)
+	{
+		p->fields[i].name = pstrdup(src->fields[i].name);
+		p->fields[i].type = src->fields[i].type;
+	}
+	MemoryContextSwitchTo(old);
+	return p;
+}
+
+/*
+ * Load a project from the tables into the current memory context; false
+ * when it does not exist. Nothing is written into the cache here: an
+ * invalidation may arrive (and drop the cache) while the queries run.
+ */
+static bool
+LoadProject(pg_uuid_t *id, PtProject *out)
+{
+	static SPIPlanPtr settings_plan = NULL;
+	static SPIPlanPtr fields_plan = NULL;
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		args[1];
+	Jsonb	   *settings;
+	JsonbValue *prefix;
+	bool		isnull;
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext oldcxt;
+	uint64		i;
+
+	args[0] = UUIDPGetDatum(id);
+	SPI_connect();
+	if (settings_plan == NULL)
+	{
+		SPIPlanPtr	p1 = SPI_prepare("SELECT settings FROM participants.project WHERE id = $1",
+									 1, argtypes);
+		SPIPlanPtr	p2 = SPI_prepare("SELECT name, type FROM participants.custom_field "
+									 "WHERE project_id = $1 ORDER BY name",
+									 1, argtypes);
+
+		if (p1 == NULL || p2 == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p1);
+		SPI_keepplan(p2);
+		settings_plan = p1;
+		fields_plan = p2;
+	}
+	if (SPI_execute_plan(settings_plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read project settings");
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		return false;
+	}
+	settings = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	oldcxt = MemoryContextSwitchTo(cxt);
+	out->id = *id;
+	prefix = getKeyJsonValueFromContainer(&settings->root, "participantIdentifierPrefix",
+										  strlen("participantIdentifierPrefix"), NULL);
+	out->identifier_prefix = (prefix && prefix->type == jbvString)
+		? pnstrdup(prefix->val.string.val, prefix->val.string.len) : pstrdup("");
+	out->link_identifiers = SettingBool(settings, "linkIdentifiers", true);
+	out->strict_custom_fields = SettingBool(settings, "strictCustomFields", false);
+	MemoryContextSwitchTo(oldcxt);
+
+	if (SPI_execute_plan(fields_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read custom field definitions");
+	oldcxt = MemoryContextSwitchTo(cxt);
+	out->nfields = (int) SPI_processed;
+	out->fields = palloc0(sizeof(PtFieldDef) * Max(out->nfields, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *type = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		out->fields[i].name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		out->fields[i].type = PtFieldTypeFromName(type);
+	}
+	MemoryContextSwitchTo(oldcxt);
+	SPI_finish();
+	return true;
+}
+
+/*
+ * The project's settings and definitions, as a private copy in the current
+ * memory context (the cache may be dropped at any lock acquisition); PT404
+ * when the project does not exist.
+ */
+PtProject *
+PtGetProject(pg_uuid_t *project_id)
+{
+	ProjectCacheEntry *entry;
+	bool		found;
+	PtProject	loaded;
+
+	PtInitProjectCache();
+	if (project_cache != NULL)
+	{
+		entry = hash_search(project_cache, project_id, HASH_FIND, NULL);
+		if (entry)
+			return CopyProject(&entry->project, CurrentMemoryContext);
+	}
+	if (!LoadProject(project_id, &loaded))
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_NOT_FOUND),
+				 errmsg("project %s not found",
+						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(project_id))))));
+	if (project_cache == NULL)
+		CreateCache();
+	entry = hash_search(project_cache, project_id, HASH_ENTER, &found);
+	entry->project = *CopyProject(&loaded, project_cache_cxt);
+	return CopyProject(&loaded, CurrentMemoryContext);
+}
+
+/* The declared type of a custom field, or CF_UNDECLARED */
+PtFieldType
+PtProjectFieldType(PtProject *project, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < project->nfields; i++)
+		if (strcmp(project->fields[i].name, name) == 0)
+			return project->fields[i].type;
+	return CF_UNDECLARED;
+}
+
+PG_FUNCTION_INFO_V1(participants_cache_invalidate);
+/* Statement trigger: tell every backend to reload project settings */
+Datum
+participants_cache_invalidate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
+		elog(ERROR, "participants_cache_invalidate: not called as a statement trigger");
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}
+
+/* Check the settings object of create_project */
+static void
+CheckProjectSettings(Jsonb *settings)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	if (!JB_ROOT_IS_OBJECT(settings) || JB_ROOT_IS_SCALAR(settings))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"settings\": expected an object")));
+	it = JsonbIteratorInit(&settings->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *key;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(v.val.string.val, v.val.string.len);
+		tok = JsonbIteratorNext(&it, &v, true);
+		if (strcmp(key, "participantIdentifierPrefix") == 0)
+		{
+			if (v.type != jbvString || v.val.string.len > 32)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid value for key \"settings.%s\": expected a string of at most 32 characters", key)));
+		}
+		else if (strcmp(key, "linkIdentifiers") == 0 || strcmp(key, "strictCustomFields") == 0)
+		{
+			if (v.type != jbvBool)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid value for key \"settings.%s\": expected a boolean, got %s",
+								key, PtJsonbTypeName(&v))));
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown key \"settings.%s\"", key),
+					 errhint("Known settings are participantIdentifierPrefix, linkIdentifiers and strictCustomFields.")));
+	}
+}
+
+PG_FUNCTION_INFO_V1(participants_create_project);
+/* create_project(name, settings): a new project's id */
+Datum
+participants_create_project(PG_FUNCTION_ARGS)
+{
+	text	   *name;
+	Jsonb	   *settings;
+	Datum		args[2];
+	Oid			argtypes[2] = {TEXTOID, JSONBOID};
+	Datum		result;
+	bool		isnull;
+
+	if (PG_ARGISNULL(0) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(0)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"name\": a project needs a name")));
+	name = PG_GETARG_TEXT_PP(0);
+	settings = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	if (settings)
+		CheckProjectSettings(settings);
+
+	args[0] = PointerGetDatum(name);
+	args[1] = settings ? JsonbPGetDatum(settings)
+		: DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+	SPI_connect();
+	if (SPI_execute_with_args("INSERT INTO participants.project (id, name, settings) "
+							  "VALUES (pg_catalog.gen_random_uuid(), $1, $2) RETURNING id",
+							  2, argtypes, args, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not insert project");
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	result = SPI_datumTransfer(result, false, UUID_LEN);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}

@@ -1,0 +1,180 @@
+/*
+ * pt.h
+ *		Shared declarations of the participants extension: the participant
+ *		record, parsed request bodies, project settings and helper functions.
+ */
+#ifndef PT_H
+#define PT_H
+
+#include "postgres.h"
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
+#include "utils/date.h"
+#include "utils/jsonb.h"
+#include "utils/uuid.h"
+
+/* SQLSTATEs of SPEC section 7 that PostgreSQL has no name for */
+#define ERRCODE_PT_NOT_FOUND	MAKE_SQLSTATE('P','T','4','0','4')
+#define ERRCODE_PT_CONFLICT		MAKE_SQLSTATE('P','T','4','0','9')
+
+/* Demographic fields, in the order of SPEC section 2 */
+typedef enum PtDemo
+{
+	DEMO_EMAIL = 0,
+	DEMO_FIRST_NAME,
+	DEMO_MIDDLE_NAME,
+	DEMO_LAST_NAME,
+	DEMO_DATE_OF_BIRTH,
+	DEMO_PREFERRED_LANGUAGE,
+	DEMO_GENDER,
+	DEMO_STREET1,
+	DEMO_STREET2,
+	DEMO_CITY,
+	DEMO_STATE,
+	DEMO_POSTAL_CODE,
+	DEMO_MOBILE_PHONE,
+	DEMO_UTC_OFFSET,
+	NUM_DEMO
+} PtDemo;
+
+extern const char *const pt_demo_keys[NUM_DEMO];	/* JSON keys */
+extern const char *const pt_demo_cols[NUM_DEMO];	/* table columns */
+
+/* Custom field types of SPEC section 4 */
+typedef enum PtFieldType
+{
+	CF_UNDECLARED = 0,
+	CF_TEXT,
+	CF_NUMBER,
+	CF_INTEGER,
+	CF_BOOLEAN,
+	CF_DATE,
+	CF_TIMESTAMP
+} PtFieldType;
+
+typedef struct PtFieldDef
+{
+	char	   *name;
+	PtFieldType type;
+} PtFieldDef;
+
+/* A project's settings and custom field definitions, cached per backend */
+typedef struct PtProject
+{
+	pg_uuid_t	id;
+	char	   *identifier_prefix;	/* never NULL */
+	bool		link_identifiers;
+	bool		strict_custom_fields;
+	int			nfields;
+	PtFieldDef *fields;
+} PtProject;
+
+/* A participant as stored; strings are NULL when empty */
+typedef struct PtRecord
+{
+	pg_uuid_t	id;
+	char	   *participant_identifier;
+	char	   *link_identifier;
+	char	   *invitation_status;
+	char	   *demo[NUM_DEMO];
+	DateADT		dob;			/* valid when demo[DEMO_DATE_OF_BIRTH] set */
+	Jsonb	   *custom_fields;	/* always an object */
+	bool		exclude_from_export;
+	char	   *institution_code;
+	bool		has_enrollment;
+	TimestampTz enrollment_date;
+	bool		has_withdraw;
+	TimestampTz withdraw_date;
+	TimestampTz inserted_date;
+	bool		opted_out;
+} PtRecord;
+
+/* One custom field assignment from a body; value jbvNull clears */
+typedef struct PtFieldValue
+{
+	char	   *key;
+	JsonbValue	value;
+} PtFieldValue;
+
+/* A parsed and validated participant body */
+typedef struct PtInput
+{
+	const char *path;			/* "" or "participants[3]." for messages */
+	bool		has_id;
+	pg_uuid_t	id;
+	bool		has_identifier;
+	char	   *identifier;
+	bool		has_invitation;
+	char	   *invitation;
+	bool		has_demo[NUM_DEMO];
+	char	   *demo[NUM_DEMO];
+	DateADT		dob;
+	int			nfields;
+	PtFieldValue *fields;
+	bool		has_exclude;
+	bool		exclude;
+	bool		has_institution;
+	char	   *institution;
+} PtInput;
+
+/* participants.c */
+extern int	pt_bulk_batch_size;
+
+/* validate.c */
+extern void PtParseUuid(const char *text, const char *what, pg_uuid_t *out);
+extern void PtCheckEmail(const char *value, const char *key);
+extern char *PtNormalizePhone(const char *value, const char *key);
+extern bool PtPhoneIsNormalized(const char *value);
+extern DateADT PtCheckDateOfBirth(const char *value, const char *key);
+extern void PtCheckUtcOffset(const char *value, const char *key);
+extern void PtCheckGender(const char *value, const char *key);
+extern void PtCheckInvitationStatus(const char *value, const char *key);
+extern DateADT PtParseIsoDate(const char *value, const char *key);
+extern PtFieldType PtFieldTypeFromName(const char *name);
+extern const char *PtFieldTypeName(PtFieldType type);
+extern void PtCheckFieldName(const char *name);
+extern void PtCoerceFieldValue(PtFieldType type, JsonbValue *v, const char *key);
+extern void PtCheckStoredFieldValue(PtFieldType type, JsonbValue *v, const char *key);
+extern char *PtJsonbTypeName(JsonbValue *v);
+
+/* project.c */
+extern PtProject *PtGetProject(pg_uuid_t *project_id);
+extern PtFieldType PtProjectFieldType(PtProject *project, const char *name);
+extern void PtInitProjectCache(void);
+
+/* body.c */
+extern void PtParseBody(JsonbContainer *body, const char *path,
+						PtProject *project, PtInput *in);
+
+/* record.c */
+#define PT_RECORD_COLUMNS \
+	"id, participant_identifier, link_identifier, invitation_status, " \
+	"email, first_name, middle_name, last_name, date_of_birth, " \
+	"preferred_language, gender, street1, street2, city, state, " \
+	"postal_code, mobile_phone, utc_offset, custom_fields, " \
+	"exclude_from_export, institution_code, enrollment_date, " \
+	"withdraw_date, inserted_date, opted_out"
+#define PT_RECORD_NCOLS 25
+
+extern void PtRecordFromTuple(PtRecord *rec, HeapTuple tuple, TupleDesc desc);
+extern Jsonb *PtRecordToJsonb(PtRecord *rec, bool with_segment_date,
+							  TimestampTz segment_date);
+extern void PtPushRecord(JsonbParseState **state, PtRecord *rec);
+extern Jsonb *PtActionResult(const char *action, PtRecord *rec);
+extern Jsonb *PtMergeCustomFields(Jsonb *old, PtInput *in);
+extern bool PtRecordsEqual(PtRecord *a, PtRecord *b);
+extern char *PtFieldText(Jsonb *custom_fields, const char *key);
+extern void PtPushString(JsonbParseState **state, const char *s);
+extern void PtPushKey(JsonbParseState **state, const char *key);
+extern void PtPushTimestamp(JsonbParseState **state, TimestampTz ts);
+extern void PtPushBool(JsonbParseState **state, bool b);
+extern void PtPushNull(JsonbParseState **state);
+extern void PtPushInt(JsonbParseState **state, int64 n);
+
+/* guard.c */
+extern bool pt_trusted_write;
+
+#endif							/* PT_H */

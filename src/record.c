@@ -1,0 +1,351 @@
+/*
+ * record.c
+ *		The participant record: reading it from a row, merging a body into
+ *		its custom fields, comparing two records, and building the
+ *		participant JSON object of SPEC section 2.
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+
+#include "pt.h"
+
+static char *
+TextOrNull(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+	char	   *s;
+
+	if (isnull)
+		return NULL;
+	s = TextDatumGetCString(d);
+	if (s[0] == '\0')
+		return NULL;
+	return s;
+}
+
+/* Fill a record from a row whose columns are PT_RECORD_COLUMNS */
+void
+PtRecordFromTuple(PtRecord *rec, HeapTuple tuple, TupleDesc desc)
+{
+	bool		isnull;
+	Datum		d;
+	int			i;
+
+	memset(rec, 0, sizeof(PtRecord));
+	d = SPI_getbinval(tuple, desc, 1, &isnull);
+	memcpy(rec->id.data, DatumGetUUIDP(d)->data, UUID_LEN);
+	rec->participant_identifier = TextOrNull(tuple, desc, 2);
+	rec->link_identifier = TextOrNull(tuple, desc, 3);
+	rec->invitation_status = TextOrNull(tuple, desc, 4);
+	for (i = 0; i < NUM_DEMO; i++)
+	{
+		if (i == DEMO_DATE_OF_BIRTH)
+		{
+			d = SPI_getbinval(tuple, desc, 5 + i, &isnull);
+			if (!isnull)
+			{
+				int			y,
+							m,
+							dd;
+
+				rec->dob = DatumGetDateADT(d);
+				j2date(rec->dob + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
+				rec->demo[i] = psprintf("%04d-%02d-%02d", y, m, dd);
+			}
+		}
+		else
+			rec->demo[i] = TextOrNull(tuple, desc, 5 + i);
+	}
+	d = SPI_getbinval(tuple, desc, 19, &isnull);
+	rec->custom_fields = isnull ? NULL : DatumGetJsonbPCopy(d);
+	rec->exclude_from_export = DatumGetBool(SPI_getbinval(tuple, desc, 20, &isnull));
+	rec->institution_code = TextOrNull(tuple, desc, 21);
+	d = SPI_getbinval(tuple, desc, 22, &isnull);
+	rec->has_enrollment = !isnull;
+	rec->enrollment_date = isnull ? 0 : DatumGetTimestampTz(d);
+	d = SPI_getbinval(tuple, desc, 23, &isnull);
+	rec->has_withdraw = !isnull;
+	rec->withdraw_date = isnull ? 0 : DatumGetTimestampTz(d);
+	rec->inserted_date = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 24, &isnull));
+	rec->opted_out = DatumGetBool(SPI_getbinval(tuple, desc, 25, &isnull));
+}
+
+/* Push an object key */
+void
+PtPushKey(JsonbParseState **state, const char *key)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	pushJsonbValue(state, WJB_KEY, &v);
+}
+
+/* Push a string value, or null for NULL */
+void
+PtPushString(JsonbParseState **state, const char *s)
+{
+	JsonbValue	v;
+
+	if (s == NULL)
+	{
+		PtPushNull(state);
+		return;
+	}
+	v.type = jbvString;
+	v.val.string.val = (char *) s;
+	v.val.string.len = strlen(s);
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* Push a null value */
+void
+PtPushNull(JsonbParseState **state)
+{
+	JsonbValue	v;
+
+	v.type = jbvNull;
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* Push a boolean value */
+void
+PtPushBool(JsonbParseState **state, bool b)
+{
+	JsonbValue	v;
+
+	v.type = jbvBool;
+	v.val.boolean = b;
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* Push an integer value */
+void
+PtPushInt(JsonbParseState **state, int64 n)
+{
+	JsonbValue	v;
+
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(n);
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* Push a timestamp in the ISO 8601 form PostgreSQL's JSON functions use */
+void
+PtPushTimestamp(JsonbParseState **state, TimestampTz ts)
+{
+	char		buf[MAXDATELEN + 1];
+
+	PtPushString(state, pstrdup(JsonEncodeDateTime(buf, TimestampTzGetDatum(ts),
+												   TIMESTAMPTZOID, NULL)));
+}
+
+static void
+PushOptionalTimestamp(JsonbParseState **state, bool has, TimestampTz ts)
+{
+	if (has)
+		PtPushTimestamp(state, ts);
+	else
+		PtPushNull(state);
+}
+
+/* The text form of a custom field's value, or NULL when absent or null */
+char *
+PtFieldText(Jsonb *custom_fields, const char *key)
+{
+	JsonbValue *v;
+
+	if (custom_fields == NULL)
+		return NULL;
+	v = getKeyJsonValueFromContainer(&custom_fields->root, key, strlen(key), NULL);
+	if (v == NULL || v->type == jbvNull)
+		return NULL;
+	if (v->type == jbvString)
+		return pnstrdup(v->val.string.val, v->val.string.len);
+	if (v->type == jbvNumeric)
+		return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+	if (v->type == jbvBool)
+		return pstrdup(v->val.boolean ? "true" : "false");
+	return NULL;
+}
+
+/* Push the participant object of SPEC section 2; at top level, returns it */
+static JsonbValue *
+PushRecordObject(JsonbParseState **state, PtRecord *rec,
+				 bool with_segment_date, TimestampTz segment_date)
+{
+	JsonbValue	v;
+	int			i;
+
+	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+	PtPushKey(state, "id");
+	PtPushString(state, DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&rec->id))));
+	PtPushKey(state, "enrolled");
+	PtPushBool(state, rec->has_enrollment);
+	PtPushKey(state, "enrollmentDate");
+	PushOptionalTimestamp(state, rec->has_enrollment, rec->enrollment_date);
+	PtPushKey(state, "withdrawDate");
+	PushOptionalTimestamp(state, rec->has_withdraw, rec->withdraw_date);
+	PtPushKey(state, "insertedDate");
+	PtPushTimestamp(state, rec->inserted_date);
+	PtPushKey(state, "invitationStatus");
+	PtPushString(state, rec->invitation_status);
+	PtPushKey(state, "participantIdentifier");
+	PtPushString(state, rec->participant_identifier);
+	PtPushKey(state, "secondaryIdentifier");
+	PtPushString(state, PtFieldText(rec->custom_fields, "SecondaryIdentifier"));
+	PtPushKey(state, "linkIdentifier");
+	PtPushString(state, rec->link_identifier);
+
+	PtPushKey(state, "demographics");
+	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+	for (i = 0; i < NUM_DEMO; i++)
+	{
+		if (rec->demo[i] == NULL)
+			continue;
+		PtPushKey(state, pt_demo_keys[i]);
+		PtPushString(state, rec->demo[i]);
+	}
+	pushJsonbValue(state, WJB_END_OBJECT, NULL);
+
+	PtPushKey(state, "customFields");
+	if (rec->custom_fields)
+	{
+		v.type = jbvBinary;
+		v.val.binary.data = &rec->custom_fields->root;
+		v.val.binary.len = VARSIZE(rec->custom_fields) - VARHDRSZ;
+		pushJsonbValue(state, WJB_VALUE, &v);
+	}
+	else
+	{
+		pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+		pushJsonbValue(state, WJB_END_OBJECT, NULL);
+	}
+	PtPushKey(state, "excludeFromExport");
+	PtPushBool(state, rec->exclude_from_export);
+	PtPushKey(state, "institutionCode");
+	PtPushString(state, rec->institution_code ? rec->institution_code : "");
+	if (with_segment_date)
+	{
+		PtPushKey(state, "addedToSegmentDate");
+		PtPushTimestamp(state, segment_date);
+	}
+	return pushJsonbValue(state, WJB_END_OBJECT, NULL);
+}
+
+/* Push a participant object as the next value of the open container */
+void
+PtPushRecord(JsonbParseState **state, PtRecord *rec)
+{
+	(void) PushRecordObject(state, rec, false, 0);
+}
+
+/* The participant object as jsonb */
+Jsonb *
+PtRecordToJsonb(PtRecord *rec, bool with_segment_date, TimestampTz segment_date)
+{
+	JsonbParseState *state = NULL;
+
+	return JsonbValueToJsonb(PushRecordObject(&state, rec, with_segment_date,
+											  segment_date));
+}
+
+/* {"actionTaken": action, "result": participant} */
+Jsonb *
+PtActionResult(const char *action, PtRecord *rec)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	PtPushKey(&state, "actionTaken");
+	PtPushString(&state, action);
+	PtPushKey(&state, "result");
+	PtPushRecord(&state, rec);
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+/*
+ * Merge a body's custom field assignments into the stored object: keys of
+ * the body replace stored ones, JSON null removes a key, other keys stay.
+ */
+Jsonb *
+PtMergeCustomFields(Jsonb *old, PtInput *in)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
+	int			i;
+
+	if (in->nfields == 0 && old != NULL)
+		return old;
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	if (old != NULL)
+	{
+		JsonbIterator *it = JsonbIteratorInit(&old->root);
+		JsonbValue	k,
+					v;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+		{
+			bool		replaced = false;
+
+			if (tok != WJB_KEY)
+				continue;
+			(void) JsonbIteratorNext(&it, &v, true);
+			for (i = 0; i < in->nfields; i++)
+				if (strlen(in->fields[i].key) == k.val.string.len &&
+					memcmp(in->fields[i].key, k.val.string.val, k.val.string.len) == 0)
+					replaced = true;
+			if (replaced)
+				continue;
+			pushJsonbValue(&state, WJB_KEY, &k);
+			pushJsonbValue(&state, WJB_VALUE, &v);
+		}
+	}
+	for (i = 0; i < in->nfields; i++)
+	{
+		if (in->fields[i].value.type == jbvNull)
+			continue;
+		PtPushKey(&state, in->fields[i].key);
+		pushJsonbValue(&state, WJB_VALUE, &in->fields[i].value);
+	}
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+static bool
+StrEq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* True when two records hold the same writable values */
+bool
+PtRecordsEqual(PtRecord *a, PtRecord *b)
+{
+	int			i;
+
+	if (!StrEq(a->participant_identifier, b->participant_identifier) ||
+		!StrEq(a->invitation_status, b->invitation_status) ||
+		!StrEq(a->institution_code, b->institution_code) ||
+		a->exclude_from_export != b->exclude_from_export)
+		return false;
+	for (i = 0; i < NUM_DEMO; i++)
+		if (!StrEq(a->demo[i], b->demo[i]))
+			return false;
+	if (a->custom_fields == NULL || b->custom_fields == NULL)
+		return a->custom_fields == b->custom_fields;
+	return compareJsonbContainers(&a->custom_fields->root, &b->custom_fields->root) == 0;
+}

@@ -1,0 +1,808 @@
+/*
+ * upsert.c
+ *		upsert_participant and upsert_participants: resolve each body to a
+ *		participant, merge, enforce the rules, and write in batches.
+ *
+ * Bodies are processed in chunks of participants.bulk_batch_size elements.
+ * Each chunk runs in a memory context that is reset before the next one, so
+ * a long bulk call uses the memory of one chunk plus its input and output.
+ * Per chunk there is one locking lookup (by id, identifier, email, phone),
+ * then one INSERT and one UPDATE over unnest()ed arrays. A chunk ends early
+ * at an element that touches a participant an earlier element of the same
+ * chunk touched, so elements apply in order.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/formatting.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "pt.h"
+
+#define KEY_LEN 256
+
+typedef enum Action
+{
+	ACT_ADD,
+	ACT_UPDATE,
+	ACT_NONE
+} Action;
+
+typedef struct StrEntry
+{
+	char		key[KEY_LEN];
+	int			idx;			/* row or element index */
+	pg_uuid_t	owner;
+} StrEntry;
+
+typedef struct UuidEntry
+{
+	pg_uuid_t	key;
+	int			idx;
+} UuidEntry;
+
+/* Working state of one element */
+typedef struct Element
+{
+	PtInput		in;
+	char	   *gen_identifier; /* generated for an add without one */
+	Action		action;
+	PtRecord	rec;			/* the participant after this element */
+} Element;
+
+static SPIPlanPtr lookup_plan = NULL;
+static SPIPlanPtr ident_plan = NULL;
+static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr update_plan = NULL;
+
+static HTAB *
+NewMap(const char *name, bool strings, MemoryContext cxt)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = strings ? KEY_LEN : sizeof(pg_uuid_t);
+	ctl.entrysize = strings ? sizeof(StrEntry) : sizeof(UuidEntry);
+	ctl.hcxt = cxt;
+	return hash_create(name, 64, &ctl,
+					   HASH_ELEM | HASH_CONTEXT | (strings ? HASH_STRINGS : HASH_BLOBS));
+}
+
+static char *
+LowerEmail(const char *email)
+{
+	return str_tolower(email, strlen(email), DEFAULT_COLLATION_OID);
+}
+
+static SPIPlanPtr
+Prepare(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
+}
+
+/* Prepare the statements of this file once per backend */
+static void
+PreparePlans(void)
+{
+	Oid			lookup_types[5] = {UUIDOID, UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Oid			ident_types[2] = {UUIDOID, TEXTOID};
+	Oid			insert_types[23];
+	Oid			update_types[22];
+	int			i;
+
+	if (update_plan != NULL)
+		return;
+	lookup_plan = Prepare("SELECT " PT_RECORD_COLUMNS " FROM participants.participant "
+						  "WHERE project_id = $1 AND (id = ANY ($2) "
+						  "OR participant_identifier = ANY ($3) "
+						  "OR lower(email) = ANY ($4) OR mobile_phone = ANY ($5)) "
+						  "FOR UPDATE", 5, lookup_types);
+	ident_plan = Prepare("SELECT 1 FROM participants.participant "
+						 "WHERE project_id = $1 AND participant_identifier = $2",
+						 2, ident_types);
+
+	/* $1 project, $2 id, $3 identifier, $4 link, $5 invitation, $6..$19 demo */
+	insert_types[0] = UUIDOID;
+	insert_types[1] = UUIDARRAYOID;
+	for (i = 2; i < 19; i++)
+		insert_types[i] = TEXTARRAYOID;
+	insert_types[5 + DEMO_DATE_OF_BIRTH] = DATEARRAYOID;
+	insert_types[19] = JSONBARRAYOID;
+	insert_types[20] = BOOLARRAYOID;
+	insert_types[21] = TEXTARRAYOID;
+	insert_types[22] = TIMESTAMPTZARRAYOID;
+	insert_plan = Prepare("INSERT INTO participants.participant (project_id, id, "
+						  "participant_identifier, link_identifier, invitation_status, "
+						  "email, first_name, middle_name, last_name, date_of_birth, "
+						  "preferred_language, gender, street1, street2, city, state, "
+						  "postal_code, mobile_phone, utc_offset, custom_fields, "
+						  "exclude_from_export, institution_code, inserted_date, updated_date) "
+						  "SELECT $1, u.* , u.ins FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, "
+						  "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) "
+						  "AS u(id, pi, li, inv, email, fn, mn, ln, dob, pl, g, s1, s2, city, "
+						  "st, pc, mp, utc, cf, ex, ic, ins)",
+						  23, insert_types);
+
+	/* $1 project, $2 id, $3 identifier, $4 invitation, $5..$18 demo, $22 now */
+	update_types[0] = UUIDOID;
+	update_types[1] = UUIDARRAYOID;
+	for (i = 2; i < 18; i++)
+		update_types[i] = TEXTARRAYOID;
+	update_types[4 + DEMO_DATE_OF_BIRTH] = DATEARRAYOID;
+	update_types[18] = JSONBARRAYOID;
+	update_types[19] = BOOLARRAYOID;
+	update_types[20] = TEXTARRAYOID;
+	update_types[21] = TIMESTAMPTZOID;
+	update_plan = Prepare("UPDATE participants.participant AS p SET "
+						  "participant_identifier = u.pi, invitation_status = u.inv, "
+						  "email = u.email, first_name = u.fn, middle_name = u.mn, "
+						  "last_name = u.ln, date_of_birth = u.dob, preferred_language = u.pl, "
+						  "gender = u.g, street1 = u.s1, street2 = u.s2, city = u.city, "
+						  "state = u.st, postal_code = u.pc, mobile_phone = u.mp, "
+						  "utc_offset = u.utc, custom_fields = u.cf, exclude_from_export = u.ex, "
+						  "institution_code = u.ic, updated_date = $22 "
+						  "FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+						  "$14, $15, $16, $17, $18, $19, $20, $21) "
+						  "AS u(id, pi, inv, email, fn, mn, ln, dob, pl, g, s1, s2, city, st, "
+						  "pc, mp, utc, cf, ex, ic) "
+						  "WHERE p.project_id = $1 AND p.id = u.id",
+						  22, update_types);
+}
+
+/* A one-dimensional array of n datums */
+static Datum
+MakeArray(Datum *values, bool *nulls, int n, Oid elemtype)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1];
+	int			lbs[1] = {1};
+
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(elemtype));
+	dims[0] = n;
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, elemtype,
+											  typlen, typbyval, typalign));
+}
+
+/* Column-wise arrays of text values */
+typedef struct TextColumn
+{
+	Datum	   *values;
+	bool	   *nulls;
+	int			n;
+} TextColumn;
+
+static void
+ColumnInit(TextColumn *c, int cap)
+{
+	c->values = palloc(sizeof(Datum) * Max(cap, 1));
+	c->nulls = palloc(sizeof(bool) * Max(cap, 1));
+	c->n = 0;
+}
+
+static void
+ColumnAddText(TextColumn *c, const char *s)
+{
+	c->nulls[c->n] = (s == NULL);
+	c->values[c->n++] = s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+static void
+ColumnAdd(TextColumn *c, Datum d, bool isnull)
+{
+	c->nulls[c->n] = isnull;
+	c->values[c->n++] = d;
+}
+
+/* A random (version 4) uuid */
+static void
+RandomUuid(pg_uuid_t *u)
+{
+	if (!pg_strong_random(u->data, UUID_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random uuid")));
+	u->data[6] = (u->data[6] & 0x0f) | 0x40;
+	u->data[8] = (u->data[8] & 0x3f) | 0x80;
+}
+
+static char *
+UuidText(pg_uuid_t *u)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(u)));
+}
+
+/* A new participantIdentifier: the project prefix and a sequence number */
+static char *
+GenerateIdentifier(PtProject *project)
+{
+	Oid			seq = get_relname_relid("participant_identifier_seq",
+										get_namespace_oid("participants", false));
+
+	return psprintf("%s%08lld", project->identifier_prefix,
+					(long long) nextval_internal(seq, false));
+}
+
+/* True when an identifier is taken in the database */
+static bool
+IdentifierTaken(pg_uuid_t *project_id, const char *identifier)
+{
+	Datum		args[2];
+	bool		taken;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = CStringGetTextDatum(identifier);
+	if (SPI_execute_plan(ident_plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not check participant identifier");
+	taken = SPI_processed > 0;
+	SPI_freetuptable(SPI_tuptable);
+	return taken;
+}
+
+static void
+DuplicateError(const char *key, const char *what, const char *value)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNIQUE_VIOLATION),
+			 errmsg("duplicate value for key \"%s\": %s \"%s\" is already used in this project",
+					key, what, value),
+			 errhint("Each participant of a project needs its own %s. To update the participant that has it, send its participantIdentifier or id.", what)));
+}
+
+static void
+LockedError(const char *key)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PT_CONFLICT),
+			 errmsg("cannot change key \"%s\": the participant is enrolled", key),
+			 errdetail("Email and mobile phone are locked once a participant enrolls."),
+			 errhint("Send the stored value, or leave the key out.")));
+}
+
+static bool
+StrEq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Apply a body to a record (existing or new) */
+static void
+ApplyBody(PtRecord *rec, PtInput *in)
+{
+	int			d;
+
+	if (in->has_identifier)
+		rec->participant_identifier = in->identifier;
+	if (in->has_invitation)
+		rec->invitation_status = in->invitation;
+	for (d = 0; d < NUM_DEMO; d++)
+		if (in->has_demo[d])
+		{
+			rec->demo[d] = in->demo[d];
+			if (d == DEMO_DATE_OF_BIRTH)
+				rec->dob = in->dob;
+		}
+	if (in->has_exclude)
+		rec->exclude_from_export = in->exclude;
+	if (in->has_institution)
+		rec->institution_code = in->institution;
+	rec->custom_fields = PtMergeCustomFields(rec->custom_fields, in);
+}
+
+/* Check a value that must be unique in the project against the table and the chunk */
+static void
+CheckUnique(HTAB *db, HTAB *chunk, const char *value, pg_uuid_t *self,
+			const char *key, const char *what)
+{
+	StrEntry   *e;
+	bool		found;
+
+	if (value == NULL)
+		return;
+	e = hash_search(db, value, HASH_FIND, NULL);
+	if (e && memcmp(e->owner.data, self->data, UUID_LEN) != 0)
+		DuplicateError(key, what, value);
+	e = hash_search(chunk, value, HASH_ENTER, &found);
+	if (found && memcmp(e->owner.data, self->data, UUID_LEN) != 0)
+		DuplicateError(key, what, value);
+	e->owner = *self;
+}
+
+/* Run a write of rows this file validated, telling the guard trigger so */
+static int
+ExecuteTrusted(SPIPlanPtr plan, Datum *args, const char *nulls)
+{
+	int			ret;
+
+	pt_trusted_write = true;
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(plan, args, nulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		pt_trusted_write = false;
+	}
+	PG_END_TRY();
+	return ret;
+}
+
+/* Write the chunk's adds and changes with one INSERT and one UPDATE */
+static void
+WriteChunk(pg_uuid_t *project_id, Element *els, int n)
+{
+	TextColumn	cols[22];
+	int			nadd = 0,
+				nupd = 0,
+				i,
+				c;
+	Datum		args[23];
+	char		nulls[23];
+	int			ret;
+
+	for (i = 0; i < n; i++)
+	{
+		if (els[i].action == ACT_ADD)
+			nadd++;
+		else if (els[i].action == ACT_UPDATE)
+			nupd++;
+	}
+
+	for (int pass = 0; pass < 2; pass++)
+	{
+		Action		want = pass == 0 ? ACT_ADD : ACT_UPDATE;
+		int			count = pass == 0 ? nadd : nupd;
+		int			nargs;
+
+		if (count == 0)
+			continue;
+		for (c = 0; c < 22; c++)
+			ColumnInit(&cols[c], count);
+		for (i = 0; i < n; i++)
+		{
+			PtRecord   *r = &els[i].rec;
+			int			k = 0;
+
+			if (els[i].action != want)
+				continue;
+			ColumnAdd(&cols[k++], UUIDPGetDatum(&r->id), false);
+			ColumnAddText(&cols[k++], r->participant_identifier);
+			if (want == ACT_ADD)
+				ColumnAddText(&cols[k++], r->link_identifier);
+			ColumnAddText(&cols[k++], r->invitation_status);
+			for (int d = 0; d < NUM_DEMO; d++)
+			{
+				if (d == DEMO_DATE_OF_BIRTH)
+					ColumnAdd(&cols[k++], DateADTGetDatum(r->dob), r->demo[d] == NULL);
+				else
+					ColumnAddText(&cols[k++], r->demo[d]);
+			}
+			ColumnAdd(&cols[k++], JsonbPGetDatum(r->custom_fields), false);
+			ColumnAdd(&cols[k++], BoolGetDatum(r->exclude_from_export), false);
+			ColumnAddText(&cols[k++], r->institution_code ? r->institution_code : "");
+			if (want == ACT_ADD)
+				ColumnAdd(&cols[k++], TimestampTzGetDatum(r->inserted_date), false);
+		}
+
+		args[0] = UUIDPGetDatum(project_id);
+		c = 0;
+		args[1] = MakeArray(cols[c].values, cols[c].nulls, count, UUIDOID), c++;
+		args[2] = MakeArray(cols[c].values, cols[c].nulls, count, TEXTOID), c++;
+		if (want == ACT_ADD)
+			args[3] = MakeArray(cols[c].values, cols[c].nulls, count, TEXTOID), c++;
+		nargs = want == ACT_ADD ? 4 : 3;
+		args[nargs++] = MakeArray(cols[c].values, cols[c].nulls, count, TEXTOID), c++;
+		for (int d = 0; d < NUM_DEMO; d++)
+		{
+			args[nargs++] = MakeArray(cols[c].values, cols[c].nulls, count,
+									  d == DEMO_DATE_OF_BIRTH ? DATEOID : TEXTOID);
+			c++;
+		}
+		args[nargs++] = MakeArray(cols[c].values, cols[c].nulls, count, JSONBOID), c++;
+		args[nargs++] = MakeArray(cols[c].values, cols[c].nulls, count, BOOLOID), c++;
+		args[nargs++] = MakeArray(cols[c].values, cols[c].nulls, count, TEXTOID), c++;
+		if (want == ACT_ADD)
+			args[nargs++] = MakeArray(cols[c].values, cols[c].nulls, count, TIMESTAMPTZOID);
+		else
+			args[nargs++] = TimestampTzGetDatum(GetCurrentTimestamp());
+		memset(nulls, ' ', sizeof(nulls));
+
+		ret = ExecuteTrusted(want == ACT_ADD ? insert_plan : update_plan, args, nulls);
+		if (ret != (want == ACT_ADD ? SPI_OK_INSERT : SPI_OK_UPDATE) ||
+			SPI_processed != (uint64) count)
+			elog(ERROR, "participant write touched " UINT64_FORMAT " rows, expected %d",
+				 SPI_processed, count);
+	}
+}
+
+/*
+ * Process elements [start, n): parse, look up, resolve and write one chunk.
+ * Returns the index after the last element processed. results[i] receives
+ * each element's {"actionTaken","result"} allocated in outcxt.
+ */
+static int
+ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
+			 int start, int n, bool bulk, bool allow_update, Jsonb **results,
+			 MemoryContext outcxt, int *added, int *updated)
+{
+	int			end = Min(n, start + pt_bulk_batch_size);
+	int			count = end - start;
+	Element    *els = palloc0(sizeof(Element) * count);
+	TextColumn	ids,
+				idents,
+				emails,
+				phones;
+	PtRecord   *rows = NULL;
+	int			nrows = 0;
+	HTAB	   *row_by_id,
+			   *row_by_ident,
+			   *db_idents,
+			   *db_emails,
+			   *db_phones,
+			   *chunk_ids,
+			   *chunk_idents,
+			   *chunk_emails,
+			   *chunk_phones;
+	Datum		args[5];
+	MemoryContext cxt = CurrentMemoryContext;
+	int			i;
+
+	/* 1. parse and validate every body of the chunk */
+	ColumnInit(&ids, count);
+	ColumnInit(&idents, count * 2);
+	ColumnInit(&emails, count);
+	ColumnInit(&phones, count);
+	for (i = 0; i < count; i++)
+	{
+		Element    *el = &els[i];
+		PtInput    *in = &el->in;
+
+		PtParseBody(bodies[start + i],
+					bulk ? psprintf("participants[%d].", start + i) : "",
+					project, in);
+		if (in->has_id)
+			ColumnAdd(&ids, UUIDPGetDatum(&in->id), false);
+		if (in->has_identifier)
+			ColumnAddText(&idents, in->identifier);
+		if (!in->has_id && !in->has_identifier)
+		{
+			if (in->demo[DEMO_EMAIL] == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s needs \"id\", \"participantIdentifier\" or \"demographics.email\"",
+								bulk ? pnstrdup(in->path, strlen(in->path) - 1) : "participant"),
+						 errhint("Send id or participantIdentifier to select a participant, or an email to add one.")));
+			el->gen_identifier = GenerateIdentifier(project);
+			ColumnAddText(&idents, el->gen_identifier);
+		}
+		if (in->demo[DEMO_EMAIL] != NULL)
+			ColumnAddText(&emails, LowerEmail(in->demo[DEMO_EMAIL]));
+		if (in->demo[DEMO_MOBILE_PHONE] != NULL)
+			ColumnAddText(&phones, in->demo[DEMO_MOBILE_PHONE]);
+	}
+
+	/* 2. one locking lookup of every row the chunk may touch or collide with */
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = MakeArray(ids.values, ids.nulls, ids.n, UUIDOID);
+	args[2] = MakeArray(idents.values, idents.nulls, idents.n, TEXTOID);
+	args[3] = MakeArray(emails.values, emails.nulls, emails.n, TEXTOID);
+	args[4] = MakeArray(phones.values, phones.nulls, phones.n, TEXTOID);
+	if (SPI_execute_plan(lookup_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "participant lookup failed");
+	nrows = (int) SPI_processed;
+	row_by_id = NewMap("rows by id", false, cxt);
+	row_by_ident = NewMap("rows by identifier", true, cxt);
+	db_idents = NewMap("identifiers", true, cxt);
+	db_emails = NewMap("emails", true, cxt);
+	db_phones = NewMap("phones", true, cxt);
+	if (nrows > 0)
+		rows = palloc(sizeof(PtRecord) * nrows);
+	for (i = 0; i < nrows; i++)
+	{
+		PtRecord   *r = &rows[i];
+		UuidEntry  *ue;
+		StrEntry   *se;
+
+		PtRecordFromTuple(r, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+		ue = hash_search(row_by_id, &r->id, HASH_ENTER, NULL);
+		ue->idx = i;
+		se = hash_search(row_by_ident, r->participant_identifier, HASH_ENTER, NULL);
+		se->idx = i;
+		se = hash_search(db_idents, r->participant_identifier, HASH_ENTER, NULL);
+		se->owner = r->id;
+		if (r->demo[DEMO_EMAIL])
+		{
+			se = hash_search(db_emails, LowerEmail(r->demo[DEMO_EMAIL]), HASH_ENTER, NULL);
+			se->owner = r->id;
+		}
+		if (r->demo[DEMO_MOBILE_PHONE])
+		{
+			se = hash_search(db_phones, r->demo[DEMO_MOBILE_PHONE], HASH_ENTER, NULL);
+			se->owner = r->id;
+		}
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	/* 3. resolve, merge and check each element in order */
+	chunk_ids = NewMap("chunk ids", false, cxt);
+	chunk_idents = NewMap("chunk identifiers", true, cxt);
+	chunk_emails = NewMap("chunk emails", true, cxt);
+	chunk_phones = NewMap("chunk phones", true, cxt);
+	for (i = 0; i < count; i++)
+	{
+		Element    *el = &els[i];
+		PtInput    *in = &el->in;
+		PtRecord   *old = NULL;
+		PtRecord   *rec = &el->rec;
+		const char *path = in->path;
+		bool		found;
+		UuidEntry  *ue;
+		StrEntry   *se;
+
+		if (in->has_id)
+		{
+			ue = hash_search(row_by_id, &in->id, HASH_FIND, NULL);
+			if (ue == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_PT_NOT_FOUND),
+						 errmsg("participant not found for key \"%sid\": %s", path, UuidText(&in->id)),
+						 errhint("Leave id out to add a participant; ids are generated.")));
+			old = &rows[ue->idx];
+		}
+		else if (in->has_identifier)
+		{
+			se = hash_search(row_by_ident, in->identifier, HASH_FIND, NULL);
+			if (se)
+				old = &rows[se->idx];
+		}
+
+		/* an element touching what an earlier one touched starts a new chunk */
+		if (old != NULL)
+		{
+			hash_search(chunk_ids, &old->id, HASH_FIND, &found);
+			if (found)
+				break;
+		}
+		else
+		{
+			const char *ident = in->has_identifier ? in->identifier : el->gen_identifier;
+
+			se = hash_search(chunk_idents, ident, HASH_FIND, NULL);
+			if (se != NULL)
+				break;
+			if (!in->has_identifier && hash_search(db_idents, ident, HASH_FIND, NULL))
+			{
+				/* a generated identifier someone already chose by hand */
+				do
+					el->gen_identifier = GenerateIdentifier(project);
+				while (IdentifierTaken(project_id, el->gen_identifier) ||
+					   hash_search(chunk_idents, el->gen_identifier, HASH_FIND, NULL));
+			}
+		}
+
+		if (old != NULL)
+		{
+			if (!allow_update)
+				ereport(ERROR,
+						(errcode(ERRCODE_PT_CONFLICT),
+						 errmsg("%s matches an existing participant",
+								bulk ? pnstrdup(path, strlen(path) - 1) : "participant"),
+						 errdetail("Participant \"%s\" already exists and allow_update is false.",
+								   old->participant_identifier),
+						 errhint("Call with allow_update => true to update existing participants.")));
+			*rec = *old;
+			ApplyBody(rec, in);
+			if (old->has_enrollment)
+			{
+				if (!StrEq(rec->demo[DEMO_EMAIL], old->demo[DEMO_EMAIL]))
+					LockedError(psprintf("%sdemographics.email", path));
+				if (!StrEq(rec->demo[DEMO_MOBILE_PHONE], old->demo[DEMO_MOBILE_PHONE]))
+					LockedError(psprintf("%sdemographics.mobilePhone", path));
+			}
+			el->action = PtRecordsEqual(rec, old) ? ACT_NONE : ACT_UPDATE;
+		}
+		else
+		{
+			memset(rec, 0, sizeof(PtRecord));
+			RandomUuid(&rec->id);
+			rec->participant_identifier = in->has_identifier ? in->identifier : el->gen_identifier;
+			if (project->link_identifiers)
+			{
+				pg_uuid_t	link;
+
+				RandomUuid(&link);
+				rec->link_identifier = UuidText(&link);
+			}
+			rec->inserted_date = GetCurrentTimestamp();
+			ApplyBody(rec, in);
+			el->action = ACT_ADD;
+		}
+
+		ue = hash_search(chunk_ids, &rec->id, HASH_ENTER, NULL);
+		ue->idx = i;
+		CheckUnique(db_idents, chunk_idents, rec->participant_identifier, &rec->id,
+					psprintf("%sparticipantIdentifier", path), "participantIdentifier");
+		CheckUnique(db_emails, chunk_emails,
+					rec->demo[DEMO_EMAIL] ? LowerEmail(rec->demo[DEMO_EMAIL]) : NULL,
+					&rec->id, psprintf("%sdemographics.email", path), "email");
+		CheckUnique(db_phones, chunk_phones, rec->demo[DEMO_MOBILE_PHONE], &rec->id,
+					psprintf("%sdemographics.mobilePhone", path), "mobilePhone");
+	}
+	count = i;
+
+	/* 4. write, then report each element */
+	WriteChunk(project_id, els, count);
+	for (i = 0; i < count; i++)
+	{
+		Element    *el = &els[i];
+		Jsonb	   *res = PtActionResult(el->action == ACT_ADD ? "add" :
+										 el->action == ACT_UPDATE ? "update" : "none",
+										 &el->rec);
+
+		results[start + i] = MemoryContextAlloc(outcxt, VARSIZE(res));
+		memcpy(results[start + i], res, VARSIZE(res));
+		if (el->action == ACT_ADD)
+			(*added)++;
+		else if (el->action == ACT_UPDATE)
+			(*updated)++;
+	}
+	return start + count;
+}
+
+/* Run the bodies through the chunks; results has room for n entries */
+static void
+UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
+			 bool allow_update, Jsonb **results, int *added, int *updated)
+{
+	MemoryContext outcxt = CurrentMemoryContext;
+	MemoryContext chunkcxt;
+	PtProject  *project = PtGetProject(project_id);
+	int			next = 0;
+
+	chunkcxt = AllocSetContextCreate(outcxt, "participants upsert chunk",
+									 ALLOCSET_DEFAULT_SIZES);
+	SPI_connect();
+	PreparePlans();
+	while (next < n)
+	{
+		MemoryContext old;
+
+		MemoryContextReset(chunkcxt);
+		old = MemoryContextSwitchTo(chunkcxt);
+		next = ProcessChunk(project_id, project, bodies, next, n, bulk, allow_update,
+							results, outcxt, added, updated);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	MemoryContextDelete(chunkcxt);
+}
+
+PG_FUNCTION_INFO_V1(participants_upsert_participant);
+/* upsert_participant(project_id, participant) */
+Datum
+participants_upsert_participant(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *project_id;
+	Jsonb	   *body;
+	JsonbContainer *bodies[1];
+	Jsonb	   *results[1];
+	int			added = 0,
+				updated = 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"%s\": null", PG_ARGISNULL(0) ? "project_id" : "participant")));
+	project_id = PG_GETARG_UUID_P(0);
+	body = PG_GETARG_JSONB_P(1);
+	bodies[0] = &body->root;
+	UpsertBodies(project_id, bodies, 1, false, true, results, &added, &updated);
+	PG_RETURN_JSONB_P(results[0]);
+}
+
+PG_FUNCTION_INFO_V1(participants_upsert_participants);
+/* upsert_participants(project_id, participants, allow_update) */
+Datum
+participants_upsert_participants(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *project_id;
+	Jsonb	   *arg;
+	JsonbContainer *array;
+	bool		allow_update;
+	JsonbContainer **bodies;
+	Jsonb	  **results;
+	int			n,
+				i,
+				added = 0,
+				updated = 0;
+	JsonbParseState *state = NULL;
+	JsonbValue	v;
+	JsonbValue *res;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"%s\": null", PG_ARGISNULL(0) ? "project_id" : "participants")));
+	project_id = PG_GETARG_UUID_P(0);
+	arg = PG_GETARG_JSONB_P(1);
+	allow_update = PG_ARGISNULL(2) ? true : PG_GETARG_BOOL(2);
+
+	array = &arg->root;
+	if (JsonContainerIsObject(array) && !JsonContainerIsScalar(array))
+	{
+		JsonbValue *inner;
+
+		if (JsonContainerSize(array) != 1 ||
+			(inner = getKeyJsonValueFromContainer(array, "participants", 12, NULL)) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for \"participants\": an object must have the single key \"participants\""),
+					 errhint("Send a JSON array of participants, or {\"participants\": [...]}.")));
+		if (inner->type != jbvBinary || !JsonContainerIsArray(inner->val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for key \"participants\": expected an array")));
+		array = inner->val.binary.data;
+	}
+	if (!JsonContainerIsArray(array) || JsonContainerIsScalar(array))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"participants\": expected an array"),
+				 errhint("Send a JSON array of participants, or {\"participants\": [...]}.")));
+
+	n = JsonContainerSize(array);
+	bodies = palloc(sizeof(JsonbContainer *) * Max(n, 1));
+	results = palloc(sizeof(Jsonb *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *el = getIthJsonbValueFromContainer(array, i);
+
+		if (el->type != jbvBinary || !JsonContainerIsObject(el->val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for \"participants[%d]\": expected a participant object, got %s",
+							i, el->type == jbvBinary ? "an array" : PtJsonbTypeName(el))));
+		bodies[i] = el->val.binary.data;
+		pfree(el);
+	}
+
+	UpsertBodies(project_id, bodies, n, true, allow_update, results, &added, &updated);
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	PtPushKey(&state, "totalAdded");
+	PtPushInt(&state, added);
+	PtPushKey(&state, "totalUpdated");
+	PtPushInt(&state, updated);
+	PtPushKey(&state, "results");
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	for (i = 0; i < n; i++)
+	{
+		v.type = jbvBinary;
+		v.val.binary.data = &results[i]->root;
+		v.val.binary.len = VARSIZE(results[i]) - VARHDRSZ;
+		pushJsonbValue(&state, WJB_ELEM, &v);
+	}
+	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
+}

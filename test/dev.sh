@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# test/dev.sh — set up, run and test the participants extension on Debian 12.
+#
+#   sudo bash test/dev.sh up      install packages, build, install, start a local
+#                                 cluster in ./.pgdata with a sample project
+#   sudo bash test/dev.sh down    stop that cluster
+#   sudo bash test/dev.sh test    install, build, start a throwaway cluster, run every
+#                                 test suite, stop it; ends with "N passed, N failed"
+#   sudo bash test/dev.sh bench   run the benchmarks (bench/*.sh) on a throwaway cluster
+#
+# Servers run as the unprivileged user "postgres", on 127.0.0.1 and a Unix socket.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PGBIN=/usr/lib/postgresql/15/bin
+RUN_PORT=${PT_PORT:-5439}
+TEST_PORT=${PT_TEST_PORT:-5440}
+PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
+          libtap-parser-sourcehandler-pgtap-perl postgresql-contrib-15
+          build-essential make gcc)
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+need_root() {
+    if [ "$(id -u)" -ne 0 ]; then
+        exec sudo -E bash "$0" "$@"
+    fi
+}
+
+# Install the Debian packages that are missing (apt-get update once, first).
+install_packages() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+# Build and install the extension into the PostgreSQL 15 installation.
+build_install() {
+    log "building and installing the extension"
+    make -C "$ROOT" -s PG_CONFIG=$PGBIN/pg_config ${PT_CFLAGS:+PG_CFLAGS="$PT_CFLAGS"} >/dev/null
+    make -C "$ROOT" -s PG_CONFIG=$PGBIN/pg_config install >/dev/null
+}
+
+as_pg() { runuser -u postgres -- "$@"; }
+
+# start_cluster DATADIR PORT: initdb (if new) and start, socket in DATADIR/sock
+start_cluster() {
+    local data=$1 port=$2
+    mkdir -p "$data"
+    chown postgres:postgres "$data"
+    chmod 700 "$data"
+    if ! as_pg test -r "$data"; then
+        echo "error: user postgres cannot reach $data; put the project in a directory others can traverse" >&2
+        exit 1
+    fi
+    if [ ! -f "$data/db/PG_VERSION" ]; then
+        as_pg $PGBIN/initdb -D "$data/db" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    fi
+    as_pg mkdir -p "$data/sock"
+    as_pg $PGBIN/pg_ctl -D "$data/db" -l "$data/server.log" -w -t 60 start \
+        -o "-p $port -k $data/sock -c listen_addresses=127.0.0.1 -c max_connections=40 -c shared_buffers=256MB -c fsync=${PT_FSYNC:-on}" >/dev/null
+}
+
+stop_cluster() {
+    local data=$1
+    if [ -f "$data/db/postmaster.pid" ]; then
+        as_pg $PGBIN/pg_ctl -D "$data/db" -m fast -w stop >/dev/null || true
+    fi
+}
+
+psql_at() { # psql_at DATADIR PORT DB ARGS...
+    local data=$1 port=$2 db=$3; shift 3
+    $PGBIN/psql -X -q -v ON_ERROR_STOP=1 -h "$data/sock" -p "$port" -U postgres -d "$db" "$@"
+}
+
+cmd_up() {
+    install_packages
+    build_install
+    local data=$ROOT/.pgdata
+    stop_cluster "$data"
+    start_cluster "$data" "$RUN_PORT"
+    if ! psql_at "$data" "$RUN_PORT" postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'participants'" | grep -q 1; then
+        psql_at "$data" "$RUN_PORT" postgres -c "CREATE DATABASE participants"
+        psql_at "$data" "$RUN_PORT" participants -f "$ROOT/test/sample.sql"
+    fi
+    psql_at "$data" "$RUN_PORT" participants -c "ALTER EXTENSION participants UPDATE" 2>/dev/null || true
+    local project
+    project=$(psql_at "$data" "$RUN_PORT" participants -tAc "SELECT id FROM participants.project WHERE name = 'Sample study' LIMIT 1")
+    cat <<EOF
+
+participants is running.
+  PostgreSQL 15 on 127.0.0.1:$RUN_PORT and socket $data/sock, data in $data/db
+  database "participants", sample project "Sample study" = $project
+
+Connect:
+  psql -h $data/sock -p $RUN_PORT -U postgres participants
+
+Try:
+  SELECT participants.get_participant('$project', 'SAMPLE-001');
+  SELECT participants.upsert_participant('$project',
+         '{"participantIdentifier": "SAMPLE-001", "demographics": {"city": "Boston"}}');
+  SELECT * FROM participants.participant_directory;
+
+Stop:  sudo bash test/dev.sh down
+EOF
+}
+
+cmd_down() {
+    stop_cluster "$ROOT/.pgdata"
+    log "stopped"
+}
+
+# Count "ok"/"FAILED" lines of pg_regress / pg_isolation_regress output.
+count_regress() { # FILE -> "passed failed"
+    local ok bad
+    ok=$(grep -cE '^(test |     )?[ ]*[a-z_0-9]+ +\.\.\. ok|^ok [0-9]+ ' "$1" || true)
+    bad=$(grep -cE '\.\.\. FAILED|^not ok [0-9]+ |\.\.\. failed' "$1" || true)
+    echo "$ok $bad"
+}
+
+cmd_test() {
+    install_packages
+    build_install
+    local data passed=0 failed=0 rc=0 out
+    data=$(mktemp -d /tmp/participants-test.XXXXXX)
+    chmod 755 "$data"
+    out=$data/out
+    mkdir -p "$out"
+    trap "stop_cluster '$data'; rm -rf '$data'" EXIT
+    start_cluster "$data/pg" "$TEST_PORT"
+    export PGHOST=$data/pg/sock PGPORT=$TEST_PORT PGUSER=postgres
+
+    log "pg_regress and isolation suites (make installcheck)"
+    if ! make -C "$ROOT" -s PG_CONFIG=$PGBIN/pg_config installcheck >"$out/regress.txt" 2>&1; then
+        rc=1
+    fi
+    cat "$out/regress.txt"
+    [ -f "$ROOT/regression.diffs" ] && head -200 "$ROOT/regression.diffs"
+    [ -f "$ROOT/output_iso/regression.diffs" ] && head -200 "$ROOT/output_iso/regression.diffs"
+    read -r p f < <(count_regress "$out/regress.txt")
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
+
+    log "pgTAP suite (pg_prove)"
+    psql_at "$data/pg" "$TEST_PORT" postgres -c "DROP DATABASE IF EXISTS pt_tap" -c "CREATE DATABASE pt_tap"
+    psql_at "$data/pg" "$TEST_PORT" pt_tap -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION participants"
+    if ! pg_prove -v -d pt_tap "$ROOT"/test/pgtap/*.sql >"$out/tap.txt" 2>&1; then
+        rc=1
+    fi
+    grep -vE '^ok ' "$out/tap.txt" | grep -vE '^#|^\s*$' | tail -40 || true
+    p=$(grep -cE '^ok [0-9]+' "$out/tap.txt" || true)
+    f=$(grep -cE '^not ok [0-9]+' "$out/tap.txt" || true)
+    if grep -qE 'Result: FAIL|Bad plan|dubious' "$out/tap.txt" && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p)); failed=$((failed + f))
+
+    log "bulk memory check"
+    if bash "$ROOT/test/memory.sh" "$data/pg/sock" "$TEST_PORT" >"$out/mem.txt" 2>&1; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+    fi
+    cat "$out/mem.txt"
+
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
+
+cmd_bench() {
+    install_packages
+    build_install
+    bash "$ROOT/bench/upsert.sh"
+}
+
+main() {
+    local cmd=${1:-}
+    case "$cmd" in
+        up|down|test|bench) need_root "$@"; "cmd_$cmd" ;;
+        *) echo "usage: sudo bash test/dev.sh up|down|test|bench" >&2; exit 2 ;;
+    esac
+}
+
+main "$@"
