@@ -62,7 +62,8 @@ DefinitionJson(pg_uuid_t *project_id, text *name, const char *sql, int expect)
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = PointerGetDatum(name);
-	ret = SPI_execute_with_args(sql, 2, types, args, NULL, false, 1);
+	/* no row limit: a limit would stop a DELETE before its statement triggers */
+	ret = SPI_execute_with_args(sql, 2, types, args, NULL, false, 0);
 	if (ret != expect)
 		elog(ERROR, "custom field statement failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed > 0)

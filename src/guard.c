@@ -216,9 +216,21 @@ CheckFormats(HeapTuple oldt, HeapTuple newt, TupleDesc desc)
 	{
 		char	   *key;
 
-		if (!SETS(cols.demo[d]) || (s = ColText(newt, desc, cols.demo[d])) == NULL)
+		if (!SETS(cols.demo[d]) || IsNull(newt, desc, cols.demo[d]))
 			continue;
 		key = psprintf("demographics.%s", pt_demo_keys[d]);
+		if (d == DEMO_DATE_OF_BIRTH)
+		{
+			bool		isnull;
+
+			if (DatumGetDateADT(heap_getattr(newt, cols.demo[d], desc, &isnull)) > GetSQLCurrentDate())
+				ereport(ERROR,
+						(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
+						 errmsg("invalid value for key \"%s\": the date is in the future", key),
+						 errhint("A date of birth must be today or earlier.")));
+			continue;
+		}
+		s = ColText(newt, desc, cols.demo[d]);
 		if (strlen(s) > (d == DEMO_EMAIL || d == DEMO_MOBILE_PHONE ? 255 : 1000))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -234,9 +246,6 @@ CheckFormats(HeapTuple oldt, HeapTuple newt, TupleDesc desc)
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("invalid value for key \"%s\": \"%s\" is not a normalized phone number", key, s),
 							 errhint("Store 7 to 15 digits with an optional leading \"+\", e.g. \"+15551234567\".")));
-				break;
-			case DEMO_DATE_OF_BIRTH:
-				(void) PtCheckDateOfBirth(s, key);
 				break;
 			case DEMO_GENDER:
 				PtCheckGender(s, key);

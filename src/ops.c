@@ -67,7 +67,8 @@ RunPlan(FetchKind kind, pg_uuid_t *project_id, Datum key, PtRecord *rec,
 	}
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = key;
-	ret = SPI_execute_plan(plans[kind], args, NULL, kind < FETCH_BY_IDENT_LOCK, 1);
+	/* no row limit: a limit would stop a write before its statement triggers */
+	ret = SPI_execute_plan(plans[kind], args, NULL, kind < FETCH_BY_IDENT_LOCK, 0);
 	if (ret < 0)
 		elog(ERROR, "participant statement failed: %s", SPI_result_code_string(ret));
 	found = SPI_processed > 0;

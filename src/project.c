@@ -6,6 +6,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -22,6 +23,7 @@
 static HTAB *project_cache = NULL;
 static MemoryContext project_cache_cxt = NULL;
 static bool cache_callback_registered = false;
+static bool cache_written_in_xact = false;
 static Oid	project_relid = InvalidOid;
 static Oid	field_relid = InvalidOid;
 
@@ -46,13 +48,41 @@ ProjectCacheCallback(Datum arg, Oid relid)
 	field_relid = InvalidOid;
 }
 
-/* Register the invalidation callback once per backend */
+/*
+ * A transaction that wrote project settings or definitions may have cached
+ * what it wrote; if it rolls back (wholly or to a savepoint), forget it.
+ */
+static void
+ProjectXactCallback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		if (cache_written_in_xact)
+			ProjectCacheCallback((Datum) 0, InvalidOid);
+	}
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+		cache_written_in_xact = false;
+}
+
+static void
+ProjectSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && cache_written_in_xact)
+		ProjectCacheCallback((Datum) 0, InvalidOid);
+}
+
+/* Register the invalidation callbacks once per backend */
 void
 PtInitProjectCache(void)
 {
 	if (!cache_callback_registered)
 	{
 		CacheRegisterRelcacheCallback(ProjectCacheCallback, (Datum) 0);
+		RegisterXactCallback(ProjectXactCallback, NULL);
+		RegisterSubXactCallback(ProjectSubXactCallback, NULL);
 		cache_callback_registered = true;
 	}
 }
@@ -225,7 +255,12 @@ PtProjectFieldType(PtProject *project, const char *name)
 }
 
 PG_FUNCTION_INFO_V1(participants_cache_invalidate);
-/* Statement trigger: tell every backend to reload project settings */
+/*
+ * Statement trigger: every other backend reloads project settings after our
+ * commit (a relcache invalidation); this backend forgets them at once, as it
+ * does not get its own invalidation back for the last command of a
+ * transaction.
+ */
 Datum
 participants_cache_invalidate(PG_FUNCTION_ARGS)
 {
@@ -234,6 +269,9 @@ participants_cache_invalidate(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
 		elog(ERROR, "participants_cache_invalidate: not called as a statement trigger");
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	PtInitProjectCache();
+	ProjectCacheCallback((Datum) 0, InvalidOid);
+	cache_written_in_xact = true;
 	return PointerGetDatum(NULL);
 }
 
@@ -308,7 +346,7 @@ participants_create_project(PG_FUNCTION_ARGS)
 	SPI_connect();
 	if (SPI_execute_with_args("INSERT INTO participants.project (id, name, settings) "
 							  "VALUES (pg_catalog.gen_random_uuid(), $1, $2) RETURNING id",
-							  2, argtypes, args, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+							  2, argtypes, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert project");
 	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	result = SPI_datumTransfer(result, false, UUID_LEN);

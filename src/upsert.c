@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
@@ -25,6 +26,7 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "pt.h"
@@ -349,7 +351,7 @@ ExecuteTrusted(SPIPlanPtr plan, Datum *args, const char *nulls)
 
 /* Write the chunk's adds and changes with one INSERT and one UPDATE */
 static void
-WriteChunk(pg_uuid_t *project_id, Element *els, int n)
+WriteRows(pg_uuid_t *project_id, Element *els, int n)
 {
 	TextColumn	cols[22];
 	int			nadd = 0,
@@ -436,6 +438,43 @@ WriteChunk(pg_uuid_t *project_id, Element *els, int n)
 }
 
 /*
+ * Write a chunk in a subtransaction. A unique violation means another
+ * session committed a conflicting row after our lookup: roll the chunk back
+ * and return the error (the caller redoes the chunk, whose new lookup sees
+ * that row). Any other error propagates.
+ */
+static ErrorData *
+WriteChunk(pg_uuid_t *project_id, Element *els, int n)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		WriteRows(project_id, els, n);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+			ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return edata;
+}
+
+/*
  * Process elements [start, n): parse, look up, resolve and write one chunk.
  * Returns the index after the last element processed. results[i] receives
  * each element's {"actionTaken","result"} allocated in outcxt.
@@ -443,7 +482,7 @@ WriteChunk(pg_uuid_t *project_id, Element *els, int n)
 static int
 ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 			 int start, int n, bool bulk, bool allow_update, Jsonb **results,
-			 MemoryContext outcxt, int *added, int *updated)
+			 MemoryContext outcxt, int *added, int *updated, ErrorData **conflict)
 {
 	int			end = Min(n, start + pt_bulk_batch_size);
 	int			count = end - start;
@@ -651,7 +690,9 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 	count = i;
 
 	/* 4. write, then report each element */
-	WriteChunk(project_id, els, count);
+	*conflict = WriteChunk(project_id, els, count);
+	if (*conflict != NULL)
+		return start;
 	for (i = 0; i < count; i++)
 	{
 		Element    *el = &els[i];
@@ -678,6 +719,7 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 	MemoryContext chunkcxt;
 	PtProject  *project = PtGetProject(project_id);
 	int			next = 0;
+	int			attempts = 0;
 
 	chunkcxt = AllocSetContextCreate(outcxt, "participants upsert chunk",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -686,12 +728,21 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 	while (next < n)
 	{
 		MemoryContext old;
+		ErrorData  *conflict = NULL;
 
 		MemoryContextReset(chunkcxt);
 		old = MemoryContextSwitchTo(chunkcxt);
 		next = ProcessChunk(project_id, project, bodies, next, n, bulk, allow_update,
-							results, outcxt, added, updated);
+							results, outcxt, added, updated, &conflict);
 		MemoryContextSwitchTo(old);
+		if (conflict == NULL)
+			attempts = 0;
+		else if (++attempts >= 3)
+		{
+			/* under REPEATABLE READ a redo sees the same snapshot: give up */
+			MemoryContextSwitchTo(chunkcxt);
+			ReThrowError(conflict);
+		}
 	}
 	SPI_finish();
 	MemoryContextDelete(chunkcxt);
