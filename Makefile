@@ -11,7 +11,8 @@ OBJS = \
 	src/upsert.o \
 	src/ops.o \
 	src/customfield.o \
-	src/guard.o
+	src/guard.o \
+	src/bulkout.o
 
 DATA = sql/participants--0.1.0.sql
 

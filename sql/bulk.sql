@@ -74,3 +74,13 @@ SELECT r->'totalAdded' AS added, r->'totalUpdated' AS updated,
        (SELECT count(*) FROM jsonb_array_elements(r->'results') e WHERE e->>'actionTaken' = 'none') AS nones
 FROM participants.upsert_participants(pid('other'), (
   SELECT jsonb_agg(jsonb_build_object('participantIdentifier', 'L' || i, 'demographics', jsonb_build_object('firstName', 'N' || i))) FROM generate_series(1, 2500) i)) AS r;
+
+-- the bulk result is written in jsonb's binary layout: it equals its own text form parsed
+-- again, and elements past the 32-entry offset stride are found by index
+SELECT r = r::text::jsonb AS well_formed, jsonb_array_length(r->'results') AS n,
+       r->'results'->64->'result'->>'participantIdentifier' AS el64,
+       r->'results'->-1->>'actionTaken' AS last_action, r->'totalAdded' AS added,
+       jsonb_typeof(r->'totalUpdated') AS updated_type
+FROM participants.upsert_participants(pid('other'), (
+  SELECT jsonb_agg(jsonb_build_object('participantIdentifier', 'J' || i) ORDER BY i) FROM generate_series(1, 70) i)) AS r;
+SELECT r = r::text::jsonb AS well_formed, r->'results' AS results FROM participants.upsert_participants(pid('other'), '[]') AS r;

@@ -13,6 +13,7 @@
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "utils/date.h"
+#include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
@@ -173,6 +174,22 @@ extern void PtPushTimestamp(JsonbParseState **state, TimestampTz ts);
 extern void PtPushBool(JsonbParseState **state, bool b);
 extern void PtPushNull(JsonbParseState **state);
 extern void PtPushInt(JsonbParseState **state, int64 n);
+
+/* bulkout.c */
+typedef struct PtBulkOut
+{
+	StringInfoData buf;
+	int			n;				/* elements expected */
+	int			next;			/* elements written */
+	int			obj_jentries;	/* offset of the top object's JEntries */
+	int			arr_start;		/* offset where the results array begins */
+	int			arr_jentries;	/* offset of the array's JEntries */
+	int			arr_data;		/* offset of the array's first element */
+} PtBulkOut;
+
+extern void PtBulkOutBegin(PtBulkOut *out, int n);
+extern void PtBulkOutAdd(PtBulkOut *out, Jsonb *elem);
+extern Jsonb *PtBulkOutFinish(PtBulkOut *out, int64 added, int64 updated);
 
 /* guard.c */
 extern bool pt_trusted_write;

@@ -481,8 +481,9 @@ WriteChunk(pg_uuid_t *project_id, Element *els, int n)
  */
 static int
 ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
-			 int start, int n, bool bulk, bool allow_update, Jsonb **results,
-			 MemoryContext outcxt, int *added, int *updated, ErrorData **conflict)
+			 int start, int n, bool bulk, bool allow_update, PtBulkOut *out,
+			 Jsonb **single, MemoryContext outcxt, int *added, int *updated,
+			 ErrorData **conflict)
 {
 	int			end = Min(n, start + pt_bulk_batch_size);
 	int			count = end - start;
@@ -700,8 +701,13 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 										 el->action == ACT_UPDATE ? "update" : "none",
 										 &el->rec);
 
-		results[start + i] = MemoryContextAlloc(outcxt, VARSIZE(res));
-		memcpy(results[start + i], res, VARSIZE(res));
+		if (out != NULL)
+			PtBulkOutAdd(out, res);
+		else
+		{
+			*single = MemoryContextAlloc(outcxt, VARSIZE(res));
+			memcpy(*single, res, VARSIZE(res));
+		}
 		if (el->action == ACT_ADD)
 			(*added)++;
 		else if (el->action == ACT_UPDATE)
@@ -710,10 +716,13 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 	return start + count;
 }
 
-/* Run the bodies through the chunks; results has room for n entries */
+/*
+ * Run the bodies through the chunks. A bulk call appends each element's
+ * result to out; a single call gets its result in *single.
+ */
 static void
 UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
-			 bool allow_update, Jsonb **results, int *added, int *updated)
+			 bool allow_update, PtBulkOut *out, Jsonb **single, int *added, int *updated)
 {
 	MemoryContext outcxt = CurrentMemoryContext;
 	MemoryContext chunkcxt;
@@ -733,7 +742,7 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 		MemoryContextReset(chunkcxt);
 		old = MemoryContextSwitchTo(chunkcxt);
 		next = ProcessChunk(project_id, project, bodies, next, n, bulk, allow_update,
-							results, outcxt, added, updated, &conflict);
+							out, single, outcxt, added, updated, &conflict);
 		MemoryContextSwitchTo(old);
 		if (conflict == NULL)
 			attempts = 0;
@@ -756,7 +765,7 @@ participants_upsert_participant(PG_FUNCTION_ARGS)
 	pg_uuid_t  *project_id;
 	Jsonb	   *body;
 	JsonbContainer *bodies[1];
-	Jsonb	   *results[1];
+	Jsonb	   *result = NULL;
 	int			added = 0,
 				updated = 0;
 
@@ -767,8 +776,8 @@ participants_upsert_participant(PG_FUNCTION_ARGS)
 	project_id = PG_GETARG_UUID_P(0);
 	body = PG_GETARG_JSONB_P(1);
 	bodies[0] = &body->root;
-	UpsertBodies(project_id, bodies, 1, false, true, results, &added, &updated);
-	PG_RETURN_JSONB_P(results[0]);
+	UpsertBodies(project_id, bodies, 1, false, true, NULL, &result, &added, &updated);
+	PG_RETURN_JSONB_P(result);
 }
 
 PG_FUNCTION_INFO_V1(participants_upsert_participants);
@@ -781,14 +790,11 @@ participants_upsert_participants(PG_FUNCTION_ARGS)
 	JsonbContainer *array;
 	bool		allow_update;
 	JsonbContainer **bodies;
-	Jsonb	  **results;
+	PtBulkOut	out;
 	int			n,
 				i,
 				added = 0,
 				updated = 0;
-	JsonbParseState *state = NULL;
-	JsonbValue	v;
-	JsonbValue *res;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -823,7 +829,6 @@ participants_upsert_participants(PG_FUNCTION_ARGS)
 
 	n = JsonContainerSize(array);
 	bodies = palloc(sizeof(JsonbContainer *) * Max(n, 1));
-	results = palloc(sizeof(Jsonb *) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
 		JsonbValue *el = getIthJsonbValueFromContainer(array, i);
@@ -837,23 +842,7 @@ participants_upsert_participants(PG_FUNCTION_ARGS)
 		pfree(el);
 	}
 
-	UpsertBodies(project_id, bodies, n, true, allow_update, results, &added, &updated);
-
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	PtPushKey(&state, "totalAdded");
-	PtPushInt(&state, added);
-	PtPushKey(&state, "totalUpdated");
-	PtPushInt(&state, updated);
-	PtPushKey(&state, "results");
-	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
-	for (i = 0; i < n; i++)
-	{
-		v.type = jbvBinary;
-		v.val.binary.data = &results[i]->root;
-		v.val.binary.len = VARSIZE(results[i]) - VARHDRSZ;
-		pushJsonbValue(&state, WJB_ELEM, &v);
-	}
-	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
-	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
+	PtBulkOutBegin(&out, n);
+	UpsertBodies(project_id, bodies, n, true, allow_update, &out, NULL, &added, &updated);
+	PG_RETURN_JSONB_P(PtBulkOutFinish(&out, added, updated));
 }

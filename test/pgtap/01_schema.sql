@@ -1,0 +1,58 @@
+-- pgTAP: the extension's surface: functions, volatility, keys, dump registration, privileges
+BEGIN;
+SELECT plan(31);
+
+SELECT has_schema('participants');
+SELECT has_table('participants', 'project', 'project table');
+SELECT has_table('participants', 'participant', 'participant table');
+SELECT has_table('participants', 'custom_field', 'custom_field table');
+SELECT has_view('participants', 'participant_directory', 'directory view');
+
+SELECT has_function('participants', 'create_project', ARRAY['text', 'jsonb']);
+SELECT has_function('participants', 'upsert_participant', ARRAY['uuid', 'jsonb']);
+SELECT has_function('participants', 'upsert_participants', ARRAY['uuid', 'jsonb', 'boolean']);
+SELECT has_function('participants', 'get_participant', ARRAY['uuid', 'text', 'boolean']);
+SELECT has_function('participants', 'enroll_participant', ARRAY['uuid', 'text', 'boolean']);
+SELECT has_function('participants', 'withdraw_participant', ARRAY['uuid', 'text', 'boolean']);
+SELECT has_function('participants', 'delete_participant', ARRAY['uuid', 'text', 'boolean']);
+SELECT has_function('participants', 'define_custom_field', ARRAY['uuid', 'text', 'text', 'jsonb']);
+SELECT has_function('participants', 'custom_fields', ARRAY['uuid']);
+SELECT has_function('participants', 'drop_custom_field', ARRAY['uuid', 'text']);
+
+SELECT volatility_is('participants', 'get_participant', ARRAY['uuid', 'text', 'boolean'], 'stable');
+SELECT volatility_is('participants', 'custom_fields', ARRAY['uuid'], 'stable');
+SELECT volatility_is('participants', 'upsert_participant', ARRAY['uuid', 'jsonb'], 'volatile');
+SELECT volatility_is('participants', 'upsert_participants', ARRAY['uuid', 'jsonb', 'boolean'], 'volatile');
+SELECT volatility_is('participants', 'delete_participant', ARRAY['uuid', 'text', 'boolean'], 'volatile');
+
+SELECT col_is_pk('participants', 'participant', ARRAY['project_id', 'id'], 'participant key starts with project_id');
+SELECT col_is_pk('participants', 'custom_field', ARRAY['project_id', 'name'], 'custom_field key starts with project_id');
+SELECT is_indexed('participants', 'participant', ARRAY['project_id', 'participant_identifier'], 'identifier index');
+SELECT index_is_unique('participants', 'participant', 'participant_email_key', 'email unique per project');
+SELECT index_is_unique('participants', 'participant', 'participant_mobile_phone_key', 'phone unique per project');
+SELECT trigger_is('participants', 'participant', 'participant_guard', 'participants', 'participant_guard', 'guard trigger in C');
+
+SELECT set_eq(
+	$$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'participants'$$,
+	ARRAY['participants.project', 'participants.participant', 'participants.custom_field', 'participants.participant_identifier_seq'],
+	'every user-data table and sequence is registered for pg_dump');
+
+SELECT is_empty(
+	$$SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'participants'::regnamespace
+	  AND has_function_privilege('public', p.oid, 'EXECUTE')$$,
+	'PUBLIC may execute no function');
+SELECT is_empty(
+	$$SELECT c.oid::regclass::text FROM pg_class c WHERE c.relnamespace = 'participants'::regnamespace
+	  AND c.relkind IN ('r', 'v', 'S') AND EXISTS (SELECT 1 FROM aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a WHERE a.grantee = 0)$$,
+	'PUBLIC holds no privilege on any table, view or sequence');
+SELECT is_empty(
+	$$SELECT p.proname FROM pg_proc p WHERE p.pronamespace = 'participants'::regnamespace
+	  AND p.prokind = 'f' AND p.prorettype <> 'trigger'::regtype AND obj_description(p.oid, 'pg_proc') IS NULL$$,
+	'every function has a comment');
+SELECT is_empty(
+	$$SELECT p.proname FROM pg_proc p WHERE p.pronamespace = 'participants'::regnamespace AND p.prosecdef
+	  AND NOT coalesce(p.proconfig::text[] @> ARRAY['search_path=pg_catalog, pg_temp'], false)$$,
+	'every SECURITY DEFINER function pins search_path');
+
+SELECT * FROM finish();
+ROLLBACK;
