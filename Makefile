@@ -12,7 +12,8 @@ OBJS = \
 	src/ops.o \
 	src/customfield.o \
 	src/guard.o \
-	src/bulkout.o
+	src/bulkout.o \
+	src/spi.o
 
 DATA = sql/participants--0.1.0.sql
 

@@ -57,18 +57,11 @@ RunPlan(FetchKind kind, pg_uuid_t *project_id, Datum key, PtRecord *rec,
 	bool		found;
 
 	if (plans[kind] == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(plan_sql[kind], 2, types);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		plans[kind] = plan;
-	}
+		PtPreparePlan(&plans[kind], plan_sql[kind], 2, types);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = key;
 	/* no row limit: a limit would stop a write before its statement triggers */
-	ret = SPI_execute_plan(plans[kind], args, NULL, kind < FETCH_BY_IDENT_LOCK, 0);
+	ret = PtExecutePlan(plans[kind], args, NULL, kind < FETCH_BY_IDENT_LOCK, 0, false);
 	if (ret < 0)
 		elog(ERROR, "participant statement failed: %s", SPI_result_code_string(ret));
 	found = SPI_processed > 0;
@@ -96,6 +89,7 @@ FetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,
 	bool		found;
 
 	(void) PtGetProject(project_id);
+	PtRefreshPlans();
 	if (query_by_id)
 	{
 		pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));

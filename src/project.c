@@ -160,22 +160,15 @@ LoadProject(pg_uuid_t *id, PtProject *out)
 
 	args[0] = UUIDPGetDatum(id);
 	SPI_connect();
-	if (settings_plan == NULL)
+	if (fields_plan == NULL)
 	{
-		SPIPlanPtr	p1 = SPI_prepare("SELECT settings FROM participants.project WHERE id = $1",
-									 1, argtypes);
-		SPIPlanPtr	p2 = SPI_prepare("SELECT name, type FROM participants.custom_field "
-									 "WHERE project_id = $1 ORDER BY name",
-									 1, argtypes);
-
-		if (p1 == NULL || p2 == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(p1);
-		SPI_keepplan(p2);
-		settings_plan = p1;
-		fields_plan = p2;
+		PtPreparePlan(&settings_plan, "SELECT settings FROM participants.project WHERE id = $1",
+									  1, argtypes);
+		PtPreparePlan(&fields_plan, "SELECT name, type FROM participants.custom_field "
+									"WHERE project_id = $1 ORDER BY name",
+									1, argtypes);
 	}
-	if (SPI_execute_plan(settings_plan, args, NULL, true, 1) != SPI_OK_SELECT)
+	if (PtExecutePlan(settings_plan, args, NULL, true, 1, false) != SPI_OK_SELECT)
 		elog(ERROR, "could not read project settings");
 	if (SPI_processed == 0)
 	{
@@ -194,7 +187,7 @@ LoadProject(pg_uuid_t *id, PtProject *out)
 	out->strict_custom_fields = SettingBool(settings, "strictCustomFields", false);
 	MemoryContextSwitchTo(oldcxt);
 
-	if (SPI_execute_plan(fields_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+	if (PtExecutePlan(fields_plan, args, NULL, true, 0, false) != SPI_OK_SELECT)
 		elog(ERROR, "could not read custom field definitions");
 	oldcxt = MemoryContextSwitchTo(cxt);
 	out->nfields = (int) SPI_processed;

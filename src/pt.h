@@ -191,6 +191,13 @@ extern void PtBulkOutBegin(PtBulkOut *out, int n);
 extern void PtBulkOutAdd(PtBulkOut *out, Jsonb *elem);
 extern Jsonb *PtBulkOutFinish(PtBulkOut *out, int64 added, int64 updated);
 
+/* spi.c */
+struct _SPI_plan;
+extern void PtPreparePlan(struct _SPI_plan **slot, const char *sql, int nargs, Oid *types);
+extern void PtRefreshPlans(void);
+extern int	PtExecutePlan(struct _SPI_plan *plan, Datum *args, const char *nulls,
+						  bool read_only, long count, bool custom);
+
 /* guard.c */
 extern bool pt_trusted_write;
 

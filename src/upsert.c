@@ -86,17 +86,6 @@ LowerEmail(const char *email)
 	return str_tolower(email, strlen(email), DEFAULT_COLLATION_OID);
 }
 
-static SPIPlanPtr
-Prepare(const char *sql, int nargs, Oid *types)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
-}
-
 /* Prepare the statements of this file once per backend */
 static void
 PreparePlans(void)
@@ -109,12 +98,12 @@ PreparePlans(void)
 
 	if (update_plan != NULL)
 		return;
-	lookup_plan = Prepare("SELECT " PT_RECORD_COLUMNS " FROM participants.participant "
-						  "WHERE project_id = $1 AND (id = ANY ($2) "
-						  "OR participant_identifier = ANY ($3) "
-						  "OR lower(email) = ANY ($4) OR mobile_phone = ANY ($5)) "
-						  "FOR UPDATE", 5, lookup_types);
-	ident_plan = Prepare("SELECT 1 FROM participants.participant "
+	PtPreparePlan(&lookup_plan, "SELECT " PT_RECORD_COLUMNS " FROM participants.participant "
+				  "WHERE project_id = $1 AND (id = ANY ($2) "
+				  "OR participant_identifier = ANY ($3) "
+				  "OR lower(email) = ANY ($4) OR mobile_phone = ANY ($5)) "
+				  "FOR UPDATE", 5, lookup_types);
+	PtPreparePlan(&ident_plan, "SELECT 1 FROM participants.participant "
 						 "WHERE project_id = $1 AND participant_identifier = $2",
 						 2, ident_types);
 
@@ -128,7 +117,7 @@ PreparePlans(void)
 	insert_types[20] = BOOLARRAYOID;
 	insert_types[21] = TEXTARRAYOID;
 	insert_types[22] = TIMESTAMPTZARRAYOID;
-	insert_plan = Prepare("INSERT INTO participants.participant (project_id, id, "
+	PtPreparePlan(&insert_plan, "INSERT INTO participants.participant (project_id, id, "
 						  "participant_identifier, link_identifier, invitation_status, "
 						  "email, first_name, middle_name, last_name, date_of_birth, "
 						  "preferred_language, gender, street1, street2, city, state, "
@@ -150,7 +139,7 @@ PreparePlans(void)
 	update_types[19] = BOOLARRAYOID;
 	update_types[20] = TEXTARRAYOID;
 	update_types[21] = TIMESTAMPTZOID;
-	update_plan = Prepare("UPDATE participants.participant AS p SET "
+	PtPreparePlan(&update_plan, "UPDATE participants.participant AS p SET "
 						  "participant_identifier = u.pi, invitation_status = u.inv, "
 						  "email = u.email, first_name = u.fn, middle_name = u.mn, "
 						  "last_name = u.ln, date_of_birth = u.dob, preferred_language = u.pl, "
@@ -252,7 +241,7 @@ IdentifierTaken(pg_uuid_t *project_id, const char *identifier)
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = CStringGetTextDatum(identifier);
-	if (SPI_execute_plan(ident_plan, args, NULL, true, 1) != SPI_OK_SELECT)
+	if (PtExecutePlan(ident_plan, args, NULL, true, 1, false) != SPI_OK_SELECT)
 		elog(ERROR, "could not check participant identifier");
 	taken = SPI_processed > 0;
 	SPI_freetuptable(SPI_tuptable);
@@ -332,14 +321,14 @@ CheckUnique(HTAB *db, HTAB *chunk, const char *value, pg_uuid_t *self,
 
 /* Run a write of rows this file validated, telling the guard trigger so */
 static int
-ExecuteTrusted(SPIPlanPtr plan, Datum *args, const char *nulls)
+ExecuteTrusted(SPIPlanPtr plan, Datum *args, const char *nulls, bool custom)
 {
 	int			ret;
 
 	pt_trusted_write = true;
 	PG_TRY();
 	{
-		ret = SPI_execute_plan(plan, args, nulls, false, 0);
+		ret = PtExecutePlan(plan, args, nulls, false, 0, custom);
 	}
 	PG_FINALLY();
 	{
@@ -429,7 +418,7 @@ WriteRows(pg_uuid_t *project_id, Element *els, int n)
 			args[nargs++] = TimestampTzGetDatum(GetCurrentTimestamp());
 		memset(nulls, ' ', sizeof(nulls));
 
-		ret = ExecuteTrusted(want == ACT_ADD ? insert_plan : update_plan, args, nulls);
+		ret = ExecuteTrusted(want == ACT_ADD ? insert_plan : update_plan, args, nulls, n > 1);
 		if (ret != (want == ACT_ADD ? SPI_OK_INSERT : SPI_OK_UPDATE) ||
 			SPI_processed != (uint64) count)
 			elog(ERROR, "participant write touched " UINT64_FORMAT " rows, expected %d",
@@ -547,7 +536,7 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 	args[2] = MakeArray(idents.values, idents.nulls, idents.n, TEXTOID);
 	args[3] = MakeArray(emails.values, emails.nulls, emails.n, TEXTOID);
 	args[4] = MakeArray(phones.values, phones.nulls, phones.n, TEXTOID);
-	if (SPI_execute_plan(lookup_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (PtExecutePlan(lookup_plan, args, NULL, false, 0, count > 1) != SPI_OK_SELECT)
 		elog(ERROR, "participant lookup failed");
 	nrows = (int) SPI_processed;
 	row_by_id = NewMap("rows by id", false, cxt);
@@ -733,11 +722,13 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 	chunkcxt = AllocSetContextCreate(outcxt, "participants upsert chunk",
 									 ALLOCSET_DEFAULT_SIZES);
 	SPI_connect();
-	PreparePlans();
 	while (next < n)
 	{
 		MemoryContext old;
 		ErrorData  *conflict = NULL;
+
+		PtRefreshPlans();
+		PreparePlans();
 
 		MemoryContextReset(chunkcxt);
 		old = MemoryContextSwitchTo(chunkcxt);
