@@ -18,7 +18,7 @@ OBJS = \
 DATA = sql/participants--0.1.0.sql
 
 # pg_regress tests, in order (sql/NAME.sql, expected/NAME.out)
-REGRESS = install upsert validation enrollment bulk custom_fields ops directory privileges
+REGRESS = install upsert validation enrollment bulk custom_fields ops directory privileges projects
 REGRESS_OPTS = --load-extension=participants
 
 # isolation specs (test/specs/NAME.spec, test/expected/NAME.out)

@@ -27,7 +27,9 @@ COMMENT ON SEQUENCE participants.participant_identifier_seq IS
 'Numbers of generated participantIdentifiers (after the project prefix).';
 
 CREATE TABLE participants.participant (
-	project_id			uuid NOT NULL REFERENCES participants.project (id),
+	-- a project (no foreign key: participants.project_guard keeps this
+	-- reference valid for the cost of a lock per call, not a query per row)
+	project_id			uuid NOT NULL,
 	id					uuid NOT NULL,
 	participant_identifier text NOT NULL,
 	link_identifier		text,
@@ -104,6 +106,18 @@ COMMENT ON FUNCTION participants.custom_field_guard() IS
 CREATE TRIGGER custom_field_guard
 	BEFORE UPDATE ON participants.custom_field
 	FOR EACH ROW EXECUTE FUNCTION participants.custom_field_guard();
+
+CREATE FUNCTION participants.project_guard() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_project_guard';
+COMMENT ON FUNCTION participants.project_guard() IS
+'Row and truncate trigger: a project keeps its id, and is deleted only when it has no participants.';
+
+CREATE TRIGGER project_guard
+	BEFORE UPDATE OR DELETE ON participants.project
+	FOR EACH ROW EXECUTE FUNCTION participants.project_guard();
+CREATE TRIGGER project_guard_truncate
+	BEFORE TRUNCATE ON participants.project
+	FOR EACH STATEMENT EXECUTE FUNCTION participants.project_guard();
 
 CREATE FUNCTION participants.cache_invalidate() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_cache_invalidate';

@@ -15,6 +15,8 @@
 #include "utils/jsonb.h"
 #include "utils/datum.h"
 #include "utils/rel.h"
+#include "storage/lmgr.h"
+#include "utils/snapmgr.h"
 
 #include "pt.h"
 
@@ -202,6 +204,13 @@ CheckFormats(HeapTuple oldt, HeapTuple newt, TupleDesc desc)
 	int			d;
 
 #define SETS(col) (oldt == NULL || Changed(oldt, newt, desc, (col)))
+	if (oldt == NULL)
+	{
+		bool		isnull;
+
+		/* PT404 for a project that does not exist */
+		(void) PtGetProject(DatumGetUUIDP(heap_getattr(newt, cols.project_id, desc, &isnull)));
+	}
 	if (SETS(cols.identifier))
 	{
 		s = ColText(newt, desc, cols.identifier);
@@ -322,4 +331,79 @@ participants_custom_field_guard(PG_FUNCTION_ARGS)
 						SPI_getvalue(td->tg_trigtuple, desc, Col(desc, "name")), oldtype, newtype),
 				 errdetail("A custom field's type never changes once defined.")));
 	return PointerGetDatum(td->tg_newtuple);
+}
+
+/* PT409 when any participant of the project (or of any project) exists */
+static void
+CheckNoParticipants(pg_uuid_t *project_id, const char *what)
+{
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1];
+	SPIPlanPtr	plan;
+	int			ret;
+	bool		found;
+
+	/*
+	 * A SHARE lock waits for, and then excludes, every writer of participants;
+	 * the latest snapshot then sees what they committed while we waited.
+	 */
+	LockRelationOid(PtParticipantRelid(), ShareLock);
+	SPI_connect();
+	args[0] = project_id ? UUIDPGetDatum(project_id) : (Datum) 0;
+	plan = SPI_prepare(project_id
+					   ? "SELECT 1 FROM participants.participant WHERE project_id = $1 LIMIT 1"
+					   : "SELECT 1 FROM participants.participant LIMIT 1",
+					   project_id ? 1 : 0, types);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	ret = SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							   true, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not check for participants");
+	found = SPI_processed > 0;
+	SPI_finish();
+	if (found)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("cannot %s: participants exist", what),
+				 errhint("Delete the project's participants first.")));
+}
+
+PG_FUNCTION_INFO_V1(participants_project_guard);
+/*
+ * Triggers on participants.project: a project's id never changes, and a
+ * project is deleted (or the table truncated) only when no participant
+ * belongs to it. This replaces a foreign key from participant, whose check
+ * would cost a query per inserted participant; writers of participants lock
+ * the participant table before checking that their project exists.
+ */
+Datum
+participants_project_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	bool		isnull;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event))
+		elog(ERROR, "project_guard: must fire BEFORE");
+	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+	{
+		CheckNoParticipants(NULL, "truncate participants.project");
+		return PointerGetDatum(NULL);
+	}
+	if (!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "project_guard: must fire FOR EACH ROW on UPDATE or DELETE");
+	desc = RelationGetDescr(td->tg_relation);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		if (Changed(td->tg_trigtuple, td->tg_newtuple, desc, Col(desc, "id")))
+			RuleError("cannot change the id of a project", NULL);
+		return PointerGetDatum(td->tg_newtuple);
+	}
+	if (!TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		elog(ERROR, "project_guard: must fire on UPDATE, DELETE or TRUNCATE");
+	CheckNoParticipants(DatumGetUUIDP(heap_getattr(td->tg_trigtuple, Col(desc, "id"), desc, &isnull)),
+						psprintf("delete project \"%s\"",
+								 SPI_getvalue(td->tg_trigtuple, desc, Col(desc, "name"))));
+	return PointerGetDatum(td->tg_trigtuple);
 }

@@ -61,7 +61,7 @@ RunPlan(FetchKind kind, pg_uuid_t *project_id, Datum key, PtRecord *rec,
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = key;
 	/* no row limit: a limit would stop a write before its statement triggers */
-	ret = PtExecutePlan(plans[kind], args, NULL, kind < FETCH_BY_IDENT_LOCK, 0, false);
+	ret = PtExecutePlan(plans[kind], args, NULL, kind < FETCH_BY_IDENT_LOCK, 0, 0);
 	if (ret < 0)
 		elog(ERROR, "participant statement failed: %s", SPI_result_code_string(ret));
 	found = SPI_processed > 0;

@@ -17,6 +17,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "pt.h"
 
@@ -168,7 +169,13 @@ LoadProject(pg_uuid_t *id, PtProject *out)
 									"WHERE project_id = $1 ORDER BY name",
 									1, argtypes);
 	}
-	if (PtExecutePlan(settings_plan, args, NULL, true, 1, false) != SPI_OK_SELECT)
+	/*
+	 * Read with the latest snapshot, not the statement's: after waiting for a
+	 * lock on the participant table, a project deleted meanwhile must be seen
+	 * as gone (under REPEATABLE READ too), or a participant would outlive it.
+	 */
+	if (SPI_execute_snapshot(settings_plan, args, NULL, GetLatestSnapshot(),
+							 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read project settings");
 	if (SPI_processed == 0)
 	{
@@ -187,7 +194,8 @@ LoadProject(pg_uuid_t *id, PtProject *out)
 	out->strict_custom_fields = SettingBool(settings, "strictCustomFields", false);
 	MemoryContextSwitchTo(oldcxt);
 
-	if (PtExecutePlan(fields_plan, args, NULL, true, 0, false) != SPI_OK_SELECT)
+	if (SPI_execute_snapshot(fields_plan, args, NULL, GetLatestSnapshot(),
+							 InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read custom field definitions");
 	oldcxt = MemoryContextSwitchTo(cxt);
 	out->nfields = (int) SPI_processed;

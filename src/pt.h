@@ -195,8 +195,11 @@ extern Jsonb *PtBulkOutFinish(PtBulkOut *out, int64 added, int64 updated);
 struct _SPI_plan;
 extern void PtPreparePlan(struct _SPI_plan **slot, const char *sql, int nargs, Oid *types);
 extern void PtRefreshPlans(void);
+#define PT_PLAN_CUSTOM		0x01	/* plan for this execution's values */
+#define PT_PLAN_NO_SEQSCAN	0x02	/* plan with enable_seqscan off */
 extern int	PtExecutePlan(struct _SPI_plan *plan, Datum *args, const char *nulls,
-						  bool read_only, long count, bool custom);
+						  bool read_only, long count, int flags);
+extern Oid	PtParticipantRelid(void);
 
 /* guard.c */
 extern bool pt_trusted_write;

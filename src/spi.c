@@ -21,6 +21,18 @@ static SPIPlanPtr *plan_slots[MAX_PLANS];
 static int	nplan_slots = 0;
 static BlockNumber planned_at_blocks = 0;
 
+/* The participant table's oid */
+Oid
+PtParticipantRelid(void)
+{
+	Oid			relid = get_relname_relid("participant",
+										  get_namespace_oid("participants", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "table participants.participant does not exist");
+	return relid;
+}
+
 /* Prepare a statement into *slot and keep it for the life of the backend */
 void
 PtPreparePlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
@@ -52,8 +64,7 @@ PtPreparePlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
 void
 PtRefreshPlans(void)
 {
-	Oid			relid = get_relname_relid("participant",
-										  get_namespace_oid("participants", false));
+	Oid			relid = PtParticipantRelid();
 	Relation	rel;
 	BlockNumber blocks;
 	int			i;
@@ -75,9 +86,11 @@ PtRefreshPlans(void)
 }
 
 /*
- * Execute a kept plan. With "custom", the statement is planned for this
- * execution's values (bulk chunks: the real array sizes matter, and planning
- * costs little next to a thousand rows); otherwise the cached plan is used.
+ * Execute a kept plan. With PT_PLAN_CUSTOM, the statement is planned for
+ * this execution's values (bulk chunks: the real array sizes matter, and
+ * planning costs little next to a thousand rows); otherwise the cached plan
+ * is used. PT_PLAN_NO_SEQSCAN keeps the planner on the indexes where its
+ * costing of many-valued "= ANY" probes would prefer scanning the table.
  *
  * SPI leaves its own procedure context current, which lives until
  * SPI_finish; the caller's context is restored so per-chunk work stays in
@@ -85,21 +98,26 @@ PtRefreshPlans(void)
  */
 int
 PtExecutePlan(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only,
-			  long count, bool custom)
+			  long count, int flags)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	int			nestlevel = -1;
 	int			ret;
 
-	if (custom)
+	if (flags != 0)
 	{
 		nestlevel = NewGUCNestLevel();
-		(void) set_config_option("plan_cache_mode", "force_custom_plan",
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		if (flags & PT_PLAN_CUSTOM)
+			(void) set_config_option("plan_cache_mode", "force_custom_plan",
+									 PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+		if (flags & PT_PLAN_NO_SEQSCAN)
+			(void) set_config_option("enable_seqscan", "off",
+									 PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
 	}
 	ret = SPI_execute_plan(plan, args, nulls, read_only, count);
-	if (custom)
+	if (flags != 0)
 		AtEOXact_GUC(true, nestlevel);
 	MemoryContextSwitchTo(cxt);
 	return ret;

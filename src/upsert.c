@@ -24,6 +24,7 @@
 #include "utils/builtins.h"
 #include "utils/formatting.h"
 #include "utils/hsearch.h"
+#include "storage/lmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -241,7 +242,7 @@ IdentifierTaken(pg_uuid_t *project_id, const char *identifier)
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = CStringGetTextDatum(identifier);
-	if (PtExecutePlan(ident_plan, args, NULL, true, 1, false) != SPI_OK_SELECT)
+	if (PtExecutePlan(ident_plan, args, NULL, true, 1, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not check participant identifier");
 	taken = SPI_processed > 0;
 	SPI_freetuptable(SPI_tuptable);
@@ -321,14 +322,14 @@ CheckUnique(HTAB *db, HTAB *chunk, const char *value, pg_uuid_t *self,
 
 /* Run a write of rows this file validated, telling the guard trigger so */
 static int
-ExecuteTrusted(SPIPlanPtr plan, Datum *args, const char *nulls, bool custom)
+ExecuteTrusted(SPIPlanPtr plan, Datum *args, const char *nulls, int flags)
 {
 	int			ret;
 
 	pt_trusted_write = true;
 	PG_TRY();
 	{
-		ret = PtExecutePlan(plan, args, nulls, false, 0, custom);
+		ret = PtExecutePlan(plan, args, nulls, false, 0, flags);
 	}
 	PG_FINALLY();
 	{
@@ -418,7 +419,9 @@ WriteRows(pg_uuid_t *project_id, Element *els, int n)
 			args[nargs++] = TimestampTzGetDatum(GetCurrentTimestamp());
 		memset(nulls, ' ', sizeof(nulls));
 
-		ret = ExecuteTrusted(want == ACT_ADD ? insert_plan : update_plan, args, nulls, n > 1);
+		/* the INSERT has one plan whatever the sizes; the UPDATE joins */
+		ret = ExecuteTrusted(want == ACT_ADD ? insert_plan : update_plan, args, nulls,
+							 (want == ACT_UPDATE && count > 1) ? PT_PLAN_CUSTOM : 0);
 		if (ret != (want == ACT_ADD ? SPI_OK_INSERT : SPI_OK_UPDATE) ||
 			SPI_processed != (uint64) count)
 			elog(ERROR, "participant write touched " UINT64_FORMAT " rows, expected %d",
@@ -536,7 +539,8 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 	args[2] = MakeArray(idents.values, idents.nulls, idents.n, TEXTOID);
 	args[3] = MakeArray(emails.values, emails.nulls, emails.n, TEXTOID);
 	args[4] = MakeArray(phones.values, phones.nulls, phones.n, TEXTOID);
-	if (PtExecutePlan(lookup_plan, args, NULL, false, 0, count > 1) != SPI_OK_SELECT)
+	if (PtExecutePlan(lookup_plan, args, NULL, false, 0,
+					  count > 1 ? PT_PLAN_CUSTOM | PT_PLAN_NO_SEQSCAN : 0) != SPI_OK_SELECT)
 		elog(ERROR, "participant lookup failed");
 	nrows = (int) SPI_processed;
 	row_by_id = NewMap("rows by id", false, cxt);
@@ -715,9 +719,17 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 {
 	MemoryContext outcxt = CurrentMemoryContext;
 	MemoryContext chunkcxt;
-	PtProject  *project = PtGetProject(project_id);
+	PtProject  *project;
 	int			next = 0;
 	int			attempts = 0;
+
+	/*
+	 * Lock the table for writing before checking that the project exists: a
+	 * project is deleted only under a SHARE lock on this table (see
+	 * participants_project_guard), so it cannot vanish under this call.
+	 */
+	LockRelationOid(PtParticipantRelid(), RowExclusiveLock);
+	project = PtGetProject(project_id);
 
 	chunkcxt = AllocSetContextCreate(outcxt, "participants upsert chunk",
 									 ALLOCSET_DEFAULT_SIZES);
