@@ -13,7 +13,8 @@ OBJS = \
 	src/customfield.o \
 	src/guard.o \
 	src/bulkout.o \
-	src/spi.o
+	src/spi.o \
+	src/access.o
 
 DATA = sql/participants--0.1.0.sql
 

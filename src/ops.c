@@ -61,7 +61,7 @@ RunPlan(FetchKind kind, pg_uuid_t *project_id, Datum key, PtRecord *rec,
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = key;
 	/* no row limit: a limit would stop a write before its statement triggers */
-	ret = PtExecutePlan(plans[kind], args, NULL, kind < FETCH_BY_IDENT_LOCK, 0, 0);
+	ret = PtExecutePlan(plans[kind], args, NULL, kind < FETCH_BY_IDENT_LOCK, 0);
 	if (ret < 0)
 		elog(ERROR, "participant statement failed: %s", SPI_result_code_string(ret));
 	found = SPI_processed > 0;
@@ -128,12 +128,15 @@ participants_get_participant(PG_FUNCTION_ARGS)
 {
 	PtRecord	rec;
 	MemoryContext cxt = CurrentMemoryContext;
+	int			planner;
 
 	CheckArgs(fcinfo);
+	planner = PtPlannerBegin();
 	SPI_connect();
 	FetchParticipant(PG_GETARG_UUID_P(0), PG_GETARG_TEXT_PP(1),
 					 !PG_ARGISNULL(2) && PG_GETARG_BOOL(2), false, &rec, cxt);
 	SPI_finish();
+	PtPlannerEnd(planner);
 	PG_RETURN_JSONB_P(PtRecordToJsonb(&rec, false, 0));
 }
 
@@ -144,10 +147,12 @@ participants_enroll_participant(PG_FUNCTION_ARGS)
 {
 	PtRecord	rec;
 	MemoryContext cxt = CurrentMemoryContext;
+	int			planner;
 	pg_uuid_t  *project_id = PG_ARGISNULL(0) ? NULL : PG_GETARG_UUID_P(0);
 	const char *action = "none";
 
 	CheckArgs(fcinfo);
+	planner = PtPlannerBegin();
 	SPI_connect();
 	FetchParticipant(project_id, PG_GETARG_TEXT_PP(1),
 					 !PG_ARGISNULL(2) && PG_GETARG_BOOL(2), true, &rec, cxt);
@@ -165,6 +170,7 @@ participants_enroll_participant(PG_FUNCTION_ARGS)
 		action = "update";
 	}
 	SPI_finish();
+	PtPlannerEnd(planner);
 	PG_RETURN_JSONB_P(PtActionResult(action, &rec));
 }
 
@@ -175,10 +181,12 @@ participants_withdraw_participant(PG_FUNCTION_ARGS)
 {
 	PtRecord	rec;
 	MemoryContext cxt = CurrentMemoryContext;
+	int			planner;
 	pg_uuid_t  *project_id = PG_ARGISNULL(0) ? NULL : PG_GETARG_UUID_P(0);
 	pg_uuid_t	id;
 
 	CheckArgs(fcinfo);
+	planner = PtPlannerBegin();
 	SPI_connect();
 	FetchParticipant(project_id, PG_GETARG_TEXT_PP(1),
 					 !PG_ARGISNULL(2) && PG_GETARG_BOOL(2), true, &rec, cxt);
@@ -190,6 +198,7 @@ participants_withdraw_participant(PG_FUNCTION_ARGS)
 	id = rec.id;
 	(void) RunPlan(WITHDRAW_BY_ID, project_id, UUIDPGetDatum(&id), &rec, cxt);
 	SPI_finish();
+	PtPlannerEnd(planner);
 	PG_RETURN_JSONB_P(PtActionResult("update", &rec));
 }
 
@@ -200,15 +209,18 @@ participants_delete_participant(PG_FUNCTION_ARGS)
 {
 	PtRecord	rec;
 	MemoryContext cxt = CurrentMemoryContext;
+	int			planner;
 	pg_uuid_t  *project_id = PG_ARGISNULL(0) ? NULL : PG_GETARG_UUID_P(0);
 	pg_uuid_t	id;
 
 	CheckArgs(fcinfo);
+	planner = PtPlannerBegin();
 	SPI_connect();
 	FetchParticipant(project_id, PG_GETARG_TEXT_PP(1),
 					 !PG_ARGISNULL(2) && PG_GETARG_BOOL(2), true, &rec, cxt);
 	id = rec.id;
 	(void) RunPlan(DELETE_BY_ID, project_id, UUIDPGetDatum(&id), &rec, cxt);
 	SPI_finish();
+	PtPlannerEnd(planner);
 	PG_RETURN_JSONB_P(PtActionResult("delete", &rec));
 }

@@ -161,6 +161,8 @@ extern void PtParseBody(JsonbContainer *body, const char *path,
 #define PT_RECORD_NCOLS 25
 
 extern void PtRecordFromTuple(PtRecord *rec, HeapTuple tuple, TupleDesc desc);
+extern void PtRecordFromValues(PtRecord *rec, Datum *values, bool *nulls, const int *map);
+extern void PtRecordToValues(PtRecord *rec, Datum *values, bool *nulls, const int *map);
 extern Jsonb *PtRecordToJsonb(PtRecord *rec, bool with_segment_date,
 							  TimestampTz segment_date);
 extern void PtPushRecord(JsonbParseState **state, PtRecord *rec);
@@ -195,11 +197,43 @@ extern Jsonb *PtBulkOutFinish(PtBulkOut *out, int64 added, int64 updated);
 struct _SPI_plan;
 extern void PtPreparePlan(struct _SPI_plan **slot, const char *sql, int nargs, Oid *types);
 extern void PtRefreshPlans(void);
-#define PT_PLAN_CUSTOM		0x01	/* plan for this execution's values */
-#define PT_PLAN_NO_SEQSCAN	0x02	/* plan with enable_seqscan off */
 extern int	PtExecutePlan(struct _SPI_plan *plan, Datum *args, const char *nulls,
-						  bool read_only, long count, int flags);
+						  bool read_only, long count);
+extern int	PtPlannerBegin(void);
+extern void PtPlannerEnd(int nestlevel);
 extern Oid	PtParticipantRelid(void);
+
+/* access.c */
+#define PT_KEY_ID			0	/* participant_pkey */
+#define PT_KEY_IDENTIFIER	1	/* participant_identifier_key */
+#define PT_KEY_EMAIL		2	/* participant_email_key, on lower(email) */
+#define PT_KEY_PHONE		3	/* participant_mobile_phone_key */
+#define PT_NUM_KEYS			4
+
+typedef struct PtAccess
+{
+	struct RelationData *rel;
+	struct RelationData *idx[PT_NUM_KEYS];
+	struct TupleTableSlot *slot;
+	int			map[PT_RECORD_NCOLS];	/* column index of each record field */
+	int			att_updated;	/* column index of updated_date */
+} PtAccess;
+
+/* A locked participant row */
+typedef struct PtRow
+{
+	PtRecord	rec;
+	HeapTuple	tuple;			/* the locked version, t_self its TID */
+} PtRow;
+
+struct SnapshotData;
+extern void PtAccessOpen(PtAccess *a);
+extern void PtAccessClose(PtAccess *a);
+extern struct SnapshotData *PtAccessSnapshot(void);
+extern int	PtAccessLookup(PtAccess *a, Datum project_id, Datum *keys[PT_NUM_KEYS],
+						   int nkeys[PT_NUM_KEYS], struct SnapshotData *snap, PtRow **rows);
+extern void PtAccessUpdate(PtAccess *a, PtRow **targets, PtRecord **recs, int n,
+						   struct SnapshotData *snap);
 
 /* guard.c */
 extern bool pt_trusted_write;

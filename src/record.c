@@ -6,6 +6,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -16,65 +17,118 @@
 #include "pt.h"
 
 static char *
-TextOrNull(HeapTuple tuple, TupleDesc desc, int col)
+TextOrNull(Datum *values, bool *nulls, int col)
 {
-	bool		isnull;
-	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
 	char	   *s;
 
-	if (isnull)
+	if (nulls[col])
 		return NULL;
-	s = TextDatumGetCString(d);
+	s = TextDatumGetCString(values[col]);
 	if (s[0] == '\0')
 		return NULL;
 	return s;
+}
+
+/*
+ * Fill a record from column values; map[i] is the index in values of the
+ * i-th column of PT_RECORD_COLUMNS. Strings and jsonb are copied into the
+ * current memory context.
+ */
+void
+PtRecordFromValues(PtRecord *rec, Datum *values, bool *nulls, const int *map)
+{
+	Datum		v[PT_RECORD_NCOLS];
+	bool		n[PT_RECORD_NCOLS];
+	int			i;
+
+	for (i = 0; i < PT_RECORD_NCOLS; i++)
+	{
+		v[i] = values[map[i]];
+		n[i] = nulls[map[i]];
+	}
+	memset(rec, 0, sizeof(PtRecord));
+	memcpy(rec->id.data, DatumGetUUIDP(v[0])->data, UUID_LEN);
+	rec->participant_identifier = TextOrNull(v, n, 1);
+	rec->link_identifier = TextOrNull(v, n, 2);
+	rec->invitation_status = TextOrNull(v, n, 3);
+	for (i = 0; i < NUM_DEMO; i++)
+	{
+		if (i == DEMO_DATE_OF_BIRTH)
+		{
+			if (!n[4 + i])
+			{
+				int			y,
+							m,
+							dd;
+
+				rec->dob = DatumGetDateADT(v[4 + i]);
+				j2date(rec->dob + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
+				rec->demo[i] = psprintf("%04d-%02d-%02d", y, m, dd);
+			}
+		}
+		else
+			rec->demo[i] = TextOrNull(v, n, 4 + i);
+	}
+	rec->custom_fields = n[18] ? NULL : DatumGetJsonbPCopy(v[18]);
+	rec->exclude_from_export = DatumGetBool(v[19]);
+	rec->institution_code = TextOrNull(v, n, 20);
+	rec->has_enrollment = !n[21];
+	rec->enrollment_date = n[21] ? 0 : DatumGetTimestampTz(v[21]);
+	rec->has_withdraw = !n[22];
+	rec->withdraw_date = n[22] ? 0 : DatumGetTimestampTz(v[22]);
+	rec->inserted_date = DatumGetTimestampTz(v[23]);
+	rec->opted_out = DatumGetBool(v[24]);
 }
 
 /* Fill a record from a row whose columns are PT_RECORD_COLUMNS */
 void
 PtRecordFromTuple(PtRecord *rec, HeapTuple tuple, TupleDesc desc)
 {
-	bool		isnull;
-	Datum		d;
+	static const int identity[PT_RECORD_NCOLS] = {
+		0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+		20, 21, 22, 23, 24
+	};
+	Datum		values[PT_RECORD_NCOLS];
+	bool		nulls[PT_RECORD_NCOLS];
+
+	heap_deform_tuple(tuple, desc, values, nulls);
+	PtRecordFromValues(rec, values, nulls, identity);
+}
+
+static void
+SetText(Datum *values, bool *nulls, int col, const char *s)
+{
+	nulls[col] = (s == NULL);
+	values[col] = s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+/*
+ * Store the writable columns of a record into column values (map as for
+ * PtRecordFromValues): identifier, invitation status, demographics, custom
+ * fields, excludeFromExport and institutionCode.
+ */
+void
+PtRecordToValues(PtRecord *rec, Datum *values, bool *nulls, const int *map)
+{
 	int			i;
 
-	memset(rec, 0, sizeof(PtRecord));
-	d = SPI_getbinval(tuple, desc, 1, &isnull);
-	memcpy(rec->id.data, DatumGetUUIDP(d)->data, UUID_LEN);
-	rec->participant_identifier = TextOrNull(tuple, desc, 2);
-	rec->link_identifier = TextOrNull(tuple, desc, 3);
-	rec->invitation_status = TextOrNull(tuple, desc, 4);
+	SetText(values, nulls, map[1], rec->participant_identifier);
+	SetText(values, nulls, map[3], rec->invitation_status);
 	for (i = 0; i < NUM_DEMO; i++)
 	{
 		if (i == DEMO_DATE_OF_BIRTH)
 		{
-			d = SPI_getbinval(tuple, desc, 5 + i, &isnull);
-			if (!isnull)
-			{
-				int			y,
-							m,
-							dd;
-
-				rec->dob = DatumGetDateADT(d);
-				j2date(rec->dob + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
-				rec->demo[i] = psprintf("%04d-%02d-%02d", y, m, dd);
-			}
+			nulls[map[4 + i]] = (rec->demo[i] == NULL);
+			values[map[4 + i]] = DateADTGetDatum(rec->dob);
 		}
 		else
-			rec->demo[i] = TextOrNull(tuple, desc, 5 + i);
+			SetText(values, nulls, map[4 + i], rec->demo[i]);
 	}
-	d = SPI_getbinval(tuple, desc, 19, &isnull);
-	rec->custom_fields = isnull ? NULL : DatumGetJsonbPCopy(d);
-	rec->exclude_from_export = DatumGetBool(SPI_getbinval(tuple, desc, 20, &isnull));
-	rec->institution_code = TextOrNull(tuple, desc, 21);
-	d = SPI_getbinval(tuple, desc, 22, &isnull);
-	rec->has_enrollment = !isnull;
-	rec->enrollment_date = isnull ? 0 : DatumGetTimestampTz(d);
-	d = SPI_getbinval(tuple, desc, 23, &isnull);
-	rec->has_withdraw = !isnull;
-	rec->withdraw_date = isnull ? 0 : DatumGetTimestampTz(d);
-	rec->inserted_date = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 24, &isnull));
-	rec->opted_out = DatumGetBool(SPI_getbinval(tuple, desc, 25, &isnull));
+	nulls[map[18]] = false;
+	values[map[18]] = JsonbPGetDatum(rec->custom_fields);
+	nulls[map[19]] = false;
+	values[map[19]] = BoolGetDatum(rec->exclude_from_export);
+	SetText(values, nulls, map[20], rec->institution_code ? rec->institution_code : "");
 }
 
 /* Push an object key */

@@ -86,39 +86,49 @@ PtRefreshPlans(void)
 }
 
 /*
- * Execute a kept plan. With PT_PLAN_CUSTOM, the statement is planned for
- * this execution's values (bulk chunks: the real array sizes matter, and
- * planning costs little next to a thousand rows); otherwise the cached plan
- * is used. PT_PLAN_NO_SEQSCAN keeps the planner on the indexes where its
- * costing of many-valued "= ANY" probes would prefer scanning the table.
- *
- * SPI leaves its own procedure context current, which lives until
- * SPI_finish; the caller's context is restored so per-chunk work stays in
- * the chunk's context.
+ * Plan this extension's statements the same way whatever the statistics say:
+ * generic plans, no sequential scans, no hash or merge joins, set at a new
+ * GUC nest level (returned; undone by PtPlannerEnd, or by the abort of an
+ * error). Every statement finds rows by (project_id, key) through a unique
+ * index, or joins a list of keys to one; so planned, each is a nested loop
+ * of index probes. Left to costs, the planner prefers scanning a project the
+ * statistics think small, and keeps that plan while the project grows.
+ */
+int
+PtPlannerBegin(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("plan_cache_mode", "force_generic_plan", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/* Restore the planner settings of the caller */
+void
+PtPlannerEnd(int nestlevel)
+{
+	AtEOXact_GUC(true, nestlevel);
+}
+
+/*
+ * Execute a kept plan and come back to the caller's memory context: SPI
+ * leaves its own procedure context current, which lives until SPI_finish,
+ * and per-chunk work must stay in the chunk's context.
  */
 int
 PtExecutePlan(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only,
-			  long count, int flags)
+			  long count)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	int			nestlevel = -1;
-	int			ret;
+	int			ret = SPI_execute_plan(plan, args, nulls, read_only, count);
 
-	if (flags != 0)
-	{
-		nestlevel = NewGUCNestLevel();
-		if (flags & PT_PLAN_CUSTOM)
-			(void) set_config_option("plan_cache_mode", "force_custom_plan",
-									 PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
-		if (flags & PT_PLAN_NO_SEQSCAN)
-			(void) set_config_option("enable_seqscan", "off",
-									 PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
-	}
-	ret = SPI_execute_plan(plan, args, nulls, read_only, count);
-	if (flags != 0)
-		AtEOXact_GUC(true, nestlevel);
 	MemoryContextSwitchTo(cxt);
 	return ret;
 }

@@ -28,6 +28,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "pt.h"
@@ -60,13 +61,12 @@ typedef struct Element
 	PtInput		in;
 	char	   *gen_identifier; /* generated for an add without one */
 	Action		action;
+	PtRow	   *target;			/* the locked row an update changes */
 	PtRecord	rec;			/* the participant after this element */
 } Element;
 
-static SPIPlanPtr lookup_plan = NULL;
 static SPIPlanPtr ident_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
-static SPIPlanPtr update_plan = NULL;
 
 static HTAB *
 NewMap(const char *name, bool strings, MemoryContext cxt)
@@ -91,24 +91,21 @@ LowerEmail(const char *email)
 static void
 PreparePlans(void)
 {
-	Oid			lookup_types[5] = {UUIDOID, UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
 	Oid			ident_types[2] = {UUIDOID, TEXTOID};
 	Oid			insert_types[23];
-	Oid			update_types[22];
 	int			i;
 
-	if (update_plan != NULL)
+	if (insert_plan != NULL && ident_plan != NULL)
 		return;
-	PtPreparePlan(&lookup_plan, "SELECT " PT_RECORD_COLUMNS " FROM participants.participant "
-				  "WHERE project_id = $1 AND (id = ANY ($2) "
-				  "OR participant_identifier = ANY ($3) "
-				  "OR lower(email) = ANY ($4) OR mobile_phone = ANY ($5)) "
-				  "FOR UPDATE", 5, lookup_types);
 	PtPreparePlan(&ident_plan, "SELECT 1 FROM participants.participant "
-						 "WHERE project_id = $1 AND participant_identifier = $2",
-						 2, ident_types);
+				  "WHERE project_id = $1 AND participant_identifier = $2",
+				  2, ident_types);
 
-	/* $1 project, $2 id, $3 identifier, $4 link, $5 invitation, $6..$19 demo */
+	/*
+	 * Adds go through SQL, so column defaults apply; unnest() of one array
+	 * per column makes it one statement per chunk, with one possible plan.
+	 * $1 project, $2 id, $3 identifier, $4 link, $5 invitation, $6..$19 demo
+	 */
 	insert_types[0] = UUIDOID;
 	insert_types[1] = UUIDARRAYOID;
 	for (i = 2; i < 19; i++)
@@ -119,41 +116,16 @@ PreparePlans(void)
 	insert_types[21] = TEXTARRAYOID;
 	insert_types[22] = TIMESTAMPTZARRAYOID;
 	PtPreparePlan(&insert_plan, "INSERT INTO participants.participant (project_id, id, "
-						  "participant_identifier, link_identifier, invitation_status, "
-						  "email, first_name, middle_name, last_name, date_of_birth, "
-						  "preferred_language, gender, street1, street2, city, state, "
-						  "postal_code, mobile_phone, utc_offset, custom_fields, "
-						  "exclude_from_export, institution_code, inserted_date, updated_date) "
-						  "SELECT $1, u.* , u.ins FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, "
-						  "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) "
-						  "AS u(id, pi, li, inv, email, fn, mn, ln, dob, pl, g, s1, s2, city, "
-						  "st, pc, mp, utc, cf, ex, ic, ins)",
-						  23, insert_types);
-
-	/* $1 project, $2 id, $3 identifier, $4 invitation, $5..$18 demo, $22 now */
-	update_types[0] = UUIDOID;
-	update_types[1] = UUIDARRAYOID;
-	for (i = 2; i < 18; i++)
-		update_types[i] = TEXTARRAYOID;
-	update_types[4 + DEMO_DATE_OF_BIRTH] = DATEARRAYOID;
-	update_types[18] = JSONBARRAYOID;
-	update_types[19] = BOOLARRAYOID;
-	update_types[20] = TEXTARRAYOID;
-	update_types[21] = TIMESTAMPTZOID;
-	PtPreparePlan(&update_plan, "UPDATE participants.participant AS p SET "
-						  "participant_identifier = u.pi, invitation_status = u.inv, "
-						  "email = u.email, first_name = u.fn, middle_name = u.mn, "
-						  "last_name = u.ln, date_of_birth = u.dob, preferred_language = u.pl, "
-						  "gender = u.g, street1 = u.s1, street2 = u.s2, city = u.city, "
-						  "state = u.st, postal_code = u.pc, mobile_phone = u.mp, "
-						  "utc_offset = u.utc, custom_fields = u.cf, exclude_from_export = u.ex, "
-						  "institution_code = u.ic, updated_date = $22 "
-						  "FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-						  "$14, $15, $16, $17, $18, $19, $20, $21) "
-						  "AS u(id, pi, inv, email, fn, mn, ln, dob, pl, g, s1, s2, city, st, "
-						  "pc, mp, utc, cf, ex, ic) "
-						  "WHERE p.project_id = $1 AND p.id = u.id",
-						  22, update_types);
+				  "participant_identifier, link_identifier, invitation_status, "
+				  "email, first_name, middle_name, last_name, date_of_birth, "
+				  "preferred_language, gender, street1, street2, city, state, "
+				  "postal_code, mobile_phone, utc_offset, custom_fields, "
+				  "exclude_from_export, institution_code, inserted_date, updated_date) "
+				  "SELECT $1, u.* , u.ins FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, "
+				  "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) "
+				  "AS u(id, pi, li, inv, email, fn, mn, ln, dob, pl, g, s1, s2, city, "
+				  "st, pc, mp, utc, cf, ex, ic, ins)",
+				  23, insert_types);
 }
 
 /* A one-dimensional array of n datums */
@@ -242,7 +214,7 @@ IdentifierTaken(pg_uuid_t *project_id, const char *identifier)
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = CStringGetTextDatum(identifier);
-	if (PtExecutePlan(ident_plan, args, NULL, true, 1, 0) != SPI_OK_SELECT)
+	if (PtExecutePlan(ident_plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not check participant identifier");
 	taken = SPI_processed > 0;
 	SPI_freetuptable(SPI_tuptable);
@@ -322,14 +294,14 @@ CheckUnique(HTAB *db, HTAB *chunk, const char *value, pg_uuid_t *self,
 
 /* Run a write of rows this file validated, telling the guard trigger so */
 static int
-ExecuteTrusted(SPIPlanPtr plan, Datum *args, const char *nulls, int flags)
+ExecuteTrusted(SPIPlanPtr plan, Datum *args, const char *nulls)
 {
 	int			ret;
 
 	pt_trusted_write = true;
 	PG_TRY();
 	{
-		ret = PtExecutePlan(plan, args, nulls, false, 0, flags);
+		ret = PtExecutePlan(plan, args, nulls, false, 0);
 	}
 	PG_FINALLY();
 	{
@@ -339,9 +311,25 @@ ExecuteTrusted(SPIPlanPtr plan, Datum *args, const char *nulls, int flags)
 	return ret;
 }
 
-/* Write the chunk's adds and changes with one INSERT and one UPDATE */
+/* Update rows this file validated, telling the guard trigger so */
 static void
-WriteRows(pg_uuid_t *project_id, Element *els, int n)
+UpdateTrusted(PtAccess *acc, PtRow **targets, PtRecord **recs, int n, Snapshot snap)
+{
+	pt_trusted_write = true;
+	PG_TRY();
+	{
+		PtAccessUpdate(acc, targets, recs, n, snap);
+	}
+	PG_FINALLY();
+	{
+		pt_trusted_write = false;
+	}
+	PG_END_TRY();
+}
+
+/* Write the chunk's adds (one INSERT) and changes (locked rows, updated directly) */
+static void
+WriteRows(pg_uuid_t *project_id, Element *els, int n, PtAccess *acc, Snapshot snap)
 {
 	TextColumn	cols[22];
 	int			nadd = 0,
@@ -360,27 +348,20 @@ WriteRows(pg_uuid_t *project_id, Element *els, int n)
 			nupd++;
 	}
 
-	for (int pass = 0; pass < 2; pass++)
+	if (nadd > 0)
 	{
-		Action		want = pass == 0 ? ACT_ADD : ACT_UPDATE;
-		int			count = pass == 0 ? nadd : nupd;
-		int			nargs;
-
-		if (count == 0)
-			continue;
 		for (c = 0; c < 22; c++)
-			ColumnInit(&cols[c], count);
+			ColumnInit(&cols[c], nadd);
 		for (i = 0; i < n; i++)
 		{
 			PtRecord   *r = &els[i].rec;
 			int			k = 0;
 
-			if (els[i].action != want)
+			if (els[i].action != ACT_ADD)
 				continue;
 			ColumnAdd(&cols[k++], UUIDPGetDatum(&r->id), false);
 			ColumnAddText(&cols[k++], r->participant_identifier);
-			if (want == ACT_ADD)
-				ColumnAddText(&cols[k++], r->link_identifier);
+			ColumnAddText(&cols[k++], r->link_identifier);
 			ColumnAddText(&cols[k++], r->invitation_status);
 			for (int d = 0; d < NUM_DEMO; d++)
 			{
@@ -392,40 +373,44 @@ WriteRows(pg_uuid_t *project_id, Element *els, int n)
 			ColumnAdd(&cols[k++], JsonbPGetDatum(r->custom_fields), false);
 			ColumnAdd(&cols[k++], BoolGetDatum(r->exclude_from_export), false);
 			ColumnAddText(&cols[k++], r->institution_code ? r->institution_code : "");
-			if (want == ACT_ADD)
-				ColumnAdd(&cols[k++], TimestampTzGetDatum(r->inserted_date), false);
+			ColumnAdd(&cols[k++], TimestampTzGetDatum(r->inserted_date), false);
 		}
-
 		args[0] = UUIDPGetDatum(project_id);
-		c = 0;
-		args[1] = MakeArray(cols[c].values, cols[c].nulls, count, UUIDOID), c++;
-		args[2] = MakeArray(cols[c].values, cols[c].nulls, count, TEXTOID), c++;
-		if (want == ACT_ADD)
-			args[3] = MakeArray(cols[c].values, cols[c].nulls, count, TEXTOID), c++;
-		nargs = want == ACT_ADD ? 4 : 3;
-		args[nargs++] = MakeArray(cols[c].values, cols[c].nulls, count, TEXTOID), c++;
-		for (int d = 0; d < NUM_DEMO; d++)
+		args[1] = MakeArray(cols[0].values, cols[0].nulls, nadd, UUIDOID);
+		for (c = 1; c < 22; c++)
 		{
-			args[nargs++] = MakeArray(cols[c].values, cols[c].nulls, count,
-									  d == DEMO_DATE_OF_BIRTH ? DATEOID : TEXTOID);
-			c++;
-		}
-		args[nargs++] = MakeArray(cols[c].values, cols[c].nulls, count, JSONBOID), c++;
-		args[nargs++] = MakeArray(cols[c].values, cols[c].nulls, count, BOOLOID), c++;
-		args[nargs++] = MakeArray(cols[c].values, cols[c].nulls, count, TEXTOID), c++;
-		if (want == ACT_ADD)
-			args[nargs++] = MakeArray(cols[c].values, cols[c].nulls, count, TIMESTAMPTZOID);
-		else
-			args[nargs++] = TimestampTzGetDatum(GetCurrentTimestamp());
-		memset(nulls, ' ', sizeof(nulls));
+			Oid			type = TEXTOID;
 
-		/* the INSERT has one plan whatever the sizes; the UPDATE joins */
-		ret = ExecuteTrusted(want == ACT_ADD ? insert_plan : update_plan, args, nulls,
-							 (want == ACT_UPDATE && count > 1) ? PT_PLAN_CUSTOM : 0);
-		if (ret != (want == ACT_ADD ? SPI_OK_INSERT : SPI_OK_UPDATE) ||
-			SPI_processed != (uint64) count)
-			elog(ERROR, "participant write touched " UINT64_FORMAT " rows, expected %d",
-				 SPI_processed, count);
+			if (c == 4 + DEMO_DATE_OF_BIRTH)
+				type = DATEOID;
+			else if (c == 18)
+				type = JSONBOID;
+			else if (c == 19)
+				type = BOOLOID;
+			else if (c == 21)
+				type = TIMESTAMPTZOID;
+			args[c + 1] = MakeArray(cols[c].values, cols[c].nulls, nadd, type);
+		}
+		memset(nulls, ' ', sizeof(nulls));
+		ret = ExecuteTrusted(insert_plan, args, nulls);
+		if (ret != SPI_OK_INSERT || SPI_processed != (uint64) nadd)
+			elog(ERROR, "participant insert wrote " UINT64_FORMAT " rows, expected %d",
+				 SPI_processed, nadd);
+	}
+
+	if (nupd > 0)
+	{
+		PtRow	  **targets = palloc(sizeof(PtRow *) * nupd);
+		PtRecord  **recs = palloc(sizeof(PtRecord *) * nupd);
+		int			j = 0;
+
+		for (i = 0; i < n; i++)
+			if (els[i].action == ACT_UPDATE)
+			{
+				targets[j] = els[i].target;
+				recs[j++] = &els[i].rec;
+			}
+		UpdateTrusted(acc, targets, recs, nupd, snap);
 	}
 }
 
@@ -436,7 +421,7 @@ WriteRows(pg_uuid_t *project_id, Element *els, int n)
  * that row). Any other error propagates.
  */
 static ErrorData *
-WriteChunk(pg_uuid_t *project_id, Element *els, int n)
+WriteChunk(pg_uuid_t *project_id, Element *els, int n, PtAccess *acc, Snapshot snap)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -446,7 +431,7 @@ WriteChunk(pg_uuid_t *project_id, Element *els, int n)
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		WriteRows(project_id, els, n);
+		WriteRows(project_id, els, n, acc, snap);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -475,7 +460,7 @@ static int
 ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 			 int start, int n, bool bulk, bool allow_update, PtBulkOut *out,
 			 Jsonb **single, MemoryContext outcxt, int *added, int *updated,
-			 ErrorData **conflict)
+			 ErrorData **conflict, PtAccess *acc)
 {
 	int			end = Min(n, start + pt_bulk_batch_size);
 	int			count = end - start;
@@ -484,8 +469,11 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 				idents,
 				emails,
 				phones;
-	PtRecord   *rows = NULL;
+	PtRow	   *rows = NULL;
 	int			nrows = 0;
+	Datum	   *keys[PT_NUM_KEYS];
+	int			nkeys[PT_NUM_KEYS];
+	Snapshot	snap;
 	HTAB	   *row_by_id,
 			   *row_by_ident,
 			   *db_idents,
@@ -495,7 +483,6 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 			   *chunk_idents,
 			   *chunk_emails,
 			   *chunk_phones;
-	Datum		args[5];
 	MemoryContext cxt = CurrentMemoryContext;
 	int			i;
 
@@ -533,30 +520,28 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 			ColumnAddText(&phones, in->demo[DEMO_MOBILE_PHONE]);
 	}
 
-	/* 2. one locking lookup of every row the chunk may touch or collide with */
-	args[0] = UUIDPGetDatum(project_id);
-	args[1] = MakeArray(ids.values, ids.nulls, ids.n, UUIDOID);
-	args[2] = MakeArray(idents.values, idents.nulls, idents.n, TEXTOID);
-	args[3] = MakeArray(emails.values, emails.nulls, emails.n, TEXTOID);
-	args[4] = MakeArray(phones.values, phones.nulls, phones.n, TEXTOID);
-	if (PtExecutePlan(lookup_plan, args, NULL, false, 0,
-					  count > 1 ? PT_PLAN_CUSTOM | PT_PLAN_NO_SEQSCAN : 0) != SPI_OK_SELECT)
-		elog(ERROR, "participant lookup failed");
-	nrows = (int) SPI_processed;
+	/* 2. find and lock every row the chunk may touch or collide with */
+	keys[PT_KEY_ID] = ids.values;
+	nkeys[PT_KEY_ID] = ids.n;
+	keys[PT_KEY_IDENTIFIER] = idents.values;
+	nkeys[PT_KEY_IDENTIFIER] = idents.n;
+	keys[PT_KEY_EMAIL] = emails.values;
+	nkeys[PT_KEY_EMAIL] = emails.n;
+	keys[PT_KEY_PHONE] = phones.values;
+	nkeys[PT_KEY_PHONE] = phones.n;
+	snap = PtAccessSnapshot();
+	nrows = PtAccessLookup(acc, UUIDPGetDatum(project_id), keys, nkeys, snap, &rows);
 	row_by_id = NewMap("rows by id", false, cxt);
 	row_by_ident = NewMap("rows by identifier", true, cxt);
 	db_idents = NewMap("identifiers", true, cxt);
 	db_emails = NewMap("emails", true, cxt);
 	db_phones = NewMap("phones", true, cxt);
-	if (nrows > 0)
-		rows = palloc(sizeof(PtRecord) * nrows);
 	for (i = 0; i < nrows; i++)
 	{
-		PtRecord   *r = &rows[i];
+		PtRecord   *r = &rows[i].rec;
 		UuidEntry  *ue;
 		StrEntry   *se;
 
-		PtRecordFromTuple(r, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
 		ue = hash_search(row_by_id, &r->id, HASH_ENTER, NULL);
 		ue->idx = i;
 		se = hash_search(row_by_ident, r->participant_identifier, HASH_ENTER, NULL);
@@ -574,7 +559,6 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 			se->owner = r->id;
 		}
 	}
-	SPI_freetuptable(SPI_tuptable);
 
 	/* 3. resolve, merge and check each element in order */
 	chunk_ids = NewMap("chunk ids", false, cxt);
@@ -586,6 +570,7 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 		Element    *el = &els[i];
 		PtInput    *in = &el->in;
 		PtRecord   *old = NULL;
+		PtRow	   *target = NULL;
 		PtRecord   *rec = &el->rec;
 		const char *path = in->path;
 		bool		found;
@@ -600,14 +585,17 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 						(errcode(ERRCODE_PT_NOT_FOUND),
 						 errmsg("participant not found for key \"%sid\": %s", path, UuidText(&in->id)),
 						 errhint("Leave id out to add a participant; ids are generated.")));
-			old = &rows[ue->idx];
+			target = &rows[ue->idx];
 		}
 		else if (in->has_identifier)
 		{
 			se = hash_search(row_by_ident, in->identifier, HASH_FIND, NULL);
 			if (se)
-				old = &rows[se->idx];
+				target = &rows[se->idx];
 		}
+		if (target != NULL)
+			old = &target->rec;
+		el->target = target;
 
 		/* an element touching what an earlier one touched starts a new chunk */
 		if (old != NULL)
@@ -684,9 +672,12 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 	count = i;
 
 	/* 4. write, then report each element */
-	*conflict = WriteChunk(project_id, els, count);
+	*conflict = WriteChunk(project_id, els, count, acc, snap);
+	UnregisterSnapshot(snap);
 	if (*conflict != NULL)
 		return start;
+	/* the next chunk's lookups see this chunk's writes */
+	CommandCounterIncrement();
 	for (i = 0; i < count; i++)
 	{
 		Element    *el = &els[i];
@@ -722,6 +713,7 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 	PtProject  *project;
 	int			next = 0;
 	int			attempts = 0;
+	PtAccess	acc;
 
 	/*
 	 * Lock the table for writing before checking that the project exists: a
@@ -730,6 +722,7 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 	 */
 	LockRelationOid(PtParticipantRelid(), RowExclusiveLock);
 	project = PtGetProject(project_id);
+	PtAccessOpen(&acc);
 
 	chunkcxt = AllocSetContextCreate(outcxt, "participants upsert chunk",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -745,7 +738,7 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 		MemoryContextReset(chunkcxt);
 		old = MemoryContextSwitchTo(chunkcxt);
 		next = ProcessChunk(project_id, project, bodies, next, n, bulk, allow_update,
-							out, single, outcxt, added, updated, &conflict);
+							out, single, outcxt, added, updated, &conflict, &acc);
 		MemoryContextSwitchTo(old);
 		if (conflict == NULL)
 			attempts = 0;
@@ -757,6 +750,7 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 		}
 	}
 	SPI_finish();
+	PtAccessClose(&acc);
 	MemoryContextDelete(chunkcxt);
 }
 
