@@ -14,7 +14,8 @@ OBJS = \
 	src/guard.o \
 	src/bulkout.o \
 	src/spi.o \
-	src/access.o
+	src/access.o \
+	src/jsonbwrite.o
 
 DATA = sql/participants--0.1.0.sql
 

@@ -100,3 +100,12 @@ SELECT err($$SELECT participants.upsert_participant('00000000-0000-4000-8000-000
 SELECT err($$SELECT participants.upsert_participant(pid('main'), '[1, 2]')$$) AS not_object;
 SELECT err($$SELECT participants.upsert_participant(pid('main'), NULL)$$) AS null_body;
 SELECT count(*) AS participants_in_main FROM participants.participant WHERE project_id = pid('main');
+
+-- participant objects are written in jsonb's binary layout: each equals its own text
+-- form parsed again, and every key is found by lookup
+SELECT g = g::text::jsonb AS well_formed,
+       (SELECT count(*) FROM jsonb_object_keys(g) k WHERE g ? k) AS keys_found,
+       (SELECT count(*) FROM jsonb_object_keys(g->'demographics') k WHERE g->'demographics' ? k) AS demographics_found
+FROM participants.get_participant(pid('main'), 'MDH-0001') AS g;
+SELECT r = r::text::jsonb AS well_formed, r->'result'->'demographics'->>'preferredLanguage' AS lang
+FROM participants.upsert_participant(pid('main'), '{"participantIdentifier": "MDH-0001", "demographics": {"preferredLanguage": "es"}}') AS r;

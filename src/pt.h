@@ -15,6 +15,7 @@
 #include "utils/date.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/uuid.h"
 
 /* SQLSTATEs of SPEC section 7 that PostgreSQL has no name for */
@@ -165,7 +166,8 @@ extern void PtRecordFromValues(PtRecord *rec, Datum *values, bool *nulls, const 
 extern void PtRecordToValues(PtRecord *rec, Datum *values, bool *nulls, const int *map);
 extern Jsonb *PtRecordToJsonb(PtRecord *rec, bool with_segment_date,
 							  TimestampTz segment_date);
-extern void PtPushRecord(JsonbParseState **state, PtRecord *rec);
+extern void PtWriteRecord(StringInfo buf, PtRecord *rec, bool with_segment_date,
+						  TimestampTz segment_date);
 extern Jsonb *PtActionResult(const char *action, PtRecord *rec);
 extern Jsonb *PtMergeCustomFields(Jsonb *old, PtInput *in);
 extern bool PtRecordsEqual(PtRecord *a, PtRecord *b);
@@ -202,6 +204,34 @@ extern int	PtExecutePlan(struct _SPI_plan *plan, Datum *args, const char *nulls,
 extern int	PtPlannerBegin(void);
 extern void PtPlannerEnd(int nestlevel);
 extern Oid	PtParticipantRelid(void);
+
+/* jsonbwrite.c */
+typedef enum PtJbType
+{
+	PT_JB_SKIP,					/* leave the key out */
+	PT_JB_NULL,
+	PT_JB_BOOL,
+	PT_JB_STRING,
+	PT_JB_NUMERIC,
+	PT_JB_CONTAINER,			/* an existing jsonb container, copied */
+	PT_JB_OBJECT				/* a nested object of fields */
+} PtJbType;
+
+typedef struct PtJbField
+{
+	const char *key;
+	PtJbType	type;
+	bool		boolean;
+	const char *str;
+	Numeric		num;
+	JsonbContainer *container;
+	int			container_len;
+	struct PtJbField *fields;
+	int			nfields;
+} PtJbField;
+
+extern void PtJbWriteObject(StringInfo buf, PtJbField *fields, int n);
+extern Jsonb *PtJbObject(PtJbField *fields, int n);
 
 /* access.c */
 #define PT_KEY_ID			0	/* participant_pkey */

@@ -202,15 +202,6 @@ PtPushTimestamp(JsonbParseState **state, TimestampTz ts)
 												   TIMESTAMPTZOID, NULL)));
 }
 
-static void
-PushOptionalTimestamp(JsonbParseState **state, bool has, TimestampTz ts)
-{
-	if (has)
-		PtPushTimestamp(state, ts);
-	else
-		PtPushNull(state);
-}
-
 /* The text form of a custom field's value, or NULL when absent or null */
 char *
 PtFieldText(Jsonb *custom_fields, const char *key)
@@ -231,101 +222,126 @@ PtFieldText(Jsonb *custom_fields, const char *key)
 	return NULL;
 }
 
-/* Push the participant object of SPEC section 2; at top level, returns it */
-static JsonbValue *
-PushRecordObject(JsonbParseState **state, PtRecord *rec,
-				 bool with_segment_date, TimestampTz segment_date)
+/* Demographics in jsonb key order (shorter keys first, then bytewise) */
+static const PtDemo demo_order[NUM_DEMO] = {
+	DEMO_CITY, DEMO_EMAIL, DEMO_STATE, DEMO_GENDER, DEMO_STREET1, DEMO_STREET2,
+	DEMO_LAST_NAME, DEMO_FIRST_NAME, DEMO_UTC_OFFSET, DEMO_MIDDLE_NAME,
+	DEMO_POSTAL_CODE, DEMO_DATE_OF_BIRTH, DEMO_MOBILE_PHONE, DEMO_PREFERRED_LANGUAGE
+};
+
+#define NUM_RECORD_FIELDS 14
+
+static char *
+TimestampText(TimestampTz ts)
 {
-	JsonbValue	v;
-	int			i;
+	char		buf[MAXDATELEN + 1];
 
-	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-	PtPushKey(state, "id");
-	PtPushString(state, DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&rec->id))));
-	PtPushKey(state, "enrolled");
-	PtPushBool(state, rec->has_enrollment);
-	PtPushKey(state, "enrollmentDate");
-	PushOptionalTimestamp(state, rec->has_enrollment, rec->enrollment_date);
-	PtPushKey(state, "withdrawDate");
-	PushOptionalTimestamp(state, rec->has_withdraw, rec->withdraw_date);
-	PtPushKey(state, "insertedDate");
-	PtPushTimestamp(state, rec->inserted_date);
-	PtPushKey(state, "invitationStatus");
-	PtPushString(state, rec->invitation_status);
-	PtPushKey(state, "participantIdentifier");
-	PtPushString(state, rec->participant_identifier);
-	PtPushKey(state, "secondaryIdentifier");
-	PtPushString(state, PtFieldText(rec->custom_fields, "SecondaryIdentifier"));
-	PtPushKey(state, "linkIdentifier");
-	PtPushString(state, rec->link_identifier);
-
-	PtPushKey(state, "demographics");
-	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-	for (i = 0; i < NUM_DEMO; i++)
-	{
-		if (rec->demo[i] == NULL)
-			continue;
-		PtPushKey(state, pt_demo_keys[i]);
-		PtPushString(state, rec->demo[i]);
-	}
-	pushJsonbValue(state, WJB_END_OBJECT, NULL);
-
-	PtPushKey(state, "customFields");
-	if (rec->custom_fields)
-	{
-		v.type = jbvBinary;
-		v.val.binary.data = &rec->custom_fields->root;
-		v.val.binary.len = VARSIZE(rec->custom_fields) - VARHDRSZ;
-		pushJsonbValue(state, WJB_VALUE, &v);
-	}
-	else
-	{
-		pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		pushJsonbValue(state, WJB_END_OBJECT, NULL);
-	}
-	PtPushKey(state, "excludeFromExport");
-	PtPushBool(state, rec->exclude_from_export);
-	PtPushKey(state, "institutionCode");
-	PtPushString(state, rec->institution_code ? rec->institution_code : "");
-	if (with_segment_date)
-	{
-		PtPushKey(state, "addedToSegmentDate");
-		PtPushTimestamp(state, segment_date);
-	}
-	return pushJsonbValue(state, WJB_END_OBJECT, NULL);
+	return pstrdup(JsonEncodeDateTime(buf, TimestampTzGetDatum(ts), TIMESTAMPTZOID, NULL));
 }
 
-/* Push a participant object as the next value of the open container */
-void
-PtPushRecord(JsonbParseState **state, PtRecord *rec)
+static void
+SetString(PtJbField *f, const char *key, const char *s)
 {
-	(void) PushRecordObject(state, rec, false, 0);
+	f->key = key;
+	f->type = s ? PT_JB_STRING : PT_JB_NULL;
+	f->str = s;
+}
+
+/*
+ * The fields of the participant object of SPEC section 2, in jsonb key
+ * order; demo receives the demographics (empty ones left out).
+ */
+static void
+RecordFields(PtRecord *rec, PtJbField *f, PtJbField *demo,
+			 bool with_segment_date, TimestampTz segment_date)
+{
+	int			i,
+				nd = 0;
+
+	memset(f, 0, sizeof(PtJbField) * NUM_RECORD_FIELDS);
+	for (i = 0; i < NUM_DEMO; i++)
+	{
+		PtDemo		d = demo_order[i];
+
+		if (rec->demo[d] == NULL)
+			continue;
+		memset(&demo[nd], 0, sizeof(PtJbField));
+		SetString(&demo[nd++], pt_demo_keys[d], rec->demo[d]);
+	}
+	SetString(&f[0], "id", DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&rec->id))));
+	f[1].key = "enrolled";
+	f[1].type = PT_JB_BOOL;
+	f[1].boolean = rec->has_enrollment;
+	f[2].key = "customFields";
+	if (rec->custom_fields)
+	{
+		f[2].type = PT_JB_CONTAINER;
+		f[2].container = &rec->custom_fields->root;
+		f[2].container_len = VARSIZE(rec->custom_fields) - VARHDRSZ;
+	}
+	else
+		f[2].type = PT_JB_OBJECT;
+	f[3].key = "demographics";
+	f[3].type = PT_JB_OBJECT;
+	f[3].fields = demo;
+	f[3].nfields = nd;
+	SetString(&f[4], "insertedDate", TimestampText(rec->inserted_date));
+	SetString(&f[5], "withdrawDate", rec->has_withdraw ? TimestampText(rec->withdraw_date) : NULL);
+	SetString(&f[6], "enrollmentDate", rec->has_enrollment ? TimestampText(rec->enrollment_date) : NULL);
+	SetString(&f[7], "linkIdentifier", rec->link_identifier);
+	SetString(&f[8], "institutionCode", rec->institution_code ? rec->institution_code : "");
+	SetString(&f[9], "invitationStatus", rec->invitation_status);
+	f[10].key = "excludeFromExport";
+	f[10].type = PT_JB_BOOL;
+	f[10].boolean = rec->exclude_from_export;
+	f[11].key = "addedToSegmentDate";
+	if (with_segment_date)
+		SetString(&f[11], "addedToSegmentDate", TimestampText(segment_date));
+	else
+		f[11].type = PT_JB_SKIP;
+	SetString(&f[12], "secondaryIdentifier", PtFieldText(rec->custom_fields, "SecondaryIdentifier"));
+	SetString(&f[13], "participantIdentifier", rec->participant_identifier);
+}
+
+/* Append the participant object to a jsonb being written */
+void
+PtWriteRecord(StringInfo buf, PtRecord *rec, bool with_segment_date,
+			  TimestampTz segment_date)
+{
+	PtJbField	f[NUM_RECORD_FIELDS];
+	PtJbField	demo[NUM_DEMO];
+
+	RecordFields(rec, f, demo, with_segment_date, segment_date);
+	PtJbWriteObject(buf, f, NUM_RECORD_FIELDS);
 }
 
 /* The participant object as jsonb */
 Jsonb *
 PtRecordToJsonb(PtRecord *rec, bool with_segment_date, TimestampTz segment_date)
 {
-	JsonbParseState *state = NULL;
+	PtJbField	f[NUM_RECORD_FIELDS];
+	PtJbField	demo[NUM_DEMO];
 
-	return JsonbValueToJsonb(PushRecordObject(&state, rec, with_segment_date,
-											  segment_date));
+	RecordFields(rec, f, demo, with_segment_date, segment_date);
+	return PtJbObject(f, NUM_RECORD_FIELDS);
 }
 
 /* {"actionTaken": action, "result": participant} */
 Jsonb *
 PtActionResult(const char *action, PtRecord *rec)
 {
-	JsonbParseState *state = NULL;
-	JsonbValue *res;
+	PtJbField	f[NUM_RECORD_FIELDS];
+	PtJbField	demo[NUM_DEMO];
+	PtJbField	top[2];
 
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	PtPushKey(&state, "actionTaken");
-	PtPushString(&state, action);
-	PtPushKey(&state, "result");
-	PtPushRecord(&state, rec);
-	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	return JsonbValueToJsonb(res);
+	RecordFields(rec, f, demo, false, 0);
+	memset(top, 0, sizeof(top));
+	top[0].key = "result";
+	top[0].type = PT_JB_OBJECT;
+	top[0].fields = f;
+	top[0].nfields = NUM_RECORD_FIELDS;
+	SetString(&top[1], "actionTaken", action);
+	return PtJbObject(top, 2);
 }
 
 /*

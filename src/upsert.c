@@ -415,10 +415,12 @@ WriteRows(pg_uuid_t *project_id, Element *els, int n, PtAccess *acc, Snapshot sn
 }
 
 /*
- * Write a chunk in a subtransaction. A unique violation means another
- * session committed a conflicting row after our lookup: roll the chunk back
- * and return the error (the caller redoes the chunk, whose new lookup sees
- * that row). Any other error propagates.
+ * Write a chunk in a subtransaction. A unique violation means a duplicate
+ * email or phone that the first, quick lookup did not look for, or a
+ * conflicting row another session committed after our lookup: roll the
+ * chunk back and return the error. The caller redoes the chunk with a full
+ * lookup, which names the duplicate or sees that row. Any other error
+ * propagates.
  */
 static ErrorData *
 WriteChunk(pg_uuid_t *project_id, Element *els, int n, PtAccess *acc, Snapshot snap)
@@ -460,7 +462,7 @@ static int
 ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 			 int start, int n, bool bulk, bool allow_update, PtBulkOut *out,
 			 Jsonb **single, MemoryContext outcxt, int *added, int *updated,
-			 ErrorData **conflict, PtAccess *acc)
+			 ErrorData **conflict, PtAccess *acc, bool careful)
 {
 	int			end = Min(n, start + pt_bulk_batch_size);
 	int			count = end - start;
@@ -525,10 +527,15 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 	nkeys[PT_KEY_ID] = ids.n;
 	keys[PT_KEY_IDENTIFIER] = idents.values;
 	nkeys[PT_KEY_IDENTIFIER] = idents.n;
+	/*
+	 * Emails and phones are looked up only to name a duplicate precisely.
+	 * First try without: the unique indexes still refuse a duplicate, and
+	 * the chunk is then redone carefully, which finds and names it.
+	 */
 	keys[PT_KEY_EMAIL] = emails.values;
-	nkeys[PT_KEY_EMAIL] = emails.n;
+	nkeys[PT_KEY_EMAIL] = careful ? emails.n : 0;
 	keys[PT_KEY_PHONE] = phones.values;
-	nkeys[PT_KEY_PHONE] = phones.n;
+	nkeys[PT_KEY_PHONE] = careful ? phones.n : 0;
 	snap = PtAccessSnapshot();
 	nrows = PtAccessLookup(acc, UUIDPGetDatum(project_id), keys, nkeys, snap, &rows);
 	row_by_id = NewMap("rows by id", false, cxt);
@@ -738,11 +745,12 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 		MemoryContextReset(chunkcxt);
 		old = MemoryContextSwitchTo(chunkcxt);
 		next = ProcessChunk(project_id, project, bodies, next, n, bulk, allow_update,
-							out, single, outcxt, added, updated, &conflict, &acc);
+							out, single, outcxt, added, updated, &conflict, &acc,
+							attempts > 0);
 		MemoryContextSwitchTo(old);
 		if (conflict == NULL)
 			attempts = 0;
-		else if (++attempts >= 3)
+		else if (++attempts >= 4)
 		{
 			/* under REPEATABLE READ a redo sees the same snapshot: give up */
 			MemoryContextSwitchTo(chunkcxt);
