@@ -16,7 +16,7 @@ PGBIN=/usr/lib/postgresql/15/bin
 RUN_PORT=${PT_PORT:-5439}
 TEST_PORT=${PT_TEST_PORT:-5440}
 PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
-          libtap-parser-sourcehandler-pgtap-perl postgresql-contrib-15
+          libtap-parser-sourcehandler-pgtap-perl postgresql-contrib
           build-essential make gcc)
 
 log() { printf '==> %s\n' "$*" >&2; }
