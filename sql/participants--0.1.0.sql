@@ -33,14 +33,14 @@ CREATE TABLE participants.participant (
 	id					uuid NOT NULL,
 	participant_identifier text NOT NULL,
 	link_identifier		text,
-	invitation_status	text CHECK (invitation_status IN ('pending', 'declined', 'cancelled', 'approved', 'notInvited')),
+	invitation_status	text,	-- pending, declined, cancelled, approved, notInvited (participant_guard)
 	email				text,
 	first_name			text,
 	middle_name			text,
 	last_name			text,
 	date_of_birth		date,
 	preferred_language	text,
-	gender				text CHECK (gender IN ('M', 'F', 'O')),
+	gender				text,	-- M, F or O (participant_guard)
 	street1				text,
 	street2				text,
 	city				text,

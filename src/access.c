@@ -22,6 +22,8 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -74,7 +76,7 @@ PtAccessOpen(PtAccess *a)
 	Oid			nsp = get_namespace_oid("participants", false);
 	Oid			relid = PtParticipantRelid();
 	TupleDesc	desc;
-	AclMode		need = ACL_SELECT | ACL_UPDATE;
+	AclMode		need = ACL_SELECT | ACL_INSERT | ACL_UPDATE;
 	int			k;
 
 	if (pg_class_aclmask(relid, GetUserId(), need, ACLMASK_ALL) != need)
@@ -97,6 +99,7 @@ PtAccessOpen(PtAccess *a)
 	for (k = 0; k < PT_RECORD_NCOLS; k++)
 		a->map[k] = AttNum(desc, record_columns[k]);
 	a->att_updated = AttNum(desc, "updated_date");
+	a->att_project = AttNum(desc, "project_id");
 	a->slot = table_slot_create(a->rel, NULL);
 }
 
@@ -207,58 +210,142 @@ PtAccessLookup(PtAccess *a, Datum project_id, Datum *keys[PT_NUM_KEYS],
 	return nrows;
 }
 
-/*
- * Update locked rows with new values for the writable columns, through the
- * executor's single-row path: BEFORE and AFTER row triggers, constraints,
- * index maintenance. Every other column keeps its stored value.
- */
-void
-PtAccessUpdate(PtAccess *a, PtRow **targets, PtRecord **recs, int n, Snapshot snap)
+/* Executor state for writing one chunk's rows */
+typedef struct Modify
 {
-	EState	   *estate = CreateExecutorState();
-	RangeTblEntry *rte = makeNode(RangeTblEntry);
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	EState	   *estate;
+	ResultRelInfo *rri;
 	EPQState	epq;
+	TupleTableSlot *oldslot;	/* a locked row's stored version */
+	TupleTableSlot *newslot;	/* the version to write */
+	int			ndefaults;		/* columns an add leaves to their defaults */
+	int		   *default_att;
+	ExprState **default_expr;	/* NULL: no default, the column is null */
+} Modify;
+
+static void
+BeginModify(PtAccess *a, Modify *m, Snapshot snap)
+{
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
 	TupleDesc	desc = RelationGetDescr(a->rel);
-	TupleTableSlot *oldslot;
-	TupleTableSlot *newslot;
-	TimestampTz now = GetCurrentTimestamp();
+	bool	   *set = palloc0(sizeof(bool) * desc->natts);
 	int			i;
 
+	m->estate = CreateExecutorState();
+	m->rri = makeNode(ResultRelInfo);
 	rte->rtekind = RTE_RELATION;
 	rte->relid = RelationGetRelid(a->rel);
 	rte->relkind = RELKIND_RELATION;
 	rte->rellockmode = RowExclusiveLock;
-	ExecInitRangeTable(estate, list_make1(rte));
-	InitResultRelInfo(rri, a->rel, 1, NULL, 0);
-	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, rri);
-	estate->es_output_cid = GetCurrentCommandId(true);
-	estate->es_snapshot = snap;
+	ExecInitRangeTable(m->estate, list_make1(rte));
+	InitResultRelInfo(m->rri, a->rel, 1, NULL, 0);
+	m->estate->es_opened_result_relations = lappend(m->estate->es_opened_result_relations, m->rri);
+	m->estate->es_output_cid = GetCurrentCommandId(true);
+	m->estate->es_snapshot = snap;
 	AfterTriggerBeginQuery();
-	ExecOpenIndices(rri, false);
-	EvalPlanQualInit(&epq, estate, NULL, NIL, -1);
-	oldslot = ExecInitExtraTupleSlot(estate, desc, &TTSOpsHeapTuple);
-	newslot = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
+	ExecOpenIndices(m->rri, false);
+	EvalPlanQualInit(&m->epq, m->estate, NULL, NIL, -1);
+	m->oldslot = ExecInitExtraTupleSlot(m->estate, desc, &TTSOpsHeapTuple);
+	m->newslot = ExecInitExtraTupleSlot(m->estate, desc, &TTSOpsVirtual);
 
-	for (i = 0; i < n; i++)
+	/* an add sets the record's writable columns, its dates, and project_id */
+	for (i = 0; i < PT_RECORD_NCOLS; i++)
+		set[a->map[i]] = true;
+	set[a->map[21]] = set[a->map[22]] = set[a->map[24]] = false;	/* enrollment, withdraw, opted_out */
+	set[a->att_updated] = set[a->att_project] = true;
+	m->ndefaults = 0;
+	m->default_att = palloc(sizeof(int) * desc->natts);
+	m->default_expr = palloc(sizeof(ExprState *) * desc->natts);
+	for (i = 0; i < desc->natts; i++)
 	{
-		ExecStoreHeapTuple(targets[i]->tuple, oldslot, false);
-		slot_getallattrs(oldslot);
-		ExecClearTuple(newslot);
-		memcpy(newslot->tts_values, oldslot->tts_values, sizeof(Datum) * desc->natts);
-		memcpy(newslot->tts_isnull, oldslot->tts_isnull, sizeof(bool) * desc->natts);
-		PtRecordToValues(recs[i], newslot->tts_values, newslot->tts_isnull, a->map);
-		newslot->tts_values[a->att_updated] = TimestampTzGetDatum(now);
-		newslot->tts_isnull[a->att_updated] = false;
-		ExecStoreVirtualTuple(newslot);
-		EvalPlanQualSetSlot(&epq, newslot);
-		ExecSimpleRelationUpdate(rri, estate, &epq, oldslot, newslot);
-		ResetPerTupleExprContext(estate);
-	}
+		Node	   *def;
 
-	ExecCloseIndices(rri);
-	EvalPlanQualEnd(&epq);
-	AfterTriggerEndQuery(estate);
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	FreeExecutorState(estate);
+		if (set[i] || TupleDescAttr(desc, i)->attisdropped)
+			continue;
+		def = build_column_default(a->rel, i + 1);
+		m->default_att[m->ndefaults] = i;
+		m->default_expr[m->ndefaults++] = def ? ExecInitExpr((Expr *) expression_planner((Expr *) def), NULL) : NULL;
+	}
+}
+
+static void
+EndModify(Modify *m)
+{
+	ExecCloseIndices(m->rri);
+	EvalPlanQualEnd(&m->epq);
+	AfterTriggerEndQuery(m->estate);
+	ExecResetTupleTable(m->estate->es_tupleTable, false);
+	FreeExecutorState(m->estate);
+}
+
+/*
+ * Write a chunk: add new participants and update locked rows, through the
+ * executor's single-row paths (BEFORE and AFTER row triggers, constraints,
+ * index maintenance). An add takes the record's values and every other
+ * column's default; an update changes the writable columns and keeps every
+ * other column's stored value.
+ */
+void
+PtAccessWrite(PtAccess *a, pg_uuid_t *project_id, PtRecord **adds, int nadd,
+			  PtRow **targets, PtRecord **recs, int nupd, Snapshot snap)
+{
+	TupleDesc	desc = RelationGetDescr(a->rel);
+	TimestampTz now = GetCurrentTimestamp();
+	ExprContext *econtext;
+	Modify		m;
+	int			i,
+				j;
+
+	BeginModify(a, &m, snap);
+	econtext = GetPerTupleExprContext(m.estate);
+	for (i = 0; i < nadd; i++)
+	{
+		PtRecord   *r = adds[i];
+		Datum	   *values = m.newslot->tts_values;
+		bool	   *nulls = m.newslot->tts_isnull;
+
+		ExecClearTuple(m.newslot);
+		for (j = 0; j < m.ndefaults; j++)
+		{
+			int			att = m.default_att[j];
+
+			if (m.default_expr[j] == NULL)
+			{
+				values[att] = (Datum) 0;
+				nulls[att] = true;
+			}
+			else
+				values[att] = ExecEvalExprSwitchContext(m.default_expr[j], econtext, &nulls[att]);
+		}
+		values[a->att_project] = UUIDPGetDatum(project_id);
+		nulls[a->att_project] = false;
+		values[a->map[0]] = UUIDPGetDatum(&r->id);
+		nulls[a->map[0]] = false;
+		values[a->map[2]] = r->link_identifier ? CStringGetTextDatum(r->link_identifier) : (Datum) 0;
+		nulls[a->map[2]] = (r->link_identifier == NULL);
+		PtRecordToValues(r, values, nulls, a->map);
+		values[a->map[23]] = TimestampTzGetDatum(r->inserted_date);
+		nulls[a->map[23]] = false;
+		values[a->att_updated] = TimestampTzGetDatum(r->inserted_date);
+		nulls[a->att_updated] = false;
+		ExecStoreVirtualTuple(m.newslot);
+		ExecSimpleRelationInsert(m.rri, m.estate, m.newslot);
+		ResetPerTupleExprContext(m.estate);
+	}
+	for (i = 0; i < nupd; i++)
+	{
+		ExecStoreHeapTuple(targets[i]->tuple, m.oldslot, false);
+		slot_getallattrs(m.oldslot);
+		ExecClearTuple(m.newslot);
+		memcpy(m.newslot->tts_values, m.oldslot->tts_values, sizeof(Datum) * desc->natts);
+		memcpy(m.newslot->tts_isnull, m.oldslot->tts_isnull, sizeof(bool) * desc->natts);
+		PtRecordToValues(recs[i], m.newslot->tts_values, m.newslot->tts_isnull, a->map);
+		m.newslot->tts_values[a->att_updated] = TimestampTzGetDatum(now);
+		m.newslot->tts_isnull[a->att_updated] = false;
+		ExecStoreVirtualTuple(m.newslot);
+		EvalPlanQualSetSlot(&m.epq, m.newslot);
+		ExecSimpleRelationUpdate(m.rri, m.estate, &m.epq, m.oldslot, m.newslot);
+		ResetPerTupleExprContext(m.estate);
+	}
+	EndModify(&m);
 }

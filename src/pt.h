@@ -247,6 +247,7 @@ typedef struct PtAccess
 	struct TupleTableSlot *slot;
 	int			map[PT_RECORD_NCOLS];	/* column index of each record field */
 	int			att_updated;	/* column index of updated_date */
+	int			att_project;	/* column index of project_id */
 } PtAccess;
 
 /* A locked participant row */
@@ -262,8 +263,9 @@ extern void PtAccessClose(PtAccess *a);
 extern struct SnapshotData *PtAccessSnapshot(void);
 extern int	PtAccessLookup(PtAccess *a, Datum project_id, Datum *keys[PT_NUM_KEYS],
 						   int nkeys[PT_NUM_KEYS], struct SnapshotData *snap, PtRow **rows);
-extern void PtAccessUpdate(PtAccess *a, PtRow **targets, PtRecord **recs, int n,
-						   struct SnapshotData *snap);
+extern void PtAccessWrite(PtAccess *a, pg_uuid_t *project_id, PtRecord **adds, int nadd,
+						  PtRow **targets, PtRecord **recs, int nupd,
+						  struct SnapshotData *snap);
 
 /* guard.c */
 extern bool pt_trusted_write;

@@ -66,7 +66,6 @@ typedef struct Element
 } Element;
 
 static SPIPlanPtr ident_plan = NULL;
-static SPIPlanPtr insert_plan = NULL;
 
 static HTAB *
 NewMap(const char *name, bool strings, MemoryContext cxt)
@@ -92,61 +91,14 @@ static void
 PreparePlans(void)
 {
 	Oid			ident_types[2] = {UUIDOID, TEXTOID};
-	Oid			insert_types[23];
-	int			i;
 
-	if (insert_plan != NULL && ident_plan != NULL)
-		return;
-	PtPreparePlan(&ident_plan, "SELECT 1 FROM participants.participant "
-				  "WHERE project_id = $1 AND participant_identifier = $2",
-				  2, ident_types);
-
-	/*
-	 * Adds go through SQL, so column defaults apply; unnest() of one array
-	 * per column makes it one statement per chunk, with one possible plan.
-	 * $1 project, $2 id, $3 identifier, $4 link, $5 invitation, $6..$19 demo
-	 */
-	insert_types[0] = UUIDOID;
-	insert_types[1] = UUIDARRAYOID;
-	for (i = 2; i < 19; i++)
-		insert_types[i] = TEXTARRAYOID;
-	insert_types[5 + DEMO_DATE_OF_BIRTH] = DATEARRAYOID;
-	insert_types[19] = JSONBARRAYOID;
-	insert_types[20] = BOOLARRAYOID;
-	insert_types[21] = TEXTARRAYOID;
-	insert_types[22] = TIMESTAMPTZARRAYOID;
-	PtPreparePlan(&insert_plan, "INSERT INTO participants.participant (project_id, id, "
-				  "participant_identifier, link_identifier, invitation_status, "
-				  "email, first_name, middle_name, last_name, date_of_birth, "
-				  "preferred_language, gender, street1, street2, city, state, "
-				  "postal_code, mobile_phone, utc_offset, custom_fields, "
-				  "exclude_from_export, institution_code, inserted_date, updated_date) "
-				  "SELECT $1, u.* , u.ins FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, "
-				  "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) "
-				  "AS u(id, pi, li, inv, email, fn, mn, ln, dob, pl, g, s1, s2, city, "
-				  "st, pc, mp, utc, cf, ex, ic, ins)",
-				  23, insert_types);
+	if (ident_plan == NULL)
+		PtPreparePlan(&ident_plan, "SELECT 1 FROM participants.participant "
+					  "WHERE project_id = $1 AND participant_identifier = $2",
+					  2, ident_types);
 }
 
-/* A one-dimensional array of n datums */
-static Datum
-MakeArray(Datum *values, bool *nulls, int n, Oid elemtype)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			dims[1];
-	int			lbs[1] = {1};
-
-	if (n == 0)
-		return PointerGetDatum(construct_empty_array(elemtype));
-	dims[0] = n;
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, elemtype,
-											  typlen, typbyval, typalign));
-}
-
-/* Column-wise arrays of text values */
+/* A list of key values, for the lookups */
 typedef struct TextColumn
 {
 	Datum	   *values;
@@ -292,126 +244,39 @@ CheckUnique(HTAB *db, HTAB *chunk, const char *value, pg_uuid_t *self,
 	e->owner = *self;
 }
 
-/* Run a write of rows this file validated, telling the guard trigger so */
-static int
-ExecuteTrusted(SPIPlanPtr plan, Datum *args, const char *nulls)
-{
-	int			ret;
-
-	pt_trusted_write = true;
-	PG_TRY();
-	{
-		ret = PtExecutePlan(plan, args, nulls, false, 0);
-	}
-	PG_FINALLY();
-	{
-		pt_trusted_write = false;
-	}
-	PG_END_TRY();
-	return ret;
-}
-
-/* Update rows this file validated, telling the guard trigger so */
-static void
-UpdateTrusted(PtAccess *acc, PtRow **targets, PtRecord **recs, int n, Snapshot snap)
-{
-	pt_trusted_write = true;
-	PG_TRY();
-	{
-		PtAccessUpdate(acc, targets, recs, n, snap);
-	}
-	PG_FINALLY();
-	{
-		pt_trusted_write = false;
-	}
-	PG_END_TRY();
-}
-
-/* Write the chunk's adds (one INSERT) and changes (locked rows, updated directly) */
+/* Write the chunk's adds and changes, telling the guard trigger they are validated */
 static void
 WriteRows(pg_uuid_t *project_id, Element *els, int n, PtAccess *acc, Snapshot snap)
 {
-	TextColumn	cols[22];
+	PtRecord  **adds = palloc(sizeof(PtRecord *) * Max(n, 1));
+	PtRow	  **targets = palloc(sizeof(PtRow *) * Max(n, 1));
+	PtRecord  **recs = palloc(sizeof(PtRecord *) * Max(n, 1));
 	int			nadd = 0,
 				nupd = 0,
-				i,
-				c;
-	Datum		args[23];
-	char		nulls[23];
-	int			ret;
+				i;
 
 	for (i = 0; i < n; i++)
 	{
 		if (els[i].action == ACT_ADD)
-			nadd++;
+			adds[nadd++] = &els[i].rec;
 		else if (els[i].action == ACT_UPDATE)
-			nupd++;
-	}
-
-	if (nadd > 0)
-	{
-		for (c = 0; c < 22; c++)
-			ColumnInit(&cols[c], nadd);
-		for (i = 0; i < n; i++)
 		{
-			PtRecord   *r = &els[i].rec;
-			int			k = 0;
-
-			if (els[i].action != ACT_ADD)
-				continue;
-			ColumnAdd(&cols[k++], UUIDPGetDatum(&r->id), false);
-			ColumnAddText(&cols[k++], r->participant_identifier);
-			ColumnAddText(&cols[k++], r->link_identifier);
-			ColumnAddText(&cols[k++], r->invitation_status);
-			for (int d = 0; d < NUM_DEMO; d++)
-			{
-				if (d == DEMO_DATE_OF_BIRTH)
-					ColumnAdd(&cols[k++], DateADTGetDatum(r->dob), r->demo[d] == NULL);
-				else
-					ColumnAddText(&cols[k++], r->demo[d]);
-			}
-			ColumnAdd(&cols[k++], JsonbPGetDatum(r->custom_fields), false);
-			ColumnAdd(&cols[k++], BoolGetDatum(r->exclude_from_export), false);
-			ColumnAddText(&cols[k++], r->institution_code ? r->institution_code : "");
-			ColumnAdd(&cols[k++], TimestampTzGetDatum(r->inserted_date), false);
+			targets[nupd] = els[i].target;
+			recs[nupd++] = &els[i].rec;
 		}
-		args[0] = UUIDPGetDatum(project_id);
-		args[1] = MakeArray(cols[0].values, cols[0].nulls, nadd, UUIDOID);
-		for (c = 1; c < 22; c++)
-		{
-			Oid			type = TEXTOID;
-
-			if (c == 4 + DEMO_DATE_OF_BIRTH)
-				type = DATEOID;
-			else if (c == 18)
-				type = JSONBOID;
-			else if (c == 19)
-				type = BOOLOID;
-			else if (c == 21)
-				type = TIMESTAMPTZOID;
-			args[c + 1] = MakeArray(cols[c].values, cols[c].nulls, nadd, type);
-		}
-		memset(nulls, ' ', sizeof(nulls));
-		ret = ExecuteTrusted(insert_plan, args, nulls);
-		if (ret != SPI_OK_INSERT || SPI_processed != (uint64) nadd)
-			elog(ERROR, "participant insert wrote " UINT64_FORMAT " rows, expected %d",
-				 SPI_processed, nadd);
 	}
-
-	if (nupd > 0)
+	if (nadd + nupd == 0)
+		return;
+	pt_trusted_write = true;
+	PG_TRY();
 	{
-		PtRow	  **targets = palloc(sizeof(PtRow *) * nupd);
-		PtRecord  **recs = palloc(sizeof(PtRecord *) * nupd);
-		int			j = 0;
-
-		for (i = 0; i < n; i++)
-			if (els[i].action == ACT_UPDATE)
-			{
-				targets[j] = els[i].target;
-				recs[j++] = &els[i].rec;
-			}
-		UpdateTrusted(acc, targets, recs, nupd, snap);
+		PtAccessWrite(acc, project_id, adds, nadd, targets, recs, nupd, snap);
 	}
+	PG_FINALLY();
+	{
+		pt_trusted_write = false;
+	}
+	PG_END_TRY();
 }
 
 /*
