@@ -19,12 +19,20 @@ static const char *const readonly_keys[] = {
 	"linkIdentifier", "addedToSegmentDate"
 };
 
+#define KEY_BUF_LEN 512
+
+/*
+ * The full key path for messages, written into buf (the loops reuse one
+ * buffer per key instead of allocating; a very long key is cut short).
+ */
 static char *
-KeyPath(const char *path, const char *section, const char *key)
+KeyPath(char *buf, const char *path, const char *section, const char *key)
 {
 	if (section)
-		return psprintf("%s%s.%s", path, section, key);
-	return psprintf("%s%s", path, key);
+		snprintf(buf, KEY_BUF_LEN, "%s%s.%s", path, section, key);
+	else
+		snprintf(buf, KEY_BUF_LEN, "%s%s", path, key);
+	return buf;
 }
 
 static char *
@@ -77,6 +85,7 @@ UnknownKey(const char *key, const char *hint)
 static void
 ParseDemographics(JsonbContainer *obj, const char *path, PtInput *in)
 {
+	char		keybuf[KEY_BUF_LEN];
 	JsonbIterator *it = JsonbIteratorInit(obj);
 	JsonbValue	v;
 	JsonbIteratorToken tok;
@@ -91,7 +100,7 @@ ParseDemographics(JsonbContainer *obj, const char *path, PtInput *in)
 		if (tok != WJB_KEY)
 			continue;
 		name = JbvString(&v);
-		key = KeyPath(path, "demographics", name);
+		key = KeyPath(keybuf, path, "demographics", name);
 		(void) JsonbIteratorNext(&it, &v, true);
 		for (d = 0; d < NUM_DEMO; d++)
 			if (strcmp(name, pt_demo_keys[d]) == 0)
@@ -179,6 +188,7 @@ static void
 ParseCustomFields(JsonbContainer *obj, const char *path, PtProject *project,
 				  PtInput *in, int *cap)
 {
+	char		keybuf[KEY_BUF_LEN];
 	JsonbIterator *it = JsonbIteratorInit(obj);
 	JsonbValue	v;
 	JsonbIteratorToken tok;
@@ -191,7 +201,7 @@ ParseCustomFields(JsonbContainer *obj, const char *path, PtProject *project,
 		if (tok != WJB_KEY)
 			continue;
 		name = JbvString(&v);
-		key = KeyPath(path, "customFields", name);
+		key = KeyPath(keybuf, path, "customFields", name);
 		(void) JsonbIteratorNext(&it, &v, true);
 		if (name[0] == '\0' || strlen(name) > 63)
 			ereport(ERROR,
@@ -209,6 +219,7 @@ ParseCustomFields(JsonbContainer *obj, const char *path, PtProject *project,
 void
 PtParseBody(JsonbContainer *body, const char *path, PtProject *project, PtInput *in)
 {
+	char		keybuf[KEY_BUF_LEN];
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
@@ -234,7 +245,7 @@ PtParseBody(JsonbContainer *body, const char *path, PtProject *project, PtInput 
 		if (tok != WJB_KEY)
 			continue;
 		name = JbvString(&v);
-		key = KeyPath(path, NULL, name);
+		key = KeyPath(keybuf, path, NULL, name);
 		(void) JsonbIteratorNext(&it, &v, true);
 
 		if (strcmp(name, "id") == 0)
@@ -307,7 +318,7 @@ PtParseBody(JsonbContainer *body, const char *path, PtProject *project, PtInput 
 	/* secondaryIdentifier is the custom field SecondaryIdentifier */
 	if (has_secondary)
 	{
-		char	   *key = KeyPath(path, NULL, "secondaryIdentifier");
+		char	   *key = KeyPath(keybuf, path, NULL, "secondaryIdentifier");
 		int			i;
 
 		for (i = 0; i < in->nfields; i++)

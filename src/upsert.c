@@ -174,21 +174,21 @@ IdentifierTaken(pg_uuid_t *project_id, const char *identifier)
 }
 
 static void
-DuplicateError(const char *key, const char *what, const char *value)
+DuplicateError(const char *path, const char *key, const char *what, const char *value)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_UNIQUE_VIOLATION),
-			 errmsg("duplicate value for key \"%s\": %s \"%s\" is already used in this project",
-					key, what, value),
+			 errmsg("duplicate value for key \"%s%s\": %s \"%s\" is already used in this project",
+					path, key, what, value),
 			 errhint("Each participant of a project needs its own %s. To update the participant that has it, send its participantIdentifier or id.", what)));
 }
 
 static void
-LockedError(const char *key)
+LockedError(const char *path, const char *key)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_PT_CONFLICT),
-			 errmsg("cannot change key \"%s\": the participant is enrolled", key),
+			 errmsg("cannot change key \"%s%s\": the participant is enrolled", path, key),
 			 errdetail("Email and mobile phone are locked once a participant enrolls."),
 			 errhint("Send the stored value, or leave the key out.")));
 }
@@ -228,7 +228,7 @@ ApplyBody(PtRecord *rec, PtInput *in)
 /* Check a value that must be unique in the project against the table and the chunk */
 static void
 CheckUnique(HTAB *db, HTAB *chunk, const char *value, pg_uuid_t *self,
-			const char *key, const char *what)
+			const char *path, const char *key, const char *what)
 {
 	StrEntry   *e;
 	bool		found;
@@ -237,10 +237,10 @@ CheckUnique(HTAB *db, HTAB *chunk, const char *value, pg_uuid_t *self,
 		return;
 	e = hash_search(db, value, HASH_FIND, NULL);
 	if (e && memcmp(e->owner.data, self->data, UUID_LEN) != 0)
-		DuplicateError(key, what, value);
+		DuplicateError(path, key, what, value);
 	e = hash_search(chunk, value, HASH_ENTER, &found);
 	if (found && memcmp(e->owner.data, self->data, UUID_LEN) != 0)
-		DuplicateError(key, what, value);
+		DuplicateError(path, key, what, value);
 	e->owner = *self;
 }
 
@@ -508,9 +508,9 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 			if (old->has_enrollment)
 			{
 				if (!StrEq(rec->demo[DEMO_EMAIL], old->demo[DEMO_EMAIL]))
-					LockedError(psprintf("%sdemographics.email", path));
+					LockedError(path, "demographics.email");
 				if (!StrEq(rec->demo[DEMO_MOBILE_PHONE], old->demo[DEMO_MOBILE_PHONE]))
-					LockedError(psprintf("%sdemographics.mobilePhone", path));
+					LockedError(path, "demographics.mobilePhone");
 			}
 			el->action = PtRecordsEqual(rec, old) ? ACT_NONE : ACT_UPDATE;
 		}
@@ -534,12 +534,12 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 		ue = hash_search(chunk_ids, &rec->id, HASH_ENTER, NULL);
 		ue->idx = i;
 		CheckUnique(db_idents, chunk_idents, rec->participant_identifier, &rec->id,
-					psprintf("%sparticipantIdentifier", path), "participantIdentifier");
+					path, "participantIdentifier", "participantIdentifier");
 		CheckUnique(db_emails, chunk_emails,
 					rec->demo[DEMO_EMAIL] ? LowerEmail(rec->demo[DEMO_EMAIL]) : NULL,
-					&rec->id, psprintf("%sdemographics.email", path), "email");
+					&rec->id, path, "demographics.email", "email");
 		CheckUnique(db_phones, chunk_phones, rec->demo[DEMO_MOBILE_PHONE], &rec->id,
-					psprintf("%sdemographics.mobilePhone", path), "mobilePhone");
+					path, "demographics.mobilePhone", "mobilePhone");
 	}
 	count = i;
 
