@@ -166,18 +166,10 @@ extern void PtRecordFromValues(PtRecord *rec, Datum *values, bool *nulls, const 
 extern void PtRecordToValues(PtRecord *rec, Datum *values, bool *nulls, const int *map);
 extern Jsonb *PtRecordToJsonb(PtRecord *rec, bool with_segment_date,
 							  TimestampTz segment_date);
-extern void PtWriteRecord(StringInfo buf, PtRecord *rec, bool with_segment_date,
-						  TimestampTz segment_date);
 extern Jsonb *PtActionResult(const char *action, PtRecord *rec);
 extern Jsonb *PtMergeCustomFields(Jsonb *old, PtInput *in);
 extern bool PtRecordsEqual(PtRecord *a, PtRecord *b);
 extern char *PtFieldText(Jsonb *custom_fields, const char *key);
-extern void PtPushString(JsonbParseState **state, const char *s);
-extern void PtPushKey(JsonbParseState **state, const char *key);
-extern void PtPushTimestamp(JsonbParseState **state, TimestampTz ts);
-extern void PtPushBool(JsonbParseState **state, bool b);
-extern void PtPushNull(JsonbParseState **state);
-extern void PtPushInt(JsonbParseState **state, int64 n);
 
 /* bulkout.c */
 typedef struct PtBulkOut

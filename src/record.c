@@ -131,77 +131,6 @@ PtRecordToValues(PtRecord *rec, Datum *values, bool *nulls, const int *map)
 	SetText(values, nulls, map[20], rec->institution_code ? rec->institution_code : "");
 }
 
-/* Push an object key */
-void
-PtPushKey(JsonbParseState **state, const char *key)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = (char *) key;
-	v.val.string.len = strlen(key);
-	pushJsonbValue(state, WJB_KEY, &v);
-}
-
-/* Push a string value, or null for NULL */
-void
-PtPushString(JsonbParseState **state, const char *s)
-{
-	JsonbValue	v;
-
-	if (s == NULL)
-	{
-		PtPushNull(state);
-		return;
-	}
-	v.type = jbvString;
-	v.val.string.val = (char *) s;
-	v.val.string.len = strlen(s);
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-/* Push a null value */
-void
-PtPushNull(JsonbParseState **state)
-{
-	JsonbValue	v;
-
-	v.type = jbvNull;
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-/* Push a boolean value */
-void
-PtPushBool(JsonbParseState **state, bool b)
-{
-	JsonbValue	v;
-
-	v.type = jbvBool;
-	v.val.boolean = b;
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-/* Push an integer value */
-void
-PtPushInt(JsonbParseState **state, int64 n)
-{
-	JsonbValue	v;
-
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(n);
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-/* Push a timestamp in the ISO 8601 form PostgreSQL's JSON functions use */
-void
-PtPushTimestamp(JsonbParseState **state, TimestampTz ts)
-{
-	char		buf[MAXDATELEN + 1];
-
-	PtPushString(state, pstrdup(JsonEncodeDateTime(buf, TimestampTzGetDatum(ts),
-												   TIMESTAMPTZOID, NULL)));
-}
-
 /* The text form of a custom field's value, or NULL when absent or null */
 char *
 PtFieldText(Jsonb *custom_fields, const char *key)
@@ -301,18 +230,6 @@ RecordFields(PtRecord *rec, PtJbField *f, PtJbField *demo,
 		f[11].type = PT_JB_SKIP;
 	SetString(&f[12], "secondaryIdentifier", PtFieldText(rec->custom_fields, "SecondaryIdentifier"));
 	SetString(&f[13], "participantIdentifier", rec->participant_identifier);
-}
-
-/* Append the participant object to a jsonb being written */
-void
-PtWriteRecord(StringInfo buf, PtRecord *rec, bool with_segment_date,
-			  TimestampTz segment_date)
-{
-	PtJbField	f[NUM_RECORD_FIELDS];
-	PtJbField	demo[NUM_DEMO];
-
-	RecordFields(rec, f, demo, with_segment_date, segment_date);
-	PtJbWriteObject(buf, f, NUM_RECORD_FIELDS);
 }
 
 /* The participant object as jsonb */
