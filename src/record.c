@@ -261,6 +261,18 @@ PtActionResult(const char *action, PtRecord *rec)
 	return PtJbObject(top, 2);
 }
 
+/* Push an object key */
+static void
+PushKey(JsonbParseState **state, const char *key)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	pushJsonbValue(state, WJB_KEY, &v);
+}
+
 /*
  * Merge a body's custom field assignments into the stored object: keys of
  * the body replace stored ones, JSON null removes a key, other keys stay.
@@ -303,7 +315,7 @@ PtMergeCustomFields(Jsonb *old, PtInput *in)
 	{
 		if (in->fields[i].value.type == jbvNull)
 			continue;
-		PtPushKey(&state, in->fields[i].key);
+		PushKey(&state, in->fields[i].key);
 		pushJsonbValue(&state, WJB_VALUE, &in->fields[i].value);
 	}
 	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
