@@ -77,6 +77,17 @@ SQL
 
 echo "participants write benchmark: $ROWS rows, batches of $BATCH, median of $REPS runs, $(nproc) cores"
 
+# bulk_rate TABLE: rows/s of upsert_participants over every batch of TABLE, one call each
+bulk_rate() {
+    local t0 t1
+    t0=$(now)
+    for b in $(seq 0 $((nbatches - 1))); do
+        "${PSQL[@]}" -c "SELECT pg_column_size(participants.upsert_participants((SELECT id FROM project_ids WHERE name = 'bulk'), body)) FROM $1 WHERE batch = $b" >/dev/null
+    done
+    t1=$(now)
+    rate "$ROWS" "$(elapsed "$t0" "$t1")"
+}
+
 copy_rates=() new_rates=() old_rates=()
 nbatches=$(( (ROWS + BATCH - 1) / BATCH ))
 for r in $(seq 1 "$REPS"); do
@@ -85,19 +96,8 @@ for r in $(seq 1 "$REPS"); do
     copy_rates+=("$(rate "$ROWS" "$(elapsed "$t0" "$t1")")")
 
     "${PSQL[@]}" -c "DELETE FROM participants.participant" -c "VACUUM participants.participant" -c "CHECKPOINT"
-    t0=$(now)
-    for b in $(seq 0 $((nbatches - 1))); do
-        "${PSQL[@]}" -c "SELECT pg_column_size(participants.upsert_participants((SELECT id FROM project_ids WHERE name = 'bulk'), body)) FROM bodies WHERE batch = $b" >/dev/null
-    done
-    t1=$(now)
-    new_rates+=("$(rate "$ROWS" "$(elapsed "$t0" "$t1")")")
-
-    t0=$(now)
-    for b in $(seq 0 $((nbatches - 1))); do
-        "${PSQL[@]}" -c "SELECT pg_column_size(participants.upsert_participants((SELECT id FROM project_ids WHERE name = 'bulk'), body)) FROM bodies_changed WHERE batch = $b" >/dev/null
-    done
-    t1=$(now)
-    old_rates+=("$(rate "$ROWS" "$(elapsed "$t0" "$t1")")")
+    new_rates+=("$(bulk_rate bodies)")
+    old_rates+=("$(bulk_rate bodies_changed)")
     echo "  run $r: COPY ${copy_rates[-1]} rows/s, bulk new ${new_rates[-1]} rows/s, bulk existing ${old_rates[-1]} rows/s"
 done
 copy_med=$(printf '%s\n' "${copy_rates[@]}" | median)

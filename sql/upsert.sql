@@ -1,8 +1,7 @@
 -- upsert: add, update, partial merge, "none", selection rules, the sample participant
 
 -- the sample participant of the seed documentation: John James Smith
-SELECT (r->>'actionTaken') AS action, strip(r->'result') AS result, shape(r->'result')
-FROM participants.upsert_participant(pid('main'), $${
+CREATE TEMP TABLE sample AS SELECT $${
   "participantIdentifier": "MDH-0001",
   "secondaryIdentifier": "SID-77",
   "invitationStatus": "pending",
@@ -13,25 +12,16 @@ FROM participants.upsert_participant(pid('main'), $${
     "street1": "123 Main St", "street2": "Apt 4", "city": "Nashville", "state": "TN",
     "postalCode": "37201", "mobilePhone": "615-555-0100", "utcOffset": "-05:00:00"},
   "customFields": {"Medication1": "Lisinopril", "Smoker": "1", "SurgeryDate": "2019-06-01"}
-}$$) AS r;
+}$$::jsonb AS body;
+SELECT (r->>'actionTaken') AS action, strip(r->'result') AS result, shape(r->'result')
+FROM sample, participants.upsert_participant(pid('main'), body) AS r;
 
 -- read back: the same values
 SELECT strip(participants.get_participant(pid('main'), 'MDH-0001'));
 
 -- re-sent unchanged: none, and nothing is written
 SELECT updated_date AS before FROM participants.participant WHERE participant_identifier = 'MDH-0001' \gset
-SELECT participants.upsert_participant(pid('main'), $${
-  "participantIdentifier": "MDH-0001",
-  "secondaryIdentifier": "SID-77",
-  "invitationStatus": "pending",
-  "excludeFromExport": false,
-  "demographics": {
-    "email": "jsmith@example.com", "firstName": "John", "middleName": "James", "lastName": "Smith",
-    "dateOfBirth": "1970-01-01", "preferredLanguage": "en-US", "gender": "M",
-    "street1": "123 Main St", "street2": "Apt 4", "city": "Nashville", "state": "TN",
-    "postalCode": "37201", "mobilePhone": "615-555-0100", "utcOffset": "-05:00:00"},
-  "customFields": {"Medication1": "Lisinopril", "Smoker": "1", "SurgeryDate": "2019-06-01"}
-}$$)->>'actionTaken' AS resent;
+SELECT participants.upsert_participant(pid('main'), body)->>'actionTaken' AS resent FROM sample;
 SELECT updated_date = :'before' AS untouched FROM participants.participant WHERE participant_identifier = 'MDH-0001';
 
 -- the whole read-back object is what the add returned
