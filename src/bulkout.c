@@ -62,17 +62,19 @@ PtBulkOutBegin(PtBulkOut *out, int n)
 	out->arr_data = out->buf.len;
 }
 
-/* Append the next element (a finished jsonb object) */
+/*
+ * Append the next element, {"actionTaken": action, "result": participant},
+ * written in place (PtJbWriteObject pads to alignment itself)
+ */
 void
-PtBulkOutAdd(PtBulkOut *out, Jsonb *elem)
+PtBulkOutAddResult(PtBulkOut *out, const char *action, PtRecord *rec)
 {
 	int			start = out->buf.len;
 	int			i = out->next++;
 	JEntry		e;
 
 	Assert(i < out->n);
-	PadToInt(&out->buf);
-	appendBinaryStringInfo(&out->buf, (char *) &elem->root, VARSIZE(elem) - VARHDRSZ);
+	PtWriteActionResult(&out->buf, action, rec);
 	CheckSize(out->buf.len - out->arr_data);
 	if (i % JB_OFFSET_STRIDE == 0)
 		e = JENTRY_ISCONTAINER | JENTRY_HAS_OFF | (out->buf.len - out->arr_data);

@@ -167,6 +167,7 @@ extern void PtRecordToValues(PtRecord *rec, Datum *values, bool *nulls, const in
 extern Jsonb *PtRecordToJsonb(PtRecord *rec, bool with_segment_date,
 							  TimestampTz segment_date);
 extern Jsonb *PtActionResult(const char *action, PtRecord *rec);
+extern void PtWriteActionResult(StringInfo buf, const char *action, PtRecord *rec);
 extern Jsonb *PtMergeCustomFields(Jsonb *old, PtInput *in);
 extern bool PtRecordsEqual(PtRecord *a, PtRecord *b);
 extern char *PtFieldText(Jsonb *custom_fields, const char *key);
@@ -184,7 +185,7 @@ typedef struct PtBulkOut
 } PtBulkOut;
 
 extern void PtBulkOutBegin(PtBulkOut *out, int n);
-extern void PtBulkOutAdd(PtBulkOut *out, Jsonb *elem);
+extern void PtBulkOutAddResult(PtBulkOut *out, const char *action, struct PtRecord *rec);
 extern Jsonb *PtBulkOutFinish(PtBulkOut *out, int64 added, int64 updated);
 
 /* spi.c */

@@ -243,9 +243,9 @@ PtRecordToJsonb(PtRecord *rec, bool with_segment_date, TimestampTz segment_date)
 	return PtJbObject(f, NUM_RECORD_FIELDS);
 }
 
-/* {"actionTaken": action, "result": participant} */
-Jsonb *
-PtActionResult(const char *action, PtRecord *rec)
+/* Append {"actionTaken": action, "result": participant} to a jsonb being written */
+void
+PtWriteActionResult(StringInfo buf, const char *action, PtRecord *rec)
 {
 	PtJbField	f[NUM_RECORD_FIELDS];
 	PtJbField	demo[NUM_DEMO];
@@ -258,7 +258,20 @@ PtActionResult(const char *action, PtRecord *rec)
 	top[0].fields = f;
 	top[0].nfields = NUM_RECORD_FIELDS;
 	SetString(&top[1], "actionTaken", action);
-	return PtJbObject(top, 2);
+	PtJbWriteObject(buf, top, 2);
+}
+
+/* {"actionTaken": action, "result": participant} as jsonb */
+Jsonb *
+PtActionResult(const char *action, PtRecord *rec)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoSpaces(&buf, VARHDRSZ);
+	PtWriteActionResult(&buf, action, rec);
+	SET_VARSIZE(buf.data, buf.len);
+	return (Jsonb *) buf.data;
 }
 
 /* Push an object key */

@@ -380,9 +380,9 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 			el->gen_identifier = GenerateIdentifier(project);
 			ColumnAddText(&idents, el->gen_identifier);
 		}
-		if (in->demo[DEMO_EMAIL] != NULL)
+		if (careful && in->demo[DEMO_EMAIL] != NULL)
 			ColumnAddText(&emails, LowerEmail(in->demo[DEMO_EMAIL]));
-		if (in->demo[DEMO_MOBILE_PHONE] != NULL)
+		if (careful && in->demo[DEMO_MOBILE_PHONE] != NULL)
 			ColumnAddText(&phones, in->demo[DEMO_MOBILE_PHONE]);
 	}
 
@@ -392,14 +392,15 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 	keys[PT_KEY_IDENTIFIER] = idents.values;
 	nkeys[PT_KEY_IDENTIFIER] = idents.n;
 	/*
-	 * Emails and phones are looked up only to name a duplicate precisely.
-	 * First try without: the unique indexes still refuse a duplicate, and
-	 * the chunk is then redone carefully, which finds and names it.
+	 * Emails and phones (collected above only when careful) are looked up
+	 * only to name a duplicate precisely. The first try goes without: the
+	 * unique indexes still refuse a duplicate, and the chunk is then redone
+	 * carefully, which finds and names it.
 	 */
 	keys[PT_KEY_EMAIL] = emails.values;
-	nkeys[PT_KEY_EMAIL] = careful ? emails.n : 0;
+	nkeys[PT_KEY_EMAIL] = emails.n;
 	keys[PT_KEY_PHONE] = phones.values;
-	nkeys[PT_KEY_PHONE] = careful ? phones.n : 0;
+	nkeys[PT_KEY_PHONE] = phones.n;
 	snap = PtAccessSnapshot();
 	nrows = PtAccessLookup(acc, UUIDPGetDatum(project_id), keys, nkeys, snap, &rows);
 	row_by_id = NewMap("rows by id", false, cxt);
@@ -552,14 +553,15 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 	for (i = 0; i < count; i++)
 	{
 		Element    *el = &els[i];
-		Jsonb	   *res = PtActionResult(el->action == ACT_ADD ? "add" :
-										 el->action == ACT_UPDATE ? "update" : "none",
-										 &el->rec);
+		const char *action = el->action == ACT_ADD ? "add" :
+			el->action == ACT_UPDATE ? "update" : "none";
 
 		if (out != NULL)
-			PtBulkOutAdd(out, res);
+			PtBulkOutAddResult(out, action, &el->rec);
 		else
 		{
+			Jsonb	   *res = PtActionResult(action, &el->rec);
+
 			*single = MemoryContextAlloc(outcxt, VARSIZE(res));
 			memcpy(*single, res, VARSIZE(res));
 		}
