@@ -132,7 +132,7 @@ cmd_test() {
     chmod 755 "$data"
     out=$data/out
     mkdir -p "$out"
-    trap "stop_cluster '$data'; rm -rf '$data'" EXIT
+    trap "stop_cluster '$data/pg'; rm -rf '$data'" EXIT
     start_cluster "$data/pg" "$TEST_PORT"
     export PGHOST=$data/pg/sock PGPORT=$TEST_PORT PGUSER=postgres
 
