@@ -65,18 +65,17 @@ AttNum(TupleDesc desc, const char *name)
 }
 
 /*
- * Open the participant table and its unique indexes for a bulk call, after
- * the privilege checks the equivalent SQL would make. Row-level security
+ * Open the participant table and its unique indexes, after checking the
+ * privileges (need) the equivalent SQL would check. Row-level security
  * cannot be applied on this path, so a table that has it enabled for the
  * caller is refused rather than silently bypassed.
  */
 void
-PtAccessOpen(PtAccess *a)
+PtAccessOpen(PtAccess *a, AclMode need, LOCKMODE lockmode)
 {
 	Oid			nsp = get_namespace_oid("participants", false);
 	Oid			relid = PtParticipantRelid();
 	TupleDesc	desc;
-	AclMode		need = ACL_SELECT | ACL_INSERT | ACL_UPDATE;
 	int			k;
 
 	if (pg_class_aclmask(relid, GetUserId(), need, ACLMASK_ALL) != need)
@@ -84,16 +83,16 @@ PtAccessOpen(PtAccess *a)
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("row-level security on participants.participant is not supported by upsert_participants")));
+				 errmsg("row-level security on participants.participant is not supported by this extension's functions")));
 
-	a->rel = table_open(relid, RowExclusiveLock);
+	a->rel = table_open(relid, lockmode);
 	for (k = 0; k < PT_NUM_KEYS; k++)
 	{
 		Oid			idx = get_relname_relid(index_names[k], nsp);
 
 		if (!OidIsValid(idx))
 			elog(ERROR, "index participants.%s does not exist", index_names[k]);
-		a->idx[k] = index_open(idx, RowExclusiveLock);
+		a->idx[k] = index_open(idx, lockmode);
 	}
 	desc = RelationGetDescr(a->rel);
 	for (k = 0; k < PT_RECORD_NCOLS; k++)
@@ -152,6 +151,70 @@ Probe(PtAccess *a, int kind, Datum project_id, Datum value, Snapshot snap,
 	return found;
 }
 
+/* Lock a row as FOR UPDATE does, in its latest version; false if deleted meanwhile */
+static bool
+LockRow(PtAccess *a, ItemPointer tid, Snapshot snap)
+{
+	TM_FailureData tmfd;
+	TM_Result	res;
+
+	res = table_tuple_lock(a->rel, tid, snap, a->slot, GetCurrentCommandId(false),
+						   LockTupleExclusive, LockWaitBlock,
+						   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+	if (res == TM_Deleted)
+		return false;
+	if (res != TM_Ok)
+		elog(ERROR, "could not lock participant row: result %d", (int) res);
+	return true;
+}
+
+/* Copy the row in a->slot into *row (record in the current memory context) */
+static void
+KeepRow(PtAccess *a, PtRow *row)
+{
+	slot_getallattrs(a->slot);
+	PtRecordFromValues(&row->rec, a->slot->tts_values, a->slot->tts_isnull, a->map);
+	row->tuple = ExecCopySlotHeapTuple(a->slot);
+	row->tuple->t_self = a->slot->tts_tid;
+}
+
+/*
+ * The row of the project whose key of the given kind equals value, locked
+ * when "lock" (then in its latest version, which must still carry the key).
+ * False when there is none.
+ */
+bool
+PtAccessFetch(PtAccess *a, Datum project_id, int kind, Datum value, Snapshot snap,
+			  bool lock, PtRow *row)
+{
+	ItemPointerData tid;
+
+	if (!Probe(a, kind, project_id, value, snap, &tid))
+		return false;
+	if (lock)
+	{
+		if (!LockRow(a, &tid, snap))
+			return false;
+		KeepRow(a, row);
+		/* an update meanwhile may have given the participant another identifier */
+		if (kind == PT_KEY_IDENTIFIER &&
+			strcmp(row->rec.participant_identifier, TextDatumGetCString(value)) != 0)
+			return false;
+		return true;
+	}
+	KeepRow(a, row);
+	return true;
+}
+
+/* True when a row of the project has this participantIdentifier */
+bool
+PtAccessIdentifierTaken(PtAccess *a, Datum project_id, const char *identifier, Snapshot snap)
+{
+	ItemPointerData tid;
+
+	return Probe(a, PT_KEY_IDENTIFIER, project_id, CStringGetTextDatum(identifier), snap, &tid);
+}
+
 static int
 CompareTids(const void *x, const void *y)
 {
@@ -188,24 +251,13 @@ PtAccessLookup(PtAccess *a, Datum project_id, Datum *keys[PT_NUM_KEYS],
 	*rows = palloc(sizeof(PtRow) * Max(ntids, 1));
 	for (i = 0; i < ntids; i++)
 	{
-		TM_FailureData tmfd;
-		TM_Result	res;
 		ItemPointerData tid = tids[i];
 
 		if (i > 0 && ItemPointerEquals(&tids[i], &tids[i - 1]))
 			continue;
-		res = table_tuple_lock(a->rel, &tid, snap, a->slot, GetCurrentCommandId(false),
-							   LockTupleExclusive, LockWaitBlock,
-							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
-		if (res == TM_Deleted)
+		if (!LockRow(a, &tid, snap))
 			continue;
-		if (res != TM_Ok)
-			elog(ERROR, "could not lock participant row: result %d", (int) res);
-		slot_getallattrs(a->slot);
-		PtRecordFromValues(&(*rows)[nrows].rec, a->slot->tts_values, a->slot->tts_isnull, a->map);
-		(*rows)[nrows].tuple = ExecCopySlotHeapTuple(a->slot);
-		(*rows)[nrows].tuple->t_self = a->slot->tts_tid;
-		nrows++;
+		KeepRow(a, &(*rows)[nrows++]);
 	}
 	return nrows;
 }

@@ -11,6 +11,7 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "catalog/pg_type.h"
+#include "nodes/parsenodes.h"
 #include "datatype/timestamp.h"
 #include "utils/date.h"
 #include "lib/stringinfo.h"
@@ -191,11 +192,9 @@ extern Jsonb *PtBulkOutFinish(PtBulkOut *out, int64 added, int64 updated);
 /* spi.c */
 struct _SPI_plan;
 extern void PtPreparePlan(struct _SPI_plan **slot, const char *sql, int nargs, Oid *types);
-extern void PtRefreshPlans(void);
 extern int	PtExecutePlan(struct _SPI_plan *plan, Datum *args, const char *nulls,
 						  bool read_only, long count);
-extern int	PtPlannerBegin(void);
-extern void PtPlannerEnd(int nestlevel);
+
 extern Oid	PtParticipantRelid(void);
 
 /* jsonbwrite.c */
@@ -251,7 +250,11 @@ typedef struct PtRow
 } PtRow;
 
 struct SnapshotData;
-extern void PtAccessOpen(PtAccess *a);
+extern void PtAccessOpen(PtAccess *a, AclMode need, int lockmode);
+extern bool PtAccessFetch(PtAccess *a, Datum project_id, int kind, Datum value,
+						  struct SnapshotData *snap, bool lock, PtRow *row);
+extern bool PtAccessIdentifierTaken(PtAccess *a, Datum project_id, const char *identifier,
+									struct SnapshotData *snap);
 extern void PtAccessClose(PtAccess *a);
 extern struct SnapshotData *PtAccessSnapshot(void);
 extern int	PtAccessLookup(PtAccess *a, Datum project_id, Datum *keys[PT_NUM_KEYS],

@@ -18,12 +18,12 @@
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/formatting.h"
 #include "utils/hsearch.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -64,7 +64,6 @@ typedef struct Element
 	PtRecord	rec;			/* the participant after this element */
 } Element;
 
-static SPIPlanPtr ident_plan = NULL;
 
 static HTAB *
 NewMap(const char *name, bool strings, MemoryContext cxt)
@@ -83,18 +82,6 @@ static char *
 LowerEmail(const char *email)
 {
 	return str_tolower(email, strlen(email), DEFAULT_COLLATION_OID);
-}
-
-/* Prepare the statements of this file once per backend */
-static void
-PreparePlans(void)
-{
-	Oid			ident_types[2] = {UUIDOID, TEXTOID};
-
-	if (ident_plan == NULL)
-		PtPreparePlan(&ident_plan, "SELECT 1 FROM participants.participant "
-					  "WHERE project_id = $1 AND participant_identifier = $2",
-					  2, ident_types);
 }
 
 /* A list of key values, for the lookups */
@@ -156,21 +143,6 @@ GenerateIdentifier(PtProject *project)
 					(long long) nextval_internal(seq, false));
 }
 
-/* True when an identifier is taken in the database */
-static bool
-IdentifierTaken(pg_uuid_t *project_id, const char *identifier)
-{
-	Datum		args[2];
-	bool		taken;
-
-	args[0] = UUIDPGetDatum(project_id);
-	args[1] = CStringGetTextDatum(identifier);
-	if (PtExecutePlan(ident_plan, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not check participant identifier");
-	taken = SPI_processed > 0;
-	SPI_freetuptable(SPI_tuptable);
-	return taken;
-}
 
 static void
 DuplicateError(const char *path, const char *key, const char *what, const char *value)
@@ -488,7 +460,7 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 				/* a generated identifier someone already chose by hand */
 				do
 					el->gen_identifier = GenerateIdentifier(project);
-				while (IdentifierTaken(project_id, el->gen_identifier) ||
+				while (PtAccessIdentifierTaken(acc, UUIDPGetDatum(project_id), el->gen_identifier, snap) ||
 					   hash_search(chunk_idents, el->gen_identifier, HASH_FIND, NULL));
 			}
 		}
@@ -595,18 +567,15 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 	 */
 	LockRelationOid(PtParticipantRelid(), RowExclusiveLock);
 	project = PtGetProject(project_id);
-	PtAccessOpen(&acc);
+	PtAccessOpen(&acc, ACL_SELECT | ACL_INSERT | ACL_UPDATE, RowExclusiveLock);
 
 	chunkcxt = AllocSetContextCreate(outcxt, "participants upsert chunk",
 									 ALLOCSET_DEFAULT_SIZES);
-	SPI_connect();
 	while (next < n)
 	{
 		MemoryContext old;
 		ErrorData  *conflict = NULL;
 
-		PtRefreshPlans();
-		PreparePlans();
 
 		MemoryContextReset(chunkcxt);
 		old = MemoryContextSwitchTo(chunkcxt);
@@ -623,7 +592,6 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 			ReThrowError(conflict);
 		}
 	}
-	SPI_finish();
 	PtAccessClose(&acc);
 	MemoryContextDelete(chunkcxt);
 }
