@@ -15,12 +15,13 @@ OBJS = \
 	src/bulkout.o \
 	src/spi.o \
 	src/access.o \
-	src/jsonbwrite.o
+	src/jsonbwrite.o \
+	src/query.o
 
 DATA = sql/participants--0.1.0.sql
 
 # pg_regress tests, in order (sql/NAME.sql, expected/NAME.out)
-REGRESS = install upsert validation enrollment bulk custom_fields ops directory privileges projects
+REGRESS = install upsert validation enrollment bulk custom_fields ops query directory privileges projects
 REGRESS_OPTS = --load-extension=participants
 
 # isolation specs (test/specs/NAME.spec, test/expected/NAME.out)

@@ -229,6 +229,42 @@ COMMENT ON FUNCTION participants.drop_custom_field(uuid, text) IS
 'Drop a custom field definition and return it. Values participants hold stay, as undeclared values.
 Errors: PT404 project or field not found.';
 
+CREATE FUNCTION participants.query_participants(project_id uuid, query text DEFAULT NULL,
+		segment_id uuid DEFAULT NULL, custom_fields jsonb DEFAULT NULL,
+		demographic_fields jsonb DEFAULT NULL, sort_by text DEFAULT 'InsertedDate',
+		sort_ascending boolean DEFAULT true, page_number integer DEFAULT 0,
+		page_size integer DEFAULT 20)
+	RETURNS jsonb
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_query_participants';
+COMMENT ON FUNCTION participants.query_participants(uuid, text, uuid, jsonb, jsonb, text, boolean, integer, integer) IS
+'Search a project''s participants, a page at a time.
+query: case-insensitive substring of any demographic or identifier (% and _ match literally); custom_fields: {"Name": value} equalities on the text form; demographic_fields: {"LastName": "Smith"} case-insensitive equalities; all combine with AND.
+sort_by: InsertedDate, EnrollmentDate, ParticipantIdentifier, SecondaryIdentifier, InvitationStatus, CustomField.NAME, DemographicField.NAME (case-insensitive); numbers sort as numbers, ISO dates as dates; rows without the key last; ties by id.
+Returns {"pageNumber", "pageSize", "totalParticipants", "participants"}.
+Errors: 22023 bad argument (page_size outside 1..1000, negative page, unknown sort key or field), PT404 project or segment not found.';
+
+CREATE FUNCTION participants.participant_search_text(participants.participant)
+	RETURNS text
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_participant_search_text';
+COMMENT ON FUNCTION participants.participant_search_text(participants.participant) IS
+'The lowercased text query_participants searches: demographics and identifiers, one control character between fields.';
+
+CREATE FUNCTION participants.custom_field_sort_number(jsonb)
+	RETURNS numeric
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_custom_field_sort_number';
+COMMENT ON FUNCTION participants.custom_field_sort_number(jsonb) IS
+'Sort key of a custom field value: a number, or a string holding one; otherwise null.';
+
+CREATE FUNCTION participants.custom_field_sort_date(jsonb)
+	RETURNS text
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_custom_field_sort_date';
+COMMENT ON FUNCTION participants.custom_field_sort_date(jsonb) IS
+'Sort key of a custom field value: a string starting with an ISO date (YYYY-MM-DD); otherwise null.';
+
 ------------------------------------------------------------------------------
 -- Views for people in psql
 ------------------------------------------------------------------------------

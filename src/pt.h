@@ -142,6 +142,7 @@ extern void PtCheckFieldName(const char *name);
 extern void PtCoerceFieldValue(PtFieldType type, JsonbValue *v, const char *key);
 extern void PtCheckStoredFieldValue(PtFieldType type, JsonbValue *v, const char *key);
 extern char *PtJsonbTypeName(JsonbValue *v);
+extern Datum PtTextToNumeric(const char *s);
 
 /* project.c */
 extern PtProject *PtGetProject(pg_uuid_t *project_id);

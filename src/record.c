@@ -80,7 +80,7 @@ PtRecordFromValues(PtRecord *rec, Datum *values, bool *nulls, const int *map)
 	rec->opted_out = DatumGetBool(v[24]);
 }
 
-/* Fill a record from a row whose columns are PT_RECORD_COLUMNS */
+/* Fill a record from a row whose first columns are PT_RECORD_COLUMNS */
 void
 PtRecordFromTuple(PtRecord *rec, HeapTuple tuple, TupleDesc desc)
 {
@@ -88,11 +88,16 @@ PtRecordFromTuple(PtRecord *rec, HeapTuple tuple, TupleDesc desc)
 		0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
 		20, 21, 22, 23, 24
 	};
-	Datum		values[PT_RECORD_NCOLS];
-	bool		nulls[PT_RECORD_NCOLS];
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
 
+	if (desc->natts < PT_RECORD_NCOLS)
+		elog(ERROR, "participant row has %d columns, expected at least %d",
+			 desc->natts, PT_RECORD_NCOLS);
 	heap_deform_tuple(tuple, desc, values, nulls);
 	PtRecordFromValues(rec, values, nulls, identity);
+	pfree(values);
+	pfree(nulls);
 }
 
 static void

@@ -377,6 +377,15 @@ TextToNumeric(const char *s, Numeric *out)
 	return true;
 }
 
+/* A finite numeric parsed from text, or (Datum) 0 when the text is not one */
+Datum
+PtTextToNumeric(const char *s)
+{
+	Numeric		n;
+
+	return TextToNumeric(s, &n) ? NumericGetDatum(n) : (Datum) 0;
+}
+
 /* Parse an ISO 8601 timestamp; false when it is not one */
 static bool
 ParseTimestamp(const char *s, TimestampTz *out)

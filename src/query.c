@@ -1,0 +1,581 @@
+/*
+ * query.c
+ *		query_participants (SPEC section 3): validates its arguments, builds
+ *		one parameterized statement (values and custom field names only ever
+ *		as parameters), runs it and returns a page of participants with the
+ *		total. Also the immutable helpers the statement (and its indexes) use.
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/formatting.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/typcache.h"
+
+#include "pt.h"
+
+#define SEARCH_SEPARATOR '\x1f'
+#define MAX_PARAMS 200
+
+/* Demographic names of demographic_fields and DemographicField.NAME */
+static const struct
+{
+	const char *name;
+	PtDemo		demo;
+} demo_names[] = {
+	{"email", DEMO_EMAIL}, {"firstname", DEMO_FIRST_NAME},
+	{"middlename", DEMO_MIDDLE_NAME}, {"lastname", DEMO_LAST_NAME},
+	{"dob", DEMO_DATE_OF_BIRTH}, {"dateofbirth", DEMO_DATE_OF_BIRTH},
+	{"mobilephone", DEMO_MOBILE_PHONE}, {"gender", DEMO_GENDER}, {"city", DEMO_CITY},
+	{"state", DEMO_STATE}, {"postalcode", DEMO_POSTAL_CODE},
+	{"preferredlanguage", DEMO_PREFERRED_LANGUAGE}, {"street1", DEMO_STREET1},
+	{"street2", DEMO_STREET2}, {"utcoffset", DEMO_UTC_OFFSET}
+};
+
+/* A statement being built, with its parameters */
+typedef struct QueryBuild
+{
+	StringInfoData sql;
+	int			nparams;
+	Oid			types[MAX_PARAMS];
+	Datum		values[MAX_PARAMS];
+} QueryBuild;
+
+/* Add a parameter; returns its number ($n) */
+static int
+AddParam(QueryBuild *q, Oid type, Datum value)
+{
+	if (q->nparams >= MAX_PARAMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many filters in one query")));
+	q->types[q->nparams] = type;
+	q->values[q->nparams] = value;
+	return ++q->nparams;
+}
+
+static char *
+Lower(const char *s)
+{
+	return str_tolower(s, strlen(s), DEFAULT_COLLATION_OID);
+}
+
+static PtDemo
+DemographicByName(const char *name, const char *what)
+{
+	char	   *lower = Lower(name);
+	int			i;
+
+	for (i = 0; i < lengthof(demo_names); i++)
+		if (strcmp(lower, demo_names[i].name) == 0)
+			return demo_names[i].demo;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown demographic field \"%s\" in %s", name, what),
+			 errhint("Use Email, FirstName, MiddleName, LastName, DOB (or DateOfBirth), MobilePhone, Gender, City, State, PostalCode or PreferredLanguage.")));
+	return NUM_DEMO;			/* keep compiler quiet */
+}
+
+/* Escape LIKE's wildcards so the text matches literally */
+static char *
+LikeLiteral(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (; *s; s++)
+	{
+		if (*s == '%' || *s == '_' || *s == '\\')
+			appendStringInfoChar(&buf, '\\');
+		appendStringInfoChar(&buf, *s);
+	}
+	return buf.data;
+}
+
+/* query: a case-insensitive substring of the participant's search text */
+static void
+AddTextFilter(QueryBuild *q, text *query)
+{
+	char	   *s = text_to_cstring(query);
+	char	   *c;
+	int			n;
+
+	for (c = s; *c; c++)
+		if (iscntrl((unsigned char) *c))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for \"query\": control characters are not allowed")));
+	if (*s == '\0')
+		return;
+	n = AddParam(q, TEXTOID, CStringGetTextDatum(psprintf("%%%s%%", LikeLiteral(Lower(s)))));
+	appendStringInfo(&q->sql, " AND participants.participant_search_text(p) LIKE $%d", n);
+}
+
+/* A {"name": value} object as jsonb */
+static Datum
+OneKeyObject(const char *name, JsonbValue *value)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	k;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	k.type = jbvString;
+	k.val.string.val = (char *) name;
+	k.val.string.len = strlen(name);
+	pushJsonbValue(&state, WJB_KEY, &k);
+	pushJsonbValue(&state, WJB_VALUE, value);
+	return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+}
+
+/*
+ * custom_fields: each {"Name": value} is an equality on the value's text
+ * form, so a string "1" and a number 1 match each other. Written as
+ * containments (custom_fields @> {"Name": alternative}), which a GIN index
+ * on custom_fields serves.
+ */
+static void
+AddCustomFieldFilters(QueryBuild *q, Jsonb *filters)
+{
+	JsonbIterator *it;
+	JsonbValue	k,
+				v;
+	JsonbIteratorToken tok;
+
+	if (!JB_ROOT_IS_OBJECT(filters) || JB_ROOT_IS_SCALAR(filters))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"custom_fields\": expected an object of field names and values")));
+	it = JsonbIteratorInit(&filters->root);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		char	   *name;
+		JsonbValue	alt;
+		int			n;
+		char	   *textform = NULL;
+
+		if (tok != WJB_KEY)
+			continue;
+		name = pnstrdup(k.val.string.val, k.val.string.len);
+		(void) JsonbIteratorNext(&it, &v, true);
+		if (v.type == jbvNull)
+		{
+			n = AddParam(q, TEXTOID, CStringGetTextDatum(name));
+			appendStringInfo(&q->sql,
+							 " AND coalesce(pg_catalog.jsonb_typeof(p.custom_fields -> $%d), 'null') = 'null'", n);
+			continue;
+		}
+		if (v.type == jbvBinary)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for key \"custom_fields.%s\": expected a string, number or boolean", name)));
+		appendStringInfoString(&q->sql, " AND (");
+		n = AddParam(q, JSONBOID, OneKeyObject(name, &v));
+		appendStringInfo(&q->sql, "p.custom_fields @> $%d", n);
+		/* the other JSON types with the same text form */
+		if (v.type == jbvString)
+			textform = pnstrdup(v.val.string.val, v.val.string.len);
+		else if (v.type == jbvNumeric)
+			textform = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+		else if (v.type == jbvBool)
+			textform = pstrdup(v.val.boolean ? "true" : "false");
+		if (v.type != jbvString)
+		{
+			alt.type = jbvString;
+			alt.val.string.val = textform;
+			alt.val.string.len = strlen(textform);
+			n = AddParam(q, JSONBOID, OneKeyObject(name, &alt));
+			appendStringInfo(&q->sql, " OR p.custom_fields @> $%d", n);
+		}
+		else
+		{
+			Datum		num = PtTextToNumeric(textform);
+
+			if (num != (Datum) 0)
+			{
+				alt.type = jbvNumeric;
+				alt.val.numeric = DatumGetNumeric(num);
+				n = AddParam(q, JSONBOID, OneKeyObject(name, &alt));
+				appendStringInfo(&q->sql, " OR p.custom_fields @> $%d", n);
+			}
+			if (strcmp(textform, "true") == 0 || strcmp(textform, "false") == 0)
+			{
+				alt.type = jbvBool;
+				alt.val.boolean = textform[0] == 't';
+				n = AddParam(q, JSONBOID, OneKeyObject(name, &alt));
+				appendStringInfo(&q->sql, " OR p.custom_fields @> $%d", n);
+			}
+		}
+		appendStringInfoChar(&q->sql, ')');
+	}
+}
+
+/* demographic_fields: case-insensitive equality on each named demographic */
+static void
+AddDemographicFilters(QueryBuild *q, Jsonb *filters)
+{
+	JsonbIterator *it;
+	JsonbValue	k,
+				v;
+	JsonbIteratorToken tok;
+
+	if (!JB_ROOT_IS_OBJECT(filters) || JB_ROOT_IS_SCALAR(filters))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"demographic_fields\": expected an object of demographic names and values")));
+	it = JsonbIteratorInit(&filters->root);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		char	   *name;
+		char	   *key;
+		char	   *value;
+		PtDemo		d;
+		int			n;
+
+		if (tok != WJB_KEY)
+			continue;
+		name = pnstrdup(k.val.string.val, k.val.string.len);
+		(void) JsonbIteratorNext(&it, &v, true);
+		d = DemographicByName(name, "demographic_fields");
+		key = psprintf("demographic_fields.%s", name);
+		if (v.type == jbvNumeric)
+			value = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+		else if (v.type == jbvString)
+			value = pnstrdup(v.val.string.val, v.val.string.len);
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for key \"%s\": expected a string", key)));
+		if (d == DEMO_DATE_OF_BIRTH)
+		{
+			n = AddParam(q, DATEOID, DateADTGetDatum(PtParseIsoDate(value, key)));
+			appendStringInfo(&q->sql, " AND p.date_of_birth = $%d", n);
+		}
+		else if (d == DEMO_MOBILE_PHONE)
+		{
+			n = AddParam(q, TEXTOID, CStringGetTextDatum(PtNormalizePhone(value, key)));
+			appendStringInfo(&q->sql, " AND p.mobile_phone = $%d", n);
+		}
+		else
+		{
+			n = AddParam(q, TEXTOID, CStringGetTextDatum(Lower(value)));
+			appendStringInfo(&q->sql, " AND pg_catalog.lower(p.%s) = $%d", pt_demo_cols[d], n);
+		}
+	}
+}
+
+/*
+ * ORDER BY for sort_by: rows without the key last in either direction, and
+ * insertion order then id as the last keys, so pages never overlap or skip.
+ * Key words and declared custom field names match in any case; an
+ * undeclared field's name must match exactly.
+ */
+static void
+AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *project)
+{
+	const char *dir = ascending ? "ASC" : "DESC";
+	char	   *lower = Lower(sort_by);
+
+	appendStringInfoString(&q->sql, " ORDER BY ");
+	if (strcmp(lower, "inserteddate") == 0)
+		appendStringInfo(&q->sql, "p.inserted_date %s", dir);
+	else if (strcmp(lower, "enrollmentdate") == 0)
+		appendStringInfo(&q->sql, "p.enrollment_date %s NULLS LAST", dir);
+	else if (strcmp(lower, "participantidentifier") == 0)
+		appendStringInfo(&q->sql, "p.participant_identifier %s", dir);
+	else if (strcmp(lower, "invitationstatus") == 0)
+		appendStringInfo(&q->sql, "p.invitation_status %s NULLS LAST", dir);
+	else if (strcmp(lower, "secondaryidentifier") == 0 ||
+			 strncmp(lower, "customfield.", 12) == 0)
+	{
+		const char *name = lower[0] == 's' ? "SecondaryIdentifier" : sort_by + 12;
+		int			i,
+					n;
+
+		if (name[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for \"sort_by\": \"%s\" names no custom field", sort_by)));
+		/* a declared field's name in any case */
+		for (i = 0; i < project->nfields; i++)
+			if (pg_strcasecmp(project->fields[i].name, name) == 0)
+				name = project->fields[i].name;
+		n = AddParam(q, TEXTOID, CStringGetTextDatum(name));
+		/* numbers as numbers, then ISO dates in time order, then other text */
+		appendStringInfo(&q->sql,
+						 "participants.custom_field_sort_number(p.custom_fields -> $%d) %s NULLS LAST, "
+						 "participants.custom_field_sort_date(p.custom_fields -> $%d) %s NULLS LAST, "
+						 "(p.custom_fields ->> $%d) %s NULLS LAST",
+						 n, dir, n, dir, n, dir);
+	}
+	else if (strncmp(lower, "demographicfield.", 17) == 0)
+	{
+		PtDemo		d = DemographicByName(sort_by + 17, "sort_by");
+
+		if (d == DEMO_DATE_OF_BIRTH)
+			appendStringInfo(&q->sql, "p.date_of_birth %s NULLS LAST", dir);
+		else
+			appendStringInfo(&q->sql, "pg_catalog.lower(p.%s) %s NULLS LAST, p.%s %s",
+							 pt_demo_cols[d], dir, pt_demo_cols[d], dir);
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"sort_by\": \"%s\"", sort_by),
+				 errhint("Use InsertedDate, EnrollmentDate, ParticipantIdentifier, SecondaryIdentifier, InvitationStatus, CustomField.NAME or DemographicField.NAME.")));
+	/* ties in insertion order; the id makes the order total */
+	appendStringInfoString(&q->sql, ", p.inserted_date ASC, p.id ASC");
+}
+
+PG_FUNCTION_INFO_V1(participants_query_participants);
+/*
+ * query_participants(project_id, query, segment_id, custom_fields,
+ * demographic_fields, sort_by, sort_ascending, page_number, page_size)
+ */
+Datum
+participants_query_participants(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *project_id;
+	PtProject  *project;
+	const char *sort_by = PG_ARGISNULL(5) ? "InsertedDate" : text_to_cstring(PG_GETARG_TEXT_PP(5));
+	bool		ascending = PG_ARGISNULL(6) ? true : PG_GETARG_BOOL(6);
+	int32		page_number = PG_ARGISNULL(7) ? 0 : PG_GETARG_INT32(7);
+	int32		page_size = PG_ARGISNULL(8) ? 20 : PG_GETARG_INT32(8);
+	MemoryContext cxt = CurrentMemoryContext;
+	QueryBuild		q;
+	int			nlimit,
+				noffset;
+	int64		total = 0;
+	uint64		i;
+	JsonbParseState *state = NULL;
+	JsonbValue	v;
+	JsonbValue *res;
+	Jsonb	  **rows;
+	uint64		nrows;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"project_id\": null")));
+	if (page_size < 1 || page_size > 1000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"page_size\": %d", page_size),
+				 errhint("A page holds 1 to 1000 participants.")));
+	if (page_number < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"page_number\": %d", page_number),
+				 errhint("Pages are numbered from 0.")));
+	project_id = PG_GETARG_UUID_P(0);
+	project = PtGetProject(project_id);
+	if (!PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_NOT_FOUND),
+				 errmsg("segment %s not found",
+						DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(2))))));
+
+	memset(&q, 0, sizeof(q));
+	initStringInfo(&q.sql);
+	appendStringInfoString(&q.sql, "SELECT " PT_RECORD_COLUMNS ", count(*) OVER () "
+						   "FROM participants.participant p WHERE p.project_id = $1");
+	(void) AddParam(&q, UUIDOID, UUIDPGetDatum(project_id));
+	if (!PG_ARGISNULL(1))
+		AddTextFilter(&q, PG_GETARG_TEXT_PP(1));
+	if (!PG_ARGISNULL(3))
+		AddCustomFieldFilters(&q, PG_GETARG_JSONB_P(3));
+	if (!PG_ARGISNULL(4))
+		AddDemographicFilters(&q, PG_GETARG_JSONB_P(4));
+	AddOrderBy(&q, sort_by, ascending, project);
+	nlimit = AddParam(&q, INT4OID, Int32GetDatum(page_size));
+	noffset = AddParam(&q, INT8OID, Int64GetDatum((int64) page_number * page_size));
+	appendStringInfo(&q.sql, " LIMIT $%d OFFSET $%d", nlimit, noffset);
+
+	SPI_connect();
+	if (SPI_execute_with_args(q.sql.data, q.nparams, q.types, q.values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "participant query failed");
+	nrows = SPI_processed;
+	MemoryContextSwitchTo(cxt);
+	rows = palloc(sizeof(Jsonb *) * Max(nrows, 1));
+	for (i = 0; i < nrows; i++)
+	{
+		PtRecord	rec;
+		bool		isnull;
+
+		PtRecordFromTuple(&rec, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+		rows[i] = PtRecordToJsonb(&rec, false, 0);
+		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+											PT_RECORD_NCOLS + 1, &isnull));
+	}
+	if (nrows == 0 && page_number > 0)
+	{
+		/* past the last page: the window count saw no rows, so count them */
+		char	   *from = strstr(q.sql.data, " FROM participants.participant p");
+		char	   *order = strstr(q.sql.data, " ORDER BY ");
+		char	   *count = psprintf("SELECT count(*)%.*s", (int) (order - from), from);
+		bool		isnull;
+
+		if (SPI_execute_with_args(count, q.nparams - 2, q.types, q.values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "participant count failed");
+		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContextSwitchTo(cxt);
+	}
+	SPI_finish();
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	v.type = jbvString;
+	v.val.string.val = "pageNumber";
+	v.val.string.len = strlen("pageNumber");
+	pushJsonbValue(&state, WJB_KEY, &v);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(page_number);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	v.type = jbvString;
+	v.val.string.val = "pageSize";
+	v.val.string.len = strlen("pageSize");
+	pushJsonbValue(&state, WJB_KEY, &v);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(page_size);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	v.type = jbvString;
+	v.val.string.val = "totalParticipants";
+	v.val.string.len = strlen("totalParticipants");
+	pushJsonbValue(&state, WJB_KEY, &v);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(total);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	v.type = jbvString;
+	v.val.string.val = "participants";
+	v.val.string.len = strlen("participants");
+	pushJsonbValue(&state, WJB_KEY, &v);
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	for (i = 0; i < nrows; i++)
+	{
+		v.type = jbvBinary;
+		v.val.binary.data = &rows[i]->root;
+		v.val.binary.len = VARSIZE(rows[i]) - VARHDRSZ;
+		pushJsonbValue(&state, WJB_ELEM, &v);
+	}
+	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
+}
+
+PG_FUNCTION_INFO_V1(participants_participant_search_text);
+/*
+ * participant_search_text(participant): the lowercased text that "query"
+ * searches — every demographic and the participant, secondary and link
+ * identifiers, separated by a control character no query may contain, so a
+ * match never spans two fields. Immutable, so an index can hold it.
+ */
+Datum
+participants_participant_search_text(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row),
+											  HeapTupleHeaderGetTypMod(row));
+	HeapTupleData tuple;
+	StringInfoData buf;
+	int			i;
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	initStringInfo(&buf);
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		const char *col = NameStr(att->attname);
+		bool		isnull;
+		Datum		d;
+		int			k;
+		bool		wanted = strcmp(col, "participant_identifier") == 0 ||
+			strcmp(col, "link_identifier") == 0 || strcmp(col, "custom_fields") == 0;
+
+		for (k = 0; k < NUM_DEMO && !wanted; k++)
+			wanted = strcmp(col, pt_demo_cols[k]) == 0;
+		if (!wanted || att->attisdropped)
+			continue;
+		d = heap_getattr(&tuple, i + 1, desc, &isnull);
+		if (isnull)
+			continue;
+		if (buf.len > 0)
+			appendStringInfoChar(&buf, SEARCH_SEPARATOR);
+		if (att->atttypid == DATEOID)
+		{
+			int			y,
+						m,
+						dd;
+
+			j2date(DatumGetDateADT(d) + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
+			appendStringInfo(&buf, "%04d-%02d-%02d", y, m, dd);
+		}
+		else if (att->atttypid == JSONBOID)
+		{
+			char	   *s = PtFieldText(DatumGetJsonbP(d), "SecondaryIdentifier");
+
+			if (s)
+				appendStringInfoString(&buf, s);
+		}
+		else
+			appendStringInfoString(&buf, TextDatumGetCString(d));
+	}
+	ReleaseTupleDesc(desc);
+	PG_RETURN_TEXT_P(cstring_to_text(Lower(buf.data)));
+}
+
+PG_FUNCTION_INFO_V1(participants_custom_field_sort_number);
+/* custom_field_sort_number(value): a number, or a string that is one; else null */
+Datum
+participants_custom_field_sort_number(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+	JsonbValue	v;
+	Datum		num;
+
+	if (!JsonbExtractScalar(&jb->root, &v))
+		PG_RETURN_NULL();
+	if (v.type == jbvNumeric)
+		PG_RETURN_NUMERIC(v.val.numeric);
+	if (v.type != jbvString)
+		PG_RETURN_NULL();
+	num = PtTextToNumeric(pnstrdup(v.val.string.val, v.val.string.len));
+	if (num == (Datum) 0)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(num);
+}
+
+PG_FUNCTION_INFO_V1(participants_custom_field_sort_date);
+/*
+ * custom_field_sort_date(value): a string beginning with an ISO date
+ * (YYYY-MM-DD), as text, whose order is time order; else null
+ */
+Datum
+participants_custom_field_sort_date(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+	JsonbValue	v;
+	const char *s;
+	int			i;
+
+	if (!JsonbExtractScalar(&jb->root, &v) || v.type != jbvString || v.val.string.len < 10)
+		PG_RETURN_NULL();
+	s = v.val.string.val;
+	for (i = 0; i < 10; i++)
+		if ((i == 4 || i == 7) ? s[i] != '-' : !isdigit((unsigned char) s[i]))
+			PG_RETURN_NULL();
+	if (v.val.string.len > 10 && s[10] != 'T' && s[10] != ' ')
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(s, v.val.string.len));
+}
