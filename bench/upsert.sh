@@ -39,7 +39,7 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.6f", b - a}'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN {printf "%.0f", n / s}'; }
 
 "${PSQL[@]}" <<SQL
-CREATE EXTENSION participants CASCADE;
+CREATE EXTENSION participants;
 CREATE TABLE project_ids (name text PRIMARY KEY, id uuid);
 INSERT INTO project_ids VALUES ('bulk', participants.create_project('bench bulk')),
                                ('single', participants.create_project('bench single'));

@@ -244,23 +244,12 @@ sort_by: InsertedDate, EnrollmentDate, ParticipantIdentifier, SecondaryIdentifie
 Returns {"pageNumber", "pageSize", "totalParticipants", "participants"}.
 Errors: 22023 bad argument (page_size outside 1..1000, negative page, unknown sort key or field), PT404 project or segment not found.';
 
-CREATE FUNCTION participants.participant_search_text(date_of_birth date, VARIADIC fields text[])
+CREATE FUNCTION participants.participant_search_text(participants.participant)
 	RETURNS text
-	LANGUAGE c IMMUTABLE PARALLEL SAFE	-- not STRICT: null fields are skipped
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'participants_participant_search_text';
-COMMENT ON FUNCTION participants.participant_search_text(date, text[]) IS
-'The lowercased text query_participants searches: date of birth, demographics and identifiers, one control character between fields.';
-
--- what query_participants' text search uses (pg_trgm), and its custom field filters
-CREATE INDEX participant_search_idx ON participants.participant USING gin (
-	participants.participant_search_text(date_of_birth, VARIADIC ARRAY[
-		participant_identifier, link_identifier, custom_fields ->> 'SecondaryIdentifier',
-		email, first_name, middle_name, last_name, preferred_language, gender,
-		street1, street2, city, state, postal_code, mobile_phone, utc_offset])
-	gin_trgm_ops);
-CREATE INDEX participant_custom_fields_idx ON participants.participant
-	USING gin (custom_fields jsonb_path_ops);
-CREATE INDEX participant_last_name_idx ON participants.participant (project_id, lower(last_name));
+COMMENT ON FUNCTION participants.participant_search_text(participants.participant) IS
+'The lowercased text query_participants searches: demographics and identifiers, one control character between fields.';
 
 CREATE FUNCTION participants.custom_field_sort_number(jsonb)
 	RETURNS numeric
