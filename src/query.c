@@ -21,11 +21,19 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/array.h"
 #include "utils/typcache.h"
 
 #include "pt.h"
 
 #define SEARCH_SEPARATOR '\x1f'
+
+/* The search text of participant p: the expression of participant_search_idx */
+#define PT_SEARCH_TEXT \
+	"participants.participant_search_text(p.date_of_birth, VARIADIC ARRAY[" \
+	"p.participant_identifier, p.link_identifier, p.custom_fields ->> 'SecondaryIdentifier', " \
+	"p.email, p.first_name, p.middle_name, p.last_name, p.preferred_language, p.gender, " \
+	"p.street1, p.street2, p.city, p.state, p.postal_code, p.mobile_phone, p.utc_offset])"
 #define MAX_PARAMS 200
 
 /* Demographic names of demographic_fields and DemographicField.NAME */
@@ -119,7 +127,7 @@ AddTextFilter(QueryBuild *q, text *query)
 	if (*s == '\0')
 		return;
 	n = AddParam(q, TEXTOID, CStringGetTextDatum(psprintf("%%%s%%", LikeLiteral(Lower(s)))));
-	appendStringInfo(&q->sql, " AND participants.participant_search_text(p) LIKE $%d", n);
+	appendStringInfo(&q->sql, " AND " PT_SEARCH_TEXT " LIKE $%d", n);
 }
 
 /* A {"name": value} object as jsonb */
@@ -473,65 +481,46 @@ participants_query_participants(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(participants_participant_search_text);
 /*
- * participant_search_text(participant): the lowercased text that "query"
- * searches — every demographic and the participant, secondary and link
- * identifiers, separated by a control character no query may contain, so a
- * match never spans two fields. Immutable, so an index can hold it.
+ * participant_search_text(date_of_birth, VARIADIC fields): the lowercased
+ * text that "query" searches — the date of birth in ISO form and the other
+ * demographics and identifiers, separated by a control character no query
+ * may contain, so a match never spans two fields. Immutable, so an index can
+ * hold it; it takes the columns one by one (not the whole row), so updates
+ * of other columns can stay HOT. Not STRICT: null fields are skipped.
  */
 Datum
 participants_participant_search_text(PG_FUNCTION_ARGS)
 {
-	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
-	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row),
-											  HeapTupleHeaderGetTypMod(row));
-	HeapTupleData tuple;
 	StringInfoData buf;
-	int			i;
 
-	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = row;
 	initStringInfo(&buf);
-	for (i = 0; i < desc->natts; i++)
+	if (!PG_ARGISNULL(0))
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		const char *col = NameStr(att->attname);
-		bool		isnull;
-		Datum		d;
-		int			k;
-		bool		wanted = strcmp(col, "participant_identifier") == 0 ||
-			strcmp(col, "link_identifier") == 0 || strcmp(col, "custom_fields") == 0;
+		int			y,
+					m,
+					d;
 
-		for (k = 0; k < NUM_DEMO && !wanted; k++)
-			wanted = strcmp(col, pt_demo_cols[k]) == 0;
-		if (!wanted || att->attisdropped)
-			continue;
-		d = heap_getattr(&tuple, i + 1, desc, &isnull);
-		if (isnull)
-			continue;
-		if (buf.len > 0)
-			appendStringInfoChar(&buf, SEARCH_SEPARATOR);
-		if (att->atttypid == DATEOID)
-		{
-			int			y,
-						m,
-						dd;
-
-			j2date(DatumGetDateADT(d) + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
-			appendStringInfo(&buf, "%04d-%02d-%02d", y, m, dd);
-		}
-		else if (att->atttypid == JSONBOID)
-		{
-			char	   *s = PtFieldText(DatumGetJsonbP(d), "SecondaryIdentifier");
-
-			if (s)
-				appendStringInfoString(&buf, s);
-		}
-		else
-			appendStringInfoString(&buf, TextDatumGetCString(d));
+		j2date(PG_GETARG_DATEADT(0) + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+		appendStringInfo(&buf, "%04d-%02d-%02d", y, m, d);
 	}
-	ReleaseTupleDesc(desc);
+	if (!PG_ARGISNULL(1))
+	{
+		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n,
+					i;
+
+		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+		for (i = 0; i < n; i++)
+		{
+			if (nulls[i])
+				continue;
+			if (buf.len > 0)
+				appendStringInfoChar(&buf, SEARCH_SEPARATOR);
+			appendStringInfoString(&buf, TextDatumGetCString(elems[i]));
+		}
+	}
 	PG_RETURN_TEXT_P(cstring_to_text(Lower(buf.data)));
 }
 
