@@ -18,25 +18,7 @@ ROWS=${ROWS:-100000}
 BATCH=${BATCH:-10000}
 REPS=${REPS:-3}
 SECS=${PGBENCH_SECONDS:-15}
-PORT=${BENCH_PORT:-5441}
-PGBIN=/usr/lib/postgresql/15/bin
-DIR=$(mktemp -d /tmp/participants-bench.XXXXXX)
-chmod 755 "$DIR"
-chown postgres:postgres "$DIR"
-as_pg() { runuser -u postgres -- "$@"; }
-cleanup() { as_pg $PGBIN/pg_ctl -D "$DIR/db" -m fast -w stop >/dev/null 2>&1 || true; rm -rf "$DIR"; }
-trap cleanup EXIT
-
-as_pg $PGBIN/initdb -D "$DIR/db" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
-as_pg $PGBIN/pg_ctl -D "$DIR/db" -l "$DIR/server.log" -w start \
-    -o "-p $PORT -k $DIR -c listen_addresses='' -c shared_buffers=1GB -c synchronous_commit=off -c max_wal_size=4GB -c checkpoint_timeout=30min" >/dev/null
-PSQL=($PGBIN/psql -X -q -At -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U postgres -d bench)
-as_pg $PGBIN/createdb -h "$DIR" -p "$PORT" -U postgres bench
-
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.6f", b - a}'; }
-rate() { awk -v n="$1" -v s="$2" 'BEGIN {printf "%.0f", n / s}'; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "${PSQL[@]}" <<SQL
 CREATE EXTENSION participants;
@@ -148,7 +130,6 @@ done
 plain_med=$(printf '%s\n' "${plain_tps[@]}" | median)
 ext_med=$(printf '%s\n' "${ext_tps[@]}" | median)
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 verdict() { awk -v r="$1" -v t="$2" 'BEGIN {print (r >= t ? "meets" : "misses") " target " t "x"}'; }
 r_new=$(ratio "$new_med" "$copy_med"); r_old=$(ratio "$old_med" "$copy_med"); r_single=$(ratio "$ext_med" "$plain_med")
 echo

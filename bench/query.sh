@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# bench/query.sh — search benchmark of the participants extension.
+#
+# For each size in SIZES, loads a project of that many participants (next to two
+# projects a tenth its size) through upsert_participants, then times with pgbench
+# (one client, -M prepared, RUNS executions each, per-transaction latencies):
+#   lookup      get_participant by participantIdentifier
+#   cf page 0   custom-field filter (<= N/200 matches) + custom-field sort, page 0, exact total
+#   cf page 500 custom-field filter (1/3 of the project) + custom-field sort, page 500
+#   text        query => 'smi' (substring of any field)
+#   demographic demographic_fields => {"LastName": "Smith"}
+# each next to the hand-written SQL a person would write for the same answer, on the
+# same data and indexes, with the ratio of medians; and EXPLAIN of the hand-written
+# statements at the largest size. Needs root and the extension installed.
+#
+#   SIZES="10000 100000 1000000" RUNS=30 sudo -E bash bench/query.sh
+set -euo pipefail
+SIZES=${SIZES:-"10000 100000 1000000"}
+RUNS=${RUNS:-30}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+"${PSQL[@]}" -c "CREATE EXTENSION participants CASCADE"
+
+# load PROJECT_NAME COUNT: a project of COUNT participants, 10k per call; prints its id
+load() {
+    local name=$1 count=$2 p lo
+    p=$("${PSQL[@]}" -c "SELECT participants.create_project('$name')")
+    for ((lo = 1; lo <= count; lo += 10000)); do
+        "${PSQL[@]}" >/dev/null <<SQL
+SELECT pg_column_size(participants.upsert_participants('$p', (
+  SELECT jsonb_agg(jsonb_build_object(
+    'participantIdentifier', 'P' || i,
+    'invitationStatus', (ARRAY['approved', 'pending', 'notInvited'])[1 + i % 3],
+    'demographics', jsonb_build_object(
+      'email', 'p' || i || '@example.org',
+      'firstName', (ARRAY['Ann','Bob','Cy','Di','Ed','Flo','Gus','Hal','Ida','Jo'])[1 + i % 10] || (i % 37),
+      'lastName', CASE WHEN i % 200 = 0 THEN 'Smith' ELSE (ARRAY['Jones','Brown','Lee','Garcia','Miller','Davis','Lopez','Wilson'])[1 + i % 8] || (i % 199) END,
+      'dateOfBirth', (date '1940-01-01' + (i * 37) % 25000)::text,
+      'gender', (ARRAY['M','F','O'])[1 + i % 3],
+      'city', 'City' || (i % 150), 'state', 'TN', 'postalCode', lpad((i % 99999)::text, 5, '0'),
+      'mobilePhone', '+1' || (2000000000 + i)::text),
+    'customFields', jsonb_build_object(
+      'Arm', (ARRAY['A','B','C'])[1 + i % 3], 'Score', (i * 7919) % 1000, 'Cohort', i % 200,
+      'Visit', (date '2020-01-01' + i % 1000)::text, 'Smoker', (i % 2)::text)))
+  FROM generate_series($lo, least($lo + 9999, $count)) i)));
+SQL
+    done
+    echo "$p"
+}
+
+COLS="p.id, p.participant_identifier, p.link_identifier, p.invitation_status, p.email, p.first_name, p.middle_name, p.last_name, p.date_of_birth, p.preferred_language, p.gender, p.street1, p.street2, p.city, p.state, p.postal_code, p.mobile_phone, p.utc_offset, p.custom_fields, p.exclude_from_export, p.institution_code, p.enrollment_date, p.withdraw_date, p.inserted_date, p.opted_out"
+SCORE_ORDER="participants.custom_field_sort_number(p.custom_fields -> 'Score') NULLS LAST, participants.custom_field_sort_date(p.custom_fields -> 'Score') NULLS LAST, p.custom_fields ->> 'Score' NULLS LAST, p.inserted_date, p.id"
+
+# write_scripts PROJECT: one pgbench script per query, ours and hand-written
+write_scripts() {
+    local p=$1
+    cat >"$DIR/lookup.ours.sql" <<EOF
+\set n random(1, $SIZE)
+SELECT participants.get_participant('$p', 'P' || :n);
+EOF
+    cat >"$DIR/lookup.hand.sql" <<EOF
+\set n random(1, $SIZE)
+SELECT $COLS FROM participants.participant p WHERE p.project_id = '$p' AND p.participant_identifier = 'P' || :n;
+EOF
+    cat >"$DIR/cf0.ours.sql" <<EOF
+\set k random(0, 199)
+SELECT participants.query_participants('$p', custom_fields => jsonb_build_object('Cohort', (:k)::int), sort_by => 'CustomField.Score');
+EOF
+    cat >"$DIR/cf0.hand.sql" <<EOF
+\set k random(0, 199)
+SELECT $COLS, count(*) OVER () FROM participants.participant p WHERE p.project_id = '$p'
+  AND (p.custom_fields -> 'Cohort') = to_jsonb((:k)::int) ORDER BY $SCORE_ORDER LIMIT 20;
+EOF
+    cat >"$DIR/cf500.ours.sql" <<EOF
+SELECT participants.query_participants('$p', custom_fields => '{"Arm": "A"}', sort_by => 'CustomField.Score', page_number => 500);
+EOF
+    cat >"$DIR/cf500.hand.sql" <<EOF
+SELECT $COLS, count(*) OVER () FROM participants.participant p WHERE p.project_id = '$p'
+  AND p.custom_fields ->> 'Arm' = 'A' ORDER BY $SCORE_ORDER LIMIT 20 OFFSET 10000;
+EOF
+    cat >"$DIR/text.ours.sql" <<EOF
+SELECT participants.query_participants('$p', query => 'smi');
+EOF
+    cat >"$DIR/text.hand.sql" <<EOF
+SELECT $COLS, count(*) OVER () FROM participants.participant p WHERE p.project_id = '$p'
+  AND (p.last_name ILIKE '%smi%' OR p.first_name ILIKE '%smi%' OR p.middle_name ILIKE '%smi%'
+    OR p.email ILIKE '%smi%' OR p.city ILIKE '%smi%' OR p.state ILIKE '%smi%' OR p.street1 ILIKE '%smi%'
+    OR p.street2 ILIKE '%smi%' OR p.postal_code ILIKE '%smi%' OR p.mobile_phone ILIKE '%smi%'
+    OR p.preferred_language ILIKE '%smi%' OR p.gender ILIKE '%smi%' OR p.utc_offset ILIKE '%smi%'
+    OR p.participant_identifier ILIKE '%smi%' OR p.link_identifier ILIKE '%smi%'
+    OR p.custom_fields ->> 'SecondaryIdentifier' ILIKE '%smi%' OR p.date_of_birth::text LIKE '%smi%')
+  ORDER BY p.inserted_date, p.id LIMIT 20;
+EOF
+    cat >"$DIR/demo.ours.sql" <<EOF
+SELECT participants.query_participants('$p', demographic_fields => '{"LastName": "Smith"}');
+EOF
+    cat >"$DIR/demo.hand.sql" <<EOF
+SELECT $COLS, count(*) OVER () FROM participants.participant p WHERE p.project_id = '$p'
+  AND lower(p.last_name) = 'smith' ORDER BY p.inserted_date, p.id LIMIT 20;
+EOF
+    chmod 644 "$DIR"/*.sql
+}
+
+# latency SCRIPT: "median p95" in ms over RUNS executions
+latency() {
+    local tag=$DIR/log.$(basename "$1" .sql).$RANDOM
+    as_pg $PGBIN/pgbench -n -h "$DIR" -p "$PORT" -U postgres -M prepared -c 1 -t "$RUNS" \
+        -l --log-prefix="$tag" -f "$1" bench >"$tag.out" 2>&1 || { cat "$tag.out" >&2; exit 1; }
+    if grep -q "aborted" "$tag.out"; then cat "$tag.out" >&2; exit 1; fi
+    local med p
+    med=$(cat "$tag".[0-9]* | awk '{print $3 / 1000}' | median)
+    p=$(cat "$tag".[0-9]* | awk '{print $3 / 1000}' | p95)
+    echo "$med $p"
+}
+
+echo "participants search benchmark: sizes $SIZES, $RUNS runs per query, $(nproc) cores"
+declare -A RESULT
+for SIZE in $SIZES; do
+    t0=$(now)
+    load "small a $SIZE" $((SIZE / 10)) >/dev/null
+    P=$(load "big $SIZE" "$SIZE")
+    load "small b $SIZE" $((SIZE / 10)) >/dev/null
+    "${PSQL[@]}" -c "VACUUM ANALYZE participants.participant"
+    echo "  loaded $SIZE (+2 x $((SIZE / 10))) participants in $(awk -v s="$(elapsed "$t0" "$(now)")" 'BEGIN {printf "%.0f", s}') s"
+    write_scripts "$P"
+    for q in lookup cf0 cf500 text demo; do
+        read -r om op < <(latency "$DIR/$q.ours.sql")
+        read -r hm hp < <(latency "$DIR/$q.hand.sql")
+        RESULT[$SIZE,$q]="$om $op $hm $hp"
+        printf '  %-8s %-7s ours median %8.2f ms p95 %8.2f ms | hand-written median %8.2f ms p95 %8.2f ms | ratio %s\n' \
+            "$SIZE" "$q" "$om" "$op" "$hm" "$hp" "$(ratio "$om" "$hm")"
+    done
+    LAST_P=$P
+done
+
+echo
+echo "| query | size | query_participants median / p95 | hand-written SQL median / p95 | ratio |"
+echo "|---|---|---|---|---|"
+for q in lookup cf0 cf500 text demo; do
+    for SIZE in $SIZES; do
+        read -r om op hm hp <<<"${RESULT[$SIZE,$q]}"
+        printf '| %s | %s | %.2f / %.2f ms | %.2f / %.2f ms | %sx |\n' "$q" "$SIZE" "$om" "$op" "$hm" "$hp" "$(ratio "$om" "$hm")"
+    done
+done
+
+echo
+echo "Plans of the hand-written statements at the largest size:"
+for q in lookup cf0 cf500 text demo; do
+    sql=$(sed -e '/^\\set/d' -e "s/:n/42/g; s/:k/7/g" "$DIR/$q.hand.sql")
+    echo "--- $q"
+    "${PSQL[@]}" -c "EXPLAIN (COSTS OFF) $sql" | grep -E "Scan|Sort|Limit|Index" | sed 's/^/    /' | head -8
+done
