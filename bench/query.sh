@@ -40,7 +40,7 @@ SELECT pg_column_size(participants.upsert_participants('$p', (
       'city', 'City' || (i % 150), 'state', 'TN', 'postalCode', lpad((i % 99999)::text, 5, '0'),
       'mobilePhone', '+1' || (2000000000 + i)::text),
     'customFields', jsonb_build_object(
-      'Arm', (ARRAY['A','B','C'])[1 + i % 3], 'Score', (i * 7919) % 1000, 'Cohort', i % 200,
+      'Arm', (ARRAY['A','B','C'])[1 + i % 3], 'Score', (i::bigint * 7919) % 1000, 'Cohort', i % 200,
       'Visit', (date '2020-01-01' + i % 1000)::text, 'Smoker', (i % 2)::text)))
   FROM generate_series($lo, least($lo + 9999, $count)) i)));
 SQL
