@@ -171,6 +171,7 @@ extern Jsonb *PtRecordToJsonb(PtRecord *rec, bool with_segment_date,
 extern Jsonb *PtActionResult(const char *action, PtRecord *rec);
 extern void PtWriteActionResult(StringInfo buf, const char *action, PtRecord *rec);
 extern Jsonb *PtMergeCustomFields(Jsonb *old, PtInput *in);
+extern void PtPushKey(JsonbParseState **state, const char *key);
 extern bool PtRecordsEqual(PtRecord *a, PtRecord *b);
 extern char *PtFieldText(Jsonb *custom_fields, const char *key);
 

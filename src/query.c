@@ -345,6 +345,18 @@ AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *projec
 	appendStringInfoString(&q->sql, ", p.inserted_date ASC, p.id ASC");
 }
 
+/* Push "key": n into the object being built */
+static void
+PushNumber(JsonbParseState **state, const char *key, int64 n)
+{
+	JsonbValue	v;
+
+	PtPushKey(state, key);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(n);
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
 PG_FUNCTION_INFO_V1(participants_query_participants);
 /*
  * query_participants(project_id, query, segment_id, custom_fields,
@@ -441,31 +453,10 @@ participants_query_participants(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	v.type = jbvString;
-	v.val.string.val = "pageNumber";
-	v.val.string.len = strlen("pageNumber");
-	pushJsonbValue(&state, WJB_KEY, &v);
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(page_number);
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	v.type = jbvString;
-	v.val.string.val = "pageSize";
-	v.val.string.len = strlen("pageSize");
-	pushJsonbValue(&state, WJB_KEY, &v);
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(page_size);
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	v.type = jbvString;
-	v.val.string.val = "totalParticipants";
-	v.val.string.len = strlen("totalParticipants");
-	pushJsonbValue(&state, WJB_KEY, &v);
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(total);
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	v.type = jbvString;
-	v.val.string.val = "participants";
-	v.val.string.len = strlen("participants");
-	pushJsonbValue(&state, WJB_KEY, &v);
+	PushNumber(&state, "pageNumber", page_number);
+	PushNumber(&state, "pageSize", page_size);
+	PushNumber(&state, "totalParticipants", total);
+	PtPushKey(&state, "participants");
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 	for (i = 0; i < nrows; i++)
 	{

@@ -280,8 +280,8 @@ PtActionResult(const char *action, PtRecord *rec)
 }
 
 /* Push an object key */
-static void
-PushKey(JsonbParseState **state, const char *key)
+void
+PtPushKey(JsonbParseState **state, const char *key)
 {
 	JsonbValue	v;
 
@@ -333,7 +333,7 @@ PtMergeCustomFields(Jsonb *old, PtInput *in)
 	{
 		if (in->fields[i].value.type == jbvNull)
 			continue;
-		PushKey(&state, in->fields[i].key);
+		PtPushKey(&state, in->fields[i].key);
 		pushJsonbValue(&state, WJB_VALUE, &in->fields[i].value);
 	}
 	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
