@@ -24,10 +24,7 @@ CheckOptions(Jsonb *options)
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 
-	if (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_IS_SCALAR(options))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"options\": expected an object")));
+	PtCheckObject(options, "\"options\"", "an object");
 	it = JsonbIteratorInit(&options->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{

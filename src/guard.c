@@ -166,10 +166,7 @@ CheckCustomFields(HeapTuple t, TupleDesc desc)
 				v;
 	JsonbIteratorToken tok;
 
-	if (!JB_ROOT_IS_OBJECT(cf) || JB_ROOT_IS_SCALAR(cf))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for column \"custom_fields\": expected an object")));
+	PtCheckObject(cf, "column \"custom_fields\"", "an object");
 	project = PtGetProject(project_id);
 	it = JsonbIteratorInit(&cf->root);
 	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)

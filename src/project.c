@@ -284,10 +284,7 @@ CheckProjectSettings(Jsonb *settings)
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 
-	if (!JB_ROOT_IS_OBJECT(settings) || JB_ROOT_IS_SCALAR(settings))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"settings\": expected an object")));
+	PtCheckObject(settings, "\"settings\"", "an object");
 	it = JsonbIteratorInit(&settings->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{

@@ -142,6 +142,7 @@ extern void PtCheckFieldName(const char *name);
 extern void PtCoerceFieldValue(PtFieldType type, JsonbValue *v, const char *key);
 extern void PtCheckStoredFieldValue(PtFieldType type, JsonbValue *v, const char *key);
 extern char *PtJsonbTypeName(JsonbValue *v);
+extern void PtCheckObject(Jsonb *jb, const char *label, const char *expected);
 extern Datum PtTextToNumeric(const char *s);
 
 /* project.c */
@@ -173,7 +174,6 @@ extern void PtWriteActionResult(StringInfo buf, const char *action, PtRecord *re
 extern Jsonb *PtMergeCustomFields(Jsonb *old, PtInput *in);
 extern void PtPushKey(JsonbParseState **state, const char *key);
 extern bool PtRecordsEqual(PtRecord *a, PtRecord *b);
-extern char *PtFieldText(Jsonb *custom_fields, const char *key);
 
 /* bulkout.c */
 typedef struct PtBulkOut

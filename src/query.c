@@ -160,10 +160,7 @@ AddCustomFieldFilters(QueryBuild *q, Jsonb *filters)
 				v;
 	JsonbIteratorToken tok;
 
-	if (!JB_ROOT_IS_OBJECT(filters) || JB_ROOT_IS_SCALAR(filters))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"custom_fields\": expected an object of field names and values")));
+	PtCheckObject(filters, "\"custom_fields\"", "an object of field names and values");
 	it = JsonbIteratorInit(&filters->root);
 	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 	{
@@ -237,10 +234,7 @@ AddDemographicFilters(QueryBuild *q, Jsonb *filters)
 				v;
 	JsonbIteratorToken tok;
 
-	if (!JB_ROOT_IS_OBJECT(filters) || JB_ROOT_IS_SCALAR(filters))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"demographic_fields\": expected an object of demographic names and values")));
+	PtCheckObject(filters, "\"demographic_fields\"", "an object of demographic names and values");
 	it = JsonbIteratorInit(&filters->root);
 	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 	{

@@ -137,7 +137,7 @@ PtRecordToValues(PtRecord *rec, Datum *values, bool *nulls, const int *map)
 }
 
 /* The text form of a custom field's value, or NULL when absent or null */
-char *
+static char *
 PtFieldText(Jsonb *custom_fields, const char *key)
 {
 	JsonbValue *v;
@@ -248,6 +248,22 @@ PtRecordToJsonb(PtRecord *rec, bool with_segment_date, TimestampTz segment_date)
 	return PtJbObject(f, NUM_RECORD_FIELDS);
 }
 
+/*
+ * The fields of {"actionTaken": action, "result": participant} into top[2];
+ * f and demo hold the participant's fields
+ */
+static void
+ActionFields(const char *action, PtRecord *rec, PtJbField *top, PtJbField *f, PtJbField *demo)
+{
+	RecordFields(rec, f, demo, false, 0);
+	memset(top, 0, sizeof(PtJbField) * 2);
+	top[0].key = "result";
+	top[0].type = PT_JB_OBJECT;
+	top[0].fields = f;
+	top[0].nfields = NUM_RECORD_FIELDS;
+	SetString(&top[1], "actionTaken", action);
+}
+
 /* Append {"actionTaken": action, "result": participant} to a jsonb being written */
 void
 PtWriteActionResult(StringInfo buf, const char *action, PtRecord *rec)
@@ -256,13 +272,7 @@ PtWriteActionResult(StringInfo buf, const char *action, PtRecord *rec)
 	PtJbField	demo[NUM_DEMO];
 	PtJbField	top[2];
 
-	RecordFields(rec, f, demo, false, 0);
-	memset(top, 0, sizeof(top));
-	top[0].key = "result";
-	top[0].type = PT_JB_OBJECT;
-	top[0].fields = f;
-	top[0].nfields = NUM_RECORD_FIELDS;
-	SetString(&top[1], "actionTaken", action);
+	ActionFields(action, rec, top, f, demo);
 	PtJbWriteObject(buf, top, 2);
 }
 
@@ -270,13 +280,12 @@ PtWriteActionResult(StringInfo buf, const char *action, PtRecord *rec)
 Jsonb *
 PtActionResult(const char *action, PtRecord *rec)
 {
-	StringInfoData buf;
+	PtJbField	f[NUM_RECORD_FIELDS];
+	PtJbField	demo[NUM_DEMO];
+	PtJbField	top[2];
 
-	initStringInfo(&buf);
-	appendStringInfoSpaces(&buf, VARHDRSZ);
-	PtWriteActionResult(&buf, action, rec);
-	SET_VARSIZE(buf.data, buf.len);
-	return (Jsonb *) buf.data;
+	ActionFields(action, rec, top, f, demo);
+	return PtJbObject(top, 2);
 }
 
 /* Push an object key */

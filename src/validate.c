@@ -305,6 +305,16 @@ PtCheckFieldName(const char *name)
 				 errhint("A name starts with a letter and has only letters, digits and underscores, at most 63 characters.")));
 }
 
+/* Check that a jsonb argument or column is an object; label names it in the message */
+void
+PtCheckObject(Jsonb *jb, const char *label, const char *expected)
+{
+	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for %s: expected %s", label, expected)));
+}
+
 /* Name of a JSON value's type, for messages */
 char *
 PtJsonbTypeName(JsonbValue *v)
