@@ -21,7 +21,7 @@ SECS=${PGBENCH_SECONDS:-15}
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "${PSQL[@]}" <<SQL
-CREATE EXTENSION participants;
+CREATE EXTENSION participants CASCADE;
 CREATE TABLE project_ids (name text PRIMARY KEY, id uuid);
 INSERT INTO project_ids VALUES ('bulk', participants.create_project('bench bulk')),
                                ('single', participants.create_project('bench single'));

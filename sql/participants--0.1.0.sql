@@ -104,11 +104,20 @@ CREATE TRIGGER participant_guard
 CREATE FUNCTION participants.custom_field_guard() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_custom_field_guard';
 COMMENT ON FUNCTION participants.custom_field_guard() IS
-'Row trigger: a custom field keeps its project, name and type.';
+'Row trigger: a custom field''s options are well formed, and it keeps its project, name and type.';
 
 CREATE TRIGGER custom_field_guard
-	BEFORE UPDATE ON participants.custom_field
+	BEFORE INSERT OR UPDATE ON participants.custom_field
 	FOR EACH ROW EXECUTE FUNCTION participants.custom_field_guard();
+
+CREATE FUNCTION participants.custom_field_indexes() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_custom_field_indexes';
+COMMENT ON FUNCTION participants.custom_field_indexes() IS
+'Row trigger: a field declared with options.sortable has two partial indexes on participant (its sort key in each direction, for its project); they go when it stops being sortable or is dropped.';
+
+CREATE TRIGGER custom_field_indexes
+	AFTER INSERT OR UPDATE OR DELETE ON participants.custom_field
+	FOR EACH ROW EXECUTE FUNCTION participants.custom_field_indexes();
 
 CREATE FUNCTION participants.project_guard() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_project_guard';
@@ -264,6 +273,19 @@ CREATE FUNCTION participants.custom_field_sort_date(jsonb)
 	AS 'MODULE_PATHNAME', 'participants_custom_field_sort_date';
 COMMENT ON FUNCTION participants.custom_field_sort_date(jsonb) IS
 'Sort key of a custom field value: a string starting with an ISO date (YYYY-MM-DD); otherwise null.';
+
+-- Search indexes. query_participants writes its filters in these indexes' terms:
+-- "query" as a LIKE on the search text (trigram GIN), "custom_fields" as
+-- containments (GIN jsonb_path_ops). gin_trgm_ops comes from pg_trgm (requires).
+CREATE INDEX participant_search_idx ON participants.participant
+	USING gin (participants.participant_search_text(date_of_birth, VARIADIC ARRAY[
+		participant_identifier, link_identifier, custom_fields ->> 'SecondaryIdentifier',
+		email, first_name, middle_name, last_name, preferred_language, gender,
+		street1, street2, city, state, postal_code, mobile_phone, utc_offset]) gin_trgm_ops);
+CREATE INDEX participant_custom_fields_idx ON participants.participant
+	USING gin (custom_fields jsonb_path_ops);
+-- the default order (InsertedDate), either direction, without a sort
+CREATE INDEX participant_inserted_idx ON participants.participant (project_id, inserted_date, id);
 
 ------------------------------------------------------------------------------
 -- Views for people in psql

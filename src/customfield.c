@@ -6,19 +6,29 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/uuid.h"
 
 #include "pt.h"
 
-/* Check the options object: only "description" (a string) for now */
-static void
-CheckOptions(Jsonb *options)
+/*
+ * Check a definition's options object: "description" (a string) and
+ * "sortable" (a boolean: keep indexes that sort the project by the field)
+ */
+void
+PtCheckFieldOptions(Jsonb *options)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -34,17 +44,171 @@ CheckOptions(Jsonb *options)
 			continue;
 		key = pnstrdup(v.val.string.val, v.val.string.len);
 		(void) JsonbIteratorNext(&it, &v, true);
-		if (strcmp(key, "description") != 0)
+		if (strcmp(key, "description") != 0 && strcmp(key, "sortable") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown key \"options.%s\"", key),
-					 errhint("The known option is description.")));
-		if (v.type != jbvString)
+					 errhint("The known options are description and sortable.")));
+		if (key[0] == 'd' && v.type != jbvString)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid value for key \"options.description\": expected a string, got %s",
 							PtJsonbTypeName(&v))));
+		if (key[0] == 's' && v.type != jbvBool)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for key \"options.sortable\": expected a boolean, got %s",
+							PtJsonbTypeName(&v))));
 	}
+}
+
+/* options.sortable of a definition */
+static bool
+IsSortable(Jsonb *options)
+{
+	JsonbValue	k;
+	JsonbValue *v;
+
+	k.type = jbvString;
+	k.val.string.val = "sortable";
+	k.val.string.len = 8;
+	v = findJsonbValueFromContainer(&options->root, JB_FOBJECT, &k);
+	return v != NULL && v->type == jbvBool && v->val.boolean;
+}
+
+/*
+ * The sort key of a declared field as SQL: column is the custom_fields
+ * column as written in the statement, name the field name as a literal or a
+ * parameter. Numbers sort as numbers, dates and timestamps by their ISO
+ * text, text and booleans as text. query_participants orders by it, and a
+ * sortable field's indexes are built on it, so the two always match.
+ */
+char *
+PtFieldSortKey(PtFieldType type, const char *column, const char *name)
+{
+	switch (type)
+	{
+		case CF_NUMBER:
+		case CF_INTEGER:
+			return psprintf("participants.custom_field_sort_number(%s -> %s)", column, name);
+		case CF_DATE:
+		case CF_TIMESTAMP:
+			return psprintf("participants.custom_field_sort_date(%s -> %s)", column, name);
+		default:
+			return psprintf("(%s ->> %s)", column, name);
+	}
+}
+
+/*
+ * Name of a sortable field's index (per project and field): a hash keeps
+ * it within NAMEDATALEN whatever the field's name
+ */
+static char *
+SortIndexName(pg_uuid_t *project_id, const char *name, bool ascending)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, (char *) project_id->data, UUID_LEN);
+	appendStringInfoString(&buf, name);
+	return psprintf("participant_sort_%016" INT64_MODIFIER "x_%s",
+					DatumGetUInt64(hash_any_extended((unsigned char *) buf.data, buf.len, 0)),
+					ascending ? "asc" : "desc");
+}
+
+/*
+ * Create (or drop) the two indexes of a sortable field: its sort key in each
+ * direction, rows without it last, then insertion order, only for the
+ * field's project. DDL runs as the owner of the participant table, in a
+ * restricted security context, like an index build by REFRESH or VACUUM.
+ */
+static void
+SortIndexes(pg_uuid_t *project_id, const char *name, PtFieldType type, bool create)
+{
+	Oid			relid = PtParticipantRelid();
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner,
+				save_userid;
+	int			save_sec_context;
+	int			dir;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	SPI_connect();
+	for (dir = 0; dir < 2; dir++)
+	{
+		char	   *index = SortIndexName(project_id, name, dir == 0);
+		char	   *sql;
+
+		if (create)
+			sql = psprintf("CREATE INDEX IF NOT EXISTS %s ON participants.participant "
+						   "(%s %s NULLS LAST, inserted_date, id) WHERE project_id = %s::uuid",
+						   quote_identifier(index),
+						   PtFieldSortKey(type, "custom_fields", quote_literal_cstr(name)),
+						   dir == 0 ? "ASC" : "DESC",
+						   quote_literal_cstr(DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(project_id)))));
+		else
+			sql = psprintf("DROP INDEX IF EXISTS participants.%s", quote_identifier(index));
+		if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not %s index %s", create ? "create" : "drop", index);
+	}
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+PG_FUNCTION_INFO_V1(participants_custom_field_indexes);
+/*
+ * AFTER INSERT OR UPDATE OR DELETE row trigger on participants.custom_field:
+ * a sortable field has its indexes, and a field that stops being sortable
+ * (or is dropped) loses them. Restoring a dump inserts the definitions, so
+ * the indexes come back with them.
+ */
+Datum
+participants_custom_field_indexes(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	oldtup = NULL,
+				newtup = NULL;
+	bool		was = false,
+				is = false;
+	HeapTuple	t;
+	bool		isnull;
+	char	   *name;
+	pg_uuid_t  *project_id;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "custom_field_indexes: must fire AFTER, FOR EACH ROW");
+	desc = RelationGetDescr(td->tg_relation);
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		newtup = td->tg_trigtuple;
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		oldtup = td->tg_trigtuple;
+		newtup = td->tg_newtuple;
+	}
+	else
+		oldtup = td->tg_trigtuple;
+	if (oldtup)
+		was = IsSortable(DatumGetJsonbP(heap_getattr(oldtup, SPI_fnumber(desc, "options"), desc, &isnull)));
+	if (newtup)
+		is = IsSortable(DatumGetJsonbP(heap_getattr(newtup, SPI_fnumber(desc, "options"), desc, &isnull)));
+	t = newtup ? newtup : oldtup;
+	name = TextDatumGetCString(heap_getattr(t, SPI_fnumber(desc, "name"), desc, &isnull));
+	project_id = DatumGetUUIDP(heap_getattr(t, SPI_fnumber(desc, "project_id"), desc, &isnull));
+	if (is && !was)
+		SortIndexes(project_id, name,
+					PtFieldTypeFromName(TextDatumGetCString(heap_getattr(t, SPI_fnumber(desc, "type"), desc, &isnull))),
+					true);
+	else if (was && !is)
+		SortIndexes(project_id, name, CF_UNDECLARED, false);
+	return PointerGetDatum(NULL);
 }
 
 /* The definition row of (project, name) as jsonb, or NULL */
@@ -192,7 +356,7 @@ participants_define_custom_field(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for \"type\": \"%s\"", ctype),
 				 errhint("Use one of text, number, integer, boolean, date, timestamp.")));
-	CheckOptions(options);
+	PtCheckFieldOptions(options);
 	project = PtGetProject(project_id);
 	existing = PtProjectFieldType(project, cname);
 	if (existing != CF_UNDECLARED && existing != type)

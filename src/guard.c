@@ -302,19 +302,28 @@ participants_participant_guard(PG_FUNCTION_ARGS)
 }
 
 PG_FUNCTION_INFO_V1(participants_custom_field_guard);
-/* BEFORE UPDATE row trigger on participants.custom_field: keys and type are fixed */
+/*
+ * BEFORE INSERT OR UPDATE row trigger on participants.custom_field: the
+ * options are well formed, and a field keeps its project, name and type
+ */
 Datum
 participants_custom_field_guard(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
+	HeapTuple	newtup;
 	char	   *oldtype,
 			   *newtype;
+	bool		isnull;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_UPDATE(td->tg_event) ||
+	if (!CALLED_AS_TRIGGER(fcinfo) || TRIGGER_FIRED_BY_DELETE(td->tg_event) ||
 		!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
-		elog(ERROR, "custom_field_guard: must fire BEFORE UPDATE, FOR EACH ROW");
+		elog(ERROR, "custom_field_guard: must fire BEFORE INSERT OR UPDATE, FOR EACH ROW");
 	desc = RelationGetDescr(td->tg_relation);
+	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	PtCheckFieldOptions(DatumGetJsonbP(heap_getattr(newtup, Col(desc, "options"), desc, &isnull)));
+	if (!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		return PointerGetDatum(newtup);
 	if (Changed(td->tg_trigtuple, td->tg_newtuple, desc, Col(desc, "project_id")) ||
 		Changed(td->tg_trigtuple, td->tg_newtuple, desc, Col(desc, "name")))
 		RuleError("cannot rename a custom field or move it to another project",
@@ -327,7 +336,7 @@ participants_custom_field_guard(PG_FUNCTION_ARGS)
 				 errmsg("cannot change the type of custom field \"%s\" from %s to %s",
 						SPI_getvalue(td->tg_trigtuple, desc, Col(desc, "name")), oldtype, newtype),
 				 errdetail("A custom field's type never changes once defined.")));
-	return PointerGetDatum(td->tg_newtuple);
+	return PointerGetDatum(newtup);
 }
 
 /* PT409 when any participant of the project (or of any project) exists */

@@ -137,6 +137,8 @@ extern void PtCheckGender(const char *value, const char *key);
 extern void PtCheckInvitationStatus(const char *value, const char *key);
 extern DateADT PtParseIsoDate(const char *value, const char *key);
 extern PtFieldType PtFieldTypeFromName(const char *name);
+extern void PtCheckFieldOptions(Jsonb *options);
+extern char *PtFieldSortKey(PtFieldType type, const char *column, const char *name);
 extern const char *PtFieldTypeName(PtFieldType type);
 extern void PtCheckFieldName(const char *name);
 extern void PtCoerceFieldValue(PtFieldType type, JsonbValue *v, const char *key);

@@ -15,6 +15,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/formatting.h"
@@ -56,6 +57,7 @@ typedef struct QueryBuild
 {
 	StringInfoData sql;
 	int			nparams;
+	bool		filtered;		/* a filter beyond the project */
 	Oid			types[MAX_PARAMS];
 	Datum		values[MAX_PARAMS];
 } QueryBuild;
@@ -111,13 +113,22 @@ LikeLiteral(const char *s)
 	return buf.data;
 }
 
+/* The search text contains s (lowercased): the trigram index serves it */
+static void
+AddSearchTextLike(QueryBuild *q, const char *s)
+{
+	int			n = AddParam(q, TEXTOID, CStringGetTextDatum(psprintf("%%%s%%", LikeLiteral(s))));
+
+	appendStringInfo(&q->sql, " AND " PT_SEARCH_TEXT " LIKE $%d", n);
+	q->filtered = true;
+}
+
 /* query: a case-insensitive substring of the participant's search text */
 static void
 AddTextFilter(QueryBuild *q, text *query)
 {
 	char	   *s = text_to_cstring(query);
 	char	   *c;
-	int			n;
 
 	for (c = s; *c; c++)
 		if (iscntrl((unsigned char) *c))
@@ -126,8 +137,7 @@ AddTextFilter(QueryBuild *q, text *query)
 					 errmsg("invalid value for \"query\": control characters are not allowed")));
 	if (*s == '\0')
 		return;
-	n = AddParam(q, TEXTOID, CStringGetTextDatum(psprintf("%%%s%%", LikeLiteral(Lower(s)))));
-	appendStringInfo(&q->sql, " AND " PT_SEARCH_TEXT " LIKE $%d", n);
+	AddSearchTextLike(q, Lower(s));
 }
 
 /* A {"name": value} object as jsonb */
@@ -178,12 +188,14 @@ AddCustomFieldFilters(QueryBuild *q, Jsonb *filters)
 			n = AddParam(q, TEXTOID, CStringGetTextDatum(name));
 			appendStringInfo(&q->sql,
 							 " AND coalesce(pg_catalog.jsonb_typeof(p.custom_fields -> $%d), 'null') = 'null'", n);
+			q->filtered = true;
 			continue;
 		}
 		if (v.type == jbvBinary)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid value for key \"custom_fields.%s\": expected a string, number or boolean", name)));
+		q->filtered = true;
 		appendStringInfoString(&q->sql, " AND (");
 		n = AddParam(q, JSONBOID, OneKeyObject(name, &v));
 		appendStringInfo(&q->sql, "p.custom_fields @> $%d", n);
@@ -258,20 +270,46 @@ AddDemographicFilters(QueryBuild *q, Jsonb *filters)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid value for key \"%s\": expected a string", key)));
+		q->filtered = true;
 		if (d == DEMO_DATE_OF_BIRTH)
 		{
-			n = AddParam(q, DATEOID, DateADTGetDatum(PtParseIsoDate(value, key)));
+			DateADT		dob = PtParseIsoDate(value, key);
+			int			y,
+						m,
+						day;
+
+			n = AddParam(q, DATEOID, DateADTGetDatum(dob));
 			appendStringInfo(&q->sql, " AND p.date_of_birth = $%d", n);
+			/* the search text holds the date in ISO form */
+			j2date(dob + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+			AddSearchTextLike(q, psprintf("%04d-%02d-%02d", y, m, day));
 		}
 		else if (d == DEMO_MOBILE_PHONE)
 		{
+			/* participant_mobile_phone_key */
 			n = AddParam(q, TEXTOID, CStringGetTextDatum(PtNormalizePhone(value, key)));
 			appendStringInfo(&q->sql, " AND p.mobile_phone = $%d", n);
 		}
 		else
 		{
-			n = AddParam(q, TEXTOID, CStringGetTextDatum(Lower(value)));
+			char	   *lowered = Lower(value);
+			const char *c;
+			bool		plain = true;
+
+			n = AddParam(q, TEXTOID, CStringGetTextDatum(lowered));
 			appendStringInfo(&q->sql, " AND pg_catalog.lower(p.%s) = $%d", pt_demo_cols[d], n);
+
+			/*
+			 * An equal field is a substring of the search text: that
+			 * condition lets the trigram index find the candidates. Email
+			 * has its own index; a value under three characters has no
+			 * trigram; one with a control character cannot be stored.
+			 */
+			for (c = lowered; *c; c++)
+				if (iscntrl((unsigned char) *c))
+					plain = false;
+			if (d != DEMO_EMAIL && plain && pg_mbstrlen(lowered) >= 3)
+				AddSearchTextLike(q, lowered);
 		}
 	}
 }
@@ -290,7 +328,11 @@ AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *projec
 
 	appendStringInfoString(&q->sql, " ORDER BY ");
 	if (strcmp(lower, "inserteddate") == 0)
-		appendStringInfo(&q->sql, "p.inserted_date %s", dir);
+	{
+		/* participant_inserted_idx, read forwards or backwards */
+		appendStringInfo(&q->sql, "p.inserted_date %s, p.id %s", dir, dir);
+		return;
+	}
 	else if (strcmp(lower, "enrollmentdate") == 0)
 		appendStringInfo(&q->sql, "p.enrollment_date %s NULLS LAST", dir);
 	else if (strcmp(lower, "participantidentifier") == 0)
@@ -301,6 +343,7 @@ AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *projec
 			 strncmp(lower, "customfield.", 12) == 0)
 	{
 		const char *name = lower[0] == 's' ? "SecondaryIdentifier" : sort_by + 12;
+		PtFieldType type = CF_UNDECLARED;
 		int			i,
 					n;
 
@@ -311,10 +354,24 @@ AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *projec
 		/* a declared field's name in any case */
 		for (i = 0; i < project->nfields; i++)
 			if (pg_strcasecmp(project->fields[i].name, name) == 0)
+			{
 				name = project->fields[i].name;
+				type = project->fields[i].type;
+			}
 		n = AddParam(q, TEXTOID, CStringGetTextDatum(name));
-		/* numbers as numbers, then ISO dates in time order, then other text */
-		appendStringInfo(&q->sql,
+		if (type != CF_UNDECLARED)
+		{
+			/*
+			 * A declared field holds values of its type only: one key, the
+			 * one a sortable field's indexes hold (the planner sees the
+			 * parameter's value, so the expressions match)
+			 */
+			appendStringInfo(&q->sql, "%s %s NULLS LAST",
+							 PtFieldSortKey(type, "p.custom_fields", psprintf("$%d", n)), dir);
+		}
+		else
+			/* numbers as numbers, then ISO dates in time order, then other text */
+			appendStringInfo(&q->sql,
 						 "participants.custom_field_sort_number(p.custom_fields -> $%d) %s NULLS LAST, "
 						 "participants.custom_field_sort_date(p.custom_fields -> $%d) %s NULLS LAST, "
 						 "(p.custom_fields ->> $%d) %s NULLS LAST",
@@ -366,7 +423,8 @@ participants_query_participants(PG_FUNCTION_ARGS)
 	int32		page_number = PG_ARGISNULL(7) ? 0 : PG_GETARG_INT32(7);
 	int32		page_size = PG_ARGISNULL(8) ? 20 : PG_GETARG_INT32(8);
 	MemoryContext cxt = CurrentMemoryContext;
-	QueryBuild		q;
+	QueryBuild	q;
+	char	   *where;
 	int			nlimit,
 				noffset;
 	int64		total = 0;
@@ -401,8 +459,7 @@ participants_query_participants(PG_FUNCTION_ARGS)
 
 	memset(&q, 0, sizeof(q));
 	initStringInfo(&q.sql);
-	appendStringInfoString(&q.sql, "SELECT " PT_RECORD_COLUMNS ", count(*) OVER () "
-						   "FROM participants.participant p WHERE p.project_id = $1");
+	appendStringInfoString(&q.sql, " FROM participants.participant p WHERE p.project_id = $1");
 	(void) AddParam(&q, UUIDOID, UUIDPGetDatum(project_id));
 	if (!PG_ARGISNULL(1))
 		AddTextFilter(&q, PG_GETARG_TEXT_PP(1));
@@ -410,6 +467,20 @@ participants_query_participants(PG_FUNCTION_ARGS)
 		AddCustomFieldFilters(&q, PG_GETARG_JSONB_P(3));
 	if (!PG_ARGISNULL(4))
 		AddDemographicFilters(&q, PG_GETARG_JSONB_P(4));
+	where = pstrdup(q.sql.data);
+
+	/*
+	 * With filters, one pass over the matches gives the page and (by a
+	 * window count) the total. Without, the page comes from an index in
+	 * sort order when there is one (participant_inserted_idx, a sortable
+	 * field's), and the total from a count of the project's rows.
+	 */
+	resetStringInfo(&q.sql);
+	if (q.filtered)
+		appendStringInfo(&q.sql, "SELECT p.* FROM (SELECT " PT_RECORD_COLUMNS ", "
+						 "count(*) OVER () AS pt_total%s OFFSET 0) p", where);
+	else
+		appendStringInfo(&q.sql, "SELECT " PT_RECORD_COLUMNS "%s", where);
 	AddOrderBy(&q, sort_by, ascending, project);
 	nlimit = AddParam(&q, INT4OID, Int32GetDatum(page_size));
 	noffset = AddParam(&q, INT8OID, Int64GetDatum((int64) page_number * page_size));
@@ -428,15 +499,16 @@ participants_query_participants(PG_FUNCTION_ARGS)
 
 		PtRecordFromTuple(&rec, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
 		rows[i] = PtRecordToJsonb(&rec, false, 0);
-		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-											PT_RECORD_NCOLS + 1, &isnull));
+		if (q.filtered)
+			total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+												PT_RECORD_NCOLS + 1, &isnull));
 	}
-	if (nrows == 0 && page_number > 0)
+	if (!q.filtered && nrows > 0 && nrows < page_size)
+		total = (int64) page_number * page_size + nrows;	/* the last page */
+	else if ((nrows == 0 && page_number > 0) || (!q.filtered && nrows > 0))
 	{
-		/* past the last page: the window count saw no rows, so count them */
-		char	   *from = strstr(q.sql.data, " FROM participants.participant p");
-		char	   *order = strstr(q.sql.data, " ORDER BY ");
-		char	   *count = psprintf("SELECT count(*)%.*s", (int) (order - from), from);
+		/* no window count (or it saw no rows, past the last page): count */
+		char	   *count = psprintf("SELECT count(*)%s", where);
 		bool		isnull;
 
 		if (SPI_execute_with_args(count, q.nparams - 2, q.types, q.values, NULL, true, 0) != SPI_OK_SELECT)

@@ -149,7 +149,7 @@ cmd_test() {
 
     log "pgTAP suite (pg_prove)"
     psql_at "$data/pg" "$TEST_PORT" postgres -c "DROP DATABASE IF EXISTS pt_tap" -c "CREATE DATABASE pt_tap"
-    psql_at "$data/pg" "$TEST_PORT" pt_tap -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION participants"
+    psql_at "$data/pg" "$TEST_PORT" pt_tap -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION participants CASCADE"
     if ! pg_prove -v -d pt_tap "$ROOT"/test/pgtap/*.sql >"$out/tap.txt" 2>&1; then
         rc=1
     fi

@@ -13,7 +13,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 "${PSQL[@]}" -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS pt_mem" -c "CREATE DATABASE pt_mem"
-"${PSQL[@]}" -d pt_mem -c "CREATE EXTENSION participants"
+"${PSQL[@]}" -d pt_mem -c "CREATE EXTENSION participants CASCADE"
 
 # measure N: prints "peak_anon_kb input_bytes output_bytes"
 measure() {

@@ -1,5 +1,5 @@
 -- test/sample.sql: the sample project loaded by "test/dev.sh up"
-CREATE EXTENSION IF NOT EXISTS participants;
+CREATE EXTENSION IF NOT EXISTS participants CASCADE;
 
 SELECT participants.create_project('Sample study', '{"participantIdentifierPrefix": "SAMPLE-"}') AS project \gset
 
