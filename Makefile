@@ -22,11 +22,11 @@ DATA = sql/participants--0.1.0.sql
 
 # pg_regress tests, in order (sql/NAME.sql, expected/NAME.out)
 REGRESS = install upsert validation enrollment bulk custom_fields ops query directory privileges projects
-REGRESS_OPTS = --load-extension=pg_trgm --load-extension=participants
+REGRESS_OPTS = --load-extension=pg_trgm --load-extension=btree_gin --load-extension=participants
 
 # isolation specs (test/specs/NAME.spec, test/expected/NAME.out)
 ISOLATION = upsert_races
-ISOLATION_OPTS = --inputdir=test --load-extension=pg_trgm --load-extension=participants
+ISOLATION_OPTS = --inputdir=test --load-extension=pg_trgm --load-extension=btree_gin --load-extension=participants
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

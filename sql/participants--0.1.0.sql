@@ -276,14 +276,16 @@ COMMENT ON FUNCTION participants.custom_field_sort_date(jsonb) IS
 
 -- Search indexes. query_participants writes its filters in these indexes' terms:
 -- "query" as a LIKE on the search text (trigram GIN), "custom_fields" as
--- containments (GIN jsonb_path_ops). gin_trgm_ops comes from pg_trgm (requires).
+-- containments (GIN jsonb_path_ops). project_id leads both (btree_gin), so a
+-- search reads its own project's entries only, not every project's matches.
+-- gin_trgm_ops comes from pg_trgm, the uuid GIN operator class from btree_gin.
 CREATE INDEX participant_search_idx ON participants.participant
-	USING gin (participants.participant_search_text(date_of_birth, VARIADIC ARRAY[
+	USING gin (project_id, participants.participant_search_text(date_of_birth, VARIADIC ARRAY[
 		participant_identifier, link_identifier, custom_fields ->> 'SecondaryIdentifier',
 		email, first_name, middle_name, last_name, preferred_language, gender,
 		street1, street2, city, state, postal_code, mobile_phone, utc_offset]) gin_trgm_ops);
 CREATE INDEX participant_custom_fields_idx ON participants.participant
-	USING gin (custom_fields jsonb_path_ops);
+	USING gin (project_id, custom_fields jsonb_path_ops);
 -- the default order (InsertedDate), either direction, without a sort
 CREATE INDEX participant_inserted_idx ON participants.participant (project_id, inserted_date, id);
 

@@ -21,6 +21,7 @@
 #include "utils/formatting.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/array.h"
 #include "utils/typcache.h"
@@ -75,10 +76,33 @@ AddParam(QueryBuild *q, Oid type, Datum value)
 	return ++q->nparams;
 }
 
+/*
+ * Lowercase as lower() does with the database's default collation. ASCII
+ * text takes a fast path when the collation lowercases the ASCII letters to
+ * their ASCII counterparts (not so in Turkish, where 'I' becomes a dotless
+ * i), checked once per backend.
+ */
 static char *
 Lower(const char *s)
 {
-	return str_tolower(s, strlen(s), DEFAULT_COLLATION_OID);
+	static int	ascii_plain = -1;
+	size_t		len = strlen(s);
+	size_t		i;
+	char	   *res;
+
+	if (ascii_plain < 0)
+		ascii_plain = strcmp(str_tolower("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 26, DEFAULT_COLLATION_OID),
+							 "abcdefghijklmnopqrstuvwxyz") == 0;
+	for (i = 0; i < len; i++)
+		if (IS_HIGHBIT_SET(s[i]))
+			break;
+	if (i < len || !ascii_plain)
+		return str_tolower(s, len, DEFAULT_COLLATION_OID);
+	res = palloc(len + 1);
+	for (i = 0; i < len; i++)
+		res[i] = pg_ascii_tolower((unsigned char) s[i]);
+	res[len] = '\0';
+	return res;
 }
 
 static PtDemo
@@ -358,18 +382,20 @@ AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *projec
 				name = project->fields[i].name;
 				type = project->fields[i].type;
 			}
-		n = AddParam(q, TEXTOID, CStringGetTextDatum(name));
 		if (type != CF_UNDECLARED)
 		{
 			/*
 			 * A declared field holds values of its type only: one key, the
-			 * one a sortable field's indexes hold (the planner sees the
-			 * parameter's value, so the expressions match)
+			 * one a sortable field's indexes hold. Its name (checked against
+			 * ^[A-Za-z][A-Za-z0-9_]*$ when declared) is a quoted literal, so
+			 * that a cached plan matches the index expression too.
 			 */
 			appendStringInfo(&q->sql, "%s %s NULLS LAST",
-							 PtFieldSortKey(type, "p.custom_fields", psprintf("$%d", n)), dir);
+							 PtFieldSortKey(type, "p.custom_fields", quote_literal_cstr(name)), dir);
+			appendStringInfoString(&q->sql, ", p.inserted_date ASC, p.id ASC");
+			return;
 		}
-		else
+		n = AddParam(q, TEXTOID, CStringGetTextDatum(name));
 			/* numbers as numbers, then ISO dates in time order, then other text */
 			appendStringInfo(&q->sql,
 						 "participants.custom_field_sort_number(p.custom_fields -> $%d) %s NULLS LAST, "
@@ -394,6 +420,48 @@ AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *projec
 				 errhint("Use InsertedDate, EnrollmentDate, ParticipantIdentifier, SecondaryIdentifier, InvitationStatus, CustomField.NAME or DemographicField.NAME.")));
 	/* ties in insertion order; the id makes the order total */
 	appendStringInfoString(&q->sql, ", p.inserted_date ASC, p.id ASC");
+}
+
+/*
+ * Plans of the statements this backend ran, by text. A statement's text is
+ * its shape (which filters, which sort); values are parameters, so calls of
+ * the same shape share a plan, and the plan cache decides between a plan for
+ * each call's values and a generic one. Kept plans are replanned when the
+ * table or its indexes change. Bounded: when full, all are released.
+ */
+#define PLAN_CACHE_SIZE 64
+static struct
+{
+	char	   *sql;
+	SPIPlanPtr	plan;
+}			plan_cache[PLAN_CACHE_SIZE];
+static int	plan_cache_used = 0;
+
+static SPIPlanPtr
+ShapePlan(const char *sql, int nparams, Oid *types)
+{
+	SPIPlanPtr	plan;
+	int			i;
+
+	for (i = 0; i < plan_cache_used; i++)
+		if (strcmp(plan_cache[i].sql, sql) == 0)
+			return plan_cache[i].plan;
+	if (plan_cache_used == PLAN_CACHE_SIZE)
+	{
+		for (i = 0; i < plan_cache_used; i++)
+		{
+			SPI_freeplan(plan_cache[i].plan);
+			pfree(plan_cache[i].sql);
+		}
+		plan_cache_used = 0;
+	}
+	plan = SPI_prepare(sql, nparams, types);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	plan_cache[plan_cache_used].sql = MemoryContextStrdup(TopMemoryContext, sql);
+	plan_cache[plan_cache_used++].plan = plan;
+	return plan;
 }
 
 /* Push "key": n into the object being built */
@@ -487,7 +555,7 @@ participants_query_participants(PG_FUNCTION_ARGS)
 	appendStringInfo(&q.sql, " LIMIT $%d OFFSET $%d", nlimit, noffset);
 
 	SPI_connect();
-	if (SPI_execute_with_args(q.sql.data, q.nparams, q.types, q.values, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(ShapePlan(q.sql.data, q.nparams, q.types), q.values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "participant query failed");
 	nrows = SPI_processed;
 	MemoryContextSwitchTo(cxt);
@@ -511,7 +579,7 @@ participants_query_participants(PG_FUNCTION_ARGS)
 		char	   *count = psprintf("SELECT count(*)%s", where);
 		bool		isnull;
 
-		if (SPI_execute_with_args(count, q.nparams - 2, q.types, q.values, NULL, true, 0) != SPI_OK_SELECT)
+		if (SPI_execute_plan(ShapePlan(count, q.nparams - 2, q.types), q.values, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "participant count failed");
 		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		MemoryContextSwitchTo(cxt);
