@@ -426,8 +426,11 @@ AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *projec
  * Plans of the statements this backend ran, by text. A statement's text is
  * its shape (which filters, which sort); values are parameters, so calls of
  * the same shape share a plan, and the plan cache decides between a plan for
- * each call's values and a generic one. Kept plans are replanned when the
- * table or its indexes change. Bounded: when full, all are released.
+ * each call's values and a generic one. Filtered statements always take the
+ * generic plan: their shape already says which index serves them (the GIN
+ * indexes, or a unique index for email and phone), and planning them for
+ * each call's values cost more than it ever saved. Kept plans are replanned
+ * when the table or its indexes change. Bounded: when full, all are released.
  */
 #define PLAN_CACHE_SIZE 64
 static struct
@@ -438,7 +441,7 @@ static struct
 static int	plan_cache_used = 0;
 
 static SPIPlanPtr
-ShapePlan(const char *sql, int nparams, Oid *types)
+ShapePlan(const char *sql, int nparams, Oid *types, bool generic)
 {
 	SPIPlanPtr	plan;
 	int			i;
@@ -455,7 +458,7 @@ ShapePlan(const char *sql, int nparams, Oid *types)
 		}
 		plan_cache_used = 0;
 	}
-	plan = SPI_prepare(sql, nparams, types);
+	plan = SPI_prepare_cursor(sql, nparams, types, generic ? CURSOR_OPT_GENERIC_PLAN : 0);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	SPI_keepplan(plan);
@@ -555,7 +558,7 @@ participants_query_participants(PG_FUNCTION_ARGS)
 	appendStringInfo(&q.sql, " LIMIT $%d OFFSET $%d", nlimit, noffset);
 
 	SPI_connect();
-	if (SPI_execute_plan(ShapePlan(q.sql.data, q.nparams, q.types), q.values, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(ShapePlan(q.sql.data, q.nparams, q.types, q.filtered), q.values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "participant query failed");
 	nrows = SPI_processed;
 	MemoryContextSwitchTo(cxt);
@@ -579,7 +582,7 @@ participants_query_participants(PG_FUNCTION_ARGS)
 		char	   *count = psprintf("SELECT count(*)%s", where);
 		bool		isnull;
 
-		if (SPI_execute_plan(ShapePlan(count, q.nparams - 2, q.types), q.values, NULL, true, 0) != SPI_OK_SELECT)
+		if (SPI_execute_plan(ShapePlan(count, q.nparams - 2, q.types, q.filtered), q.values, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "participant count failed");
 		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		MemoryContextSwitchTo(cxt);
