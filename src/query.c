@@ -342,9 +342,11 @@ AddDemographicFilters(QueryBuild *q, Jsonb *filters)
  * ORDER BY for sort_by: rows without the key last in either direction, and
  * insertion order then id as the last keys, so pages never overlap or skip.
  * Key words and declared custom field names match in any case; an
- * undeclared field's name must match exactly.
+ * undeclared field's name must match exactly. True when the order is a
+ * declared field's, which a sortable field's partial index (for one
+ * project) may serve.
  */
-static void
+static bool
 AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *project)
 {
 	const char *dir = ascending ? "ASC" : "DESC";
@@ -355,7 +357,7 @@ AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *projec
 	{
 		/* participant_inserted_idx, read forwards or backwards */
 		appendStringInfo(&q->sql, "p.inserted_date %s, p.id %s", dir, dir);
-		return;
+		return false;
 	}
 	else if (strcmp(lower, "enrollmentdate") == 0)
 		appendStringInfo(&q->sql, "p.enrollment_date %s NULLS LAST", dir);
@@ -393,7 +395,7 @@ AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *projec
 			appendStringInfo(&q->sql, "%s %s NULLS LAST",
 							 PtFieldSortKey(type, "p.custom_fields", quote_literal_cstr(name)), dir);
 			appendStringInfoString(&q->sql, ", p.inserted_date ASC, p.id ASC");
-			return;
+			return true;
 		}
 		n = AddParam(q, TEXTOID, CStringGetTextDatum(name));
 			/* numbers as numbers, then ISO dates in time order, then other text */
@@ -420,17 +422,20 @@ AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *projec
 				 errhint("Use InsertedDate, EnrollmentDate, ParticipantIdentifier, SecondaryIdentifier, InvitationStatus, CustomField.NAME or DemographicField.NAME.")));
 	/* ties in insertion order; the id makes the order total */
 	appendStringInfoString(&q->sql, ", p.inserted_date ASC, p.id ASC");
+	return false;
 }
 
 /*
  * Plans of the statements this backend ran, by text. A statement's text is
  * its shape (which filters, which sort); values are parameters, so calls of
  * the same shape share a plan, and the plan cache decides between a plan for
- * each call's values and a generic one. Filtered statements always take the
- * generic plan: their shape already says which index serves them (the GIN
- * indexes, or a unique index for email and phone), and planning them for
- * each call's values cost more than it ever saved. Kept plans are replanned
- * when the table or its indexes change. Bounded: when full, all are released.
+ * each call's values and a generic one. Most shapes take the generic plan:
+ * the shape already says which index serves them (the GIN indexes, a unique
+ * index for email and phone, participant_inserted_idx for the default
+ * order), and planning for each call's values cost more than it saved
+ * (the participant table's index expressions are large). Kept plans are
+ * replanned when the table or its indexes change. Bounded: when full, all
+ * are released.
  */
 #define PLAN_CACHE_SIZE 64
 static struct
@@ -496,6 +501,7 @@ participants_query_participants(PG_FUNCTION_ARGS)
 	MemoryContext cxt = CurrentMemoryContext;
 	QueryBuild	q;
 	char	   *where;
+	bool		generic;
 	int			nlimit,
 				noffset;
 	int64		total = 0;
@@ -552,13 +558,18 @@ participants_query_participants(PG_FUNCTION_ARGS)
 						 "count(*) OVER () AS pt_total%s OFFSET 0) p", where);
 	else
 		appendStringInfo(&q.sql, "SELECT " PT_RECORD_COLUMNS "%s", where);
-	AddOrderBy(&q, sort_by, ascending, project);
+	/*
+	 * Plans: see ShapePlan. An unfiltered page in a declared field's order
+	 * is planned for its project, so that the field's partial index (if it
+	 * is sortable) can serve it; every other shape keeps one generic plan.
+	 */
+	generic = !AddOrderBy(&q, sort_by, ascending, project) || q.filtered;
 	nlimit = AddParam(&q, INT4OID, Int32GetDatum(page_size));
 	noffset = AddParam(&q, INT8OID, Int64GetDatum((int64) page_number * page_size));
 	appendStringInfo(&q.sql, " LIMIT $%d OFFSET $%d", nlimit, noffset);
 
 	SPI_connect();
-	if (SPI_execute_plan(ShapePlan(q.sql.data, q.nparams, q.types, q.filtered), q.values, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(ShapePlan(q.sql.data, q.nparams, q.types, generic), q.values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "participant query failed");
 	nrows = SPI_processed;
 	MemoryContextSwitchTo(cxt);
@@ -582,7 +593,7 @@ participants_query_participants(PG_FUNCTION_ARGS)
 		char	   *count = psprintf("SELECT count(*)%s", where);
 		bool		isnull;
 
-		if (SPI_execute_plan(ShapePlan(count, q.nparams - 2, q.types, q.filtered), q.values, NULL, true, 0) != SPI_OK_SELECT)
+		if (SPI_execute_plan(ShapePlan(count, q.nparams - 2, q.types, true), q.values, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "participant count failed");
 		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		MemoryContextSwitchTo(cxt);

@@ -1,6 +1,6 @@
 -- pgTAP: the extension's surface: functions, volatility, keys, dump registration, privileges
 BEGIN;
-SELECT plan(31);
+SELECT plan(38);
 
 SELECT has_schema('participants');
 SELECT has_table('participants', 'project', 'project table');
@@ -31,6 +31,17 @@ SELECT is_indexed('participants', 'participant', ARRAY['project_id', 'participan
 SELECT index_is_unique('participants', 'participant', 'participant_email_key', 'email unique per project');
 SELECT index_is_unique('participants', 'participant', 'participant_mobile_phone_key', 'phone unique per project');
 SELECT trigger_is('participants', 'participant', 'participant_guard', 'participants', 'participant_guard', 'guard trigger in C');
+SELECT has_function('participants', 'query_participants', ARRAY['uuid', 'text', 'uuid', 'jsonb', 'jsonb', 'text', 'boolean', 'integer', 'integer']);
+SELECT volatility_is('participants', 'query_participants', ARRAY['uuid', 'text', 'uuid', 'jsonb', 'jsonb', 'text', 'boolean', 'integer', 'integer'], 'stable');
+SELECT index_is_type('participants', 'participant', 'participant_search_idx', 'gin', 'trigram search index is GIN');
+SELECT index_is_type('participants', 'participant', 'participant_custom_fields_idx', 'gin', 'custom fields index is GIN');
+SELECT is_indexed('participants', 'participant', ARRAY['project_id', 'inserted_date', 'id'], 'default order index');
+SELECT trigger_is('participants', 'custom_field', 'custom_field_indexes', 'participants', 'custom_field_indexes', 'sortable field indexes kept by a trigger');
+SELECT set_eq(
+	$$SELECT r.extname::text FROM pg_depend d JOIN pg_extension e ON e.oid = d.objid JOIN pg_extension r ON r.oid = d.refobjid
+	  WHERE e.extname = 'participants' AND d.classid = 'pg_extension'::regclass AND d.refclassid = 'pg_extension'::regclass$$,
+	ARRAY['pg_trgm', 'btree_gin'],
+	'requires pg_trgm and btree_gin');
 
 SELECT set_eq(
 	$$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'participants'$$,
