@@ -136,6 +136,20 @@ SELECT count(*) AS raw_indexes FROM pg_indexes WHERE indexname LIKE 'participant
 DELETE FROM participants.custom_field WHERE project_id = :'q' AND name = 'Dose';
 SELECT count(*) AS raw_deleted FROM pg_indexes WHERE indexname LIKE 'participant_sort_%';
 SELECT err($$SELECT participants.define_custom_field(pid('main'), 'Dose', 'number', '{"sortable": 1}')$$) AS bad_sortable;
+-- the indexes are built with search_path pinned: an operator in a schema on the
+-- caller's path takes no part (the index definition names pg_catalog's)
+CREATE SCHEMA evil;
+CREATE TABLE evil.calls (n int);
+CREATE FUNCTION evil.arrow(jsonb, text) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO evil.calls VALUES (1); RETURN NULL; END $$;
+CREATE OPERATOR evil.-> (leftarg = jsonb, rightarg = text, function = evil.arrow);
+SET search_path = evil, pg_catalog, public;
+SELECT participants.define_custom_field(:'q', 'Dose', 'number', '{"sortable": true}') IS NOT NULL AS sortable_under_evil_path;
+RESET search_path;
+SELECT count(*) AS evil_calls FROM evil.calls;
+SELECT count(*) AS indexes_naming_evil FROM pg_indexes WHERE indexname LIKE 'participant_sort_%' AND indexdef LIKE '%evil%';
+SELECT participants.drop_custom_field(:'q', 'Dose')->>'name' AS dropped;
+DROP SCHEMA evil CASCADE;
 
 -- each result is the participant object get_participant returns
 SELECT participants.query_participants(:'q', query => 'Q04')->'participants'->0 = participants.get_participant(:'q', 'Q04') AS same_object;

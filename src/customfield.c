@@ -16,6 +16,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -120,7 +121,9 @@ SortIndexName(pg_uuid_t *project_id, const char *name, bool ascending)
  * Create (or drop) the two indexes of a sortable field: its sort key in each
  * direction, rows without it last, then insertion order, only for the
  * field's project. DDL runs as the owner of the participant table, in a
- * restricted security context, like an index build by REFRESH or VACUUM.
+ * restricted security context, like an index build by REFRESH or VACUUM,
+ * with search_path pinned so that no operator of the caller's schemas can
+ * take part in it.
  */
 static void
 SortIndexes(pg_uuid_t *project_id, const char *name, PtFieldType type, bool create)
@@ -130,6 +133,7 @@ SortIndexes(pg_uuid_t *project_id, const char *name, PtFieldType type, bool crea
 	Oid			owner,
 				save_userid;
 	int			save_sec_context;
+	int			nestlevel;
 	int			dir;
 
 	if (!HeapTupleIsValid(tup))
@@ -139,6 +143,10 @@ SortIndexes(pg_uuid_t *project_id, const char *name, PtFieldType type, bool crea
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	/* operators resolve in pg_catalog only, whatever the caller's search_path */
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	SPI_connect();
 	for (dir = 0; dir < 2; dir++)
 	{
@@ -158,6 +166,7 @@ SortIndexes(pg_uuid_t *project_id, const char *name, PtFieldType type, bool crea
 			elog(ERROR, "could not %s index %s", create ? "create" : "drop", index);
 	}
 	SPI_finish();
+	AtEOXact_GUC(true, nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
@@ -254,9 +263,10 @@ ConvertExistingValues(pg_uuid_t *project_id, const char *name, PtFieldType type)
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = CStringGetTextDatum(name);
-	if (SPI_execute_with_args("SELECT id, participant_identifier, custom_fields -> $2 "
+	if (SPI_execute_with_args("SELECT id, participant_identifier, custom_fields OPERATOR(pg_catalog.->) $2 "
 							  "FROM participants.participant "
-							  "WHERE project_id = $1 AND custom_fields ? $2 FOR UPDATE",
+							  "WHERE project_id OPERATOR(pg_catalog.=) $1 "
+							  "AND custom_fields OPERATOR(pg_catalog.?) $2 FOR UPDATE",
 							  2, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read custom field values");
 	n = SPI_processed;
@@ -266,10 +276,14 @@ ConvertExistingValues(pg_uuid_t *project_id, const char *name, PtFieldType type)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
 		bool		isnull;
-		Jsonb	   *old = DatumGetJsonbP(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull));
+		Datum		d = SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull);
+		Jsonb	   *old;
 		JsonbValue	v;
 		char	   *key;
 
+		if (isnull)
+			continue;			/* the key holds a JSON null: nothing to convert */
+		old = DatumGetJsonbP(d);
 		if (!JsonbExtractScalar(&old->root, &v))
 			v.type = jbvBinary;
 		key = psprintf("customFields.%s", name);
