@@ -196,6 +196,7 @@ extern Jsonb *PtBulkOutFinish(PtBulkOut *out, int64 added, int64 updated);
 /* spi.c */
 struct _SPI_plan;
 extern void PtPreparePlan(struct _SPI_plan **slot, const char *sql, int nargs, Oid *types);
+extern struct _SPI_plan *PtKeepPlan(const char *sql, int nargs, Oid *types, int cursor_options);
 extern int	PtExecutePlan(struct _SPI_plan *plan, Datum *args, const char *nulls,
 						  bool read_only, long count);
 

@@ -463,11 +463,8 @@ ShapePlan(const char *sql, int nparams, Oid *types, bool generic)
 		}
 		plan_cache_used = 0;
 	}
-	plan = SPI_prepare_cursor(sql, nparams, types,
-							  CURSOR_OPT_PARALLEL_OK | (generic ? CURSOR_OPT_GENERIC_PLAN : 0));
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
+	plan = PtKeepPlan(sql, nparams, types,
+					  CURSOR_OPT_PARALLEL_OK | (generic ? CURSOR_OPT_GENERIC_PLAN : 0));
 	plan_cache[plan_cache_used].sql = MemoryContextStrdup(TopMemoryContext, sql);
 	plan_cache[plan_cache_used++].plan = plan;
 	return plan;

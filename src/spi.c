@@ -24,16 +24,26 @@ PtParticipantRelid(void)
 	return relid;
 }
 
-/* Prepare a statement into *slot and keep it for the life of the backend */
-void
-PtPreparePlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
+/*
+ * Prepare a statement with the given cursor options (CURSOR_OPT_*) and keep
+ * it for the life of the backend
+ */
+SPIPlanPtr
+PtKeepPlan(const char *sql, int nargs, Oid *types, int cursor_options)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types, cursor_options);
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	SPI_keepplan(plan);
-	*slot = plan;
+	return plan;
+}
+
+/* Prepare a statement into *slot and keep it for the life of the backend */
+void
+PtPreparePlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
+{
+	*slot = PtKeepPlan(sql, nargs, types, 0);
 }
 
 /*
