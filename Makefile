@@ -16,12 +16,14 @@ OBJS = \
 	src/spi.o \
 	src/access.o \
 	src/jsonbwrite.o \
-	src/query.o
+	src/query.o \
+	src/filter.o \
+	src/segment.o
 
 DATA = sql/participants--0.1.0.sql
 
 # pg_regress tests, in order (sql/NAME.sql, expected/NAME.out)
-REGRESS = install upsert validation enrollment bulk custom_fields ops query directory privileges projects
+REGRESS = install upsert validation enrollment bulk custom_fields ops query segments directory privileges projects
 REGRESS_OPTS = --load-extension=pg_trgm --load-extension=btree_gin --load-extension=participants
 
 # isolation specs (test/specs/NAME.spec, test/expected/NAME.out)

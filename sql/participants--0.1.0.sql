@@ -82,11 +82,64 @@ CREATE TABLE participants.custom_field (
 COMMENT ON TABLE participants.custom_field IS
 'Declared custom fields of a project: typed and validated on every write.';
 
+-- Segments (SPEC section 5): a static segment (participant group) has members
+-- added and removed by hand; a dynamic one has a filter, and its membership
+-- is kept by the database (participant_segments_sync, segment_sync).
+CREATE TABLE participants.segment (
+	project_id		uuid NOT NULL REFERENCES participants.project (id),
+	id				uuid NOT NULL,
+	name			text NOT NULL CHECK (pg_catalog.btrim(name) <> '' AND pg_catalog.length(name) <= 200),
+	description		text,
+	kind			text NOT NULL CHECK (kind IN ('static', 'dynamic')),
+	filter			jsonb CHECK (pg_catalog.jsonb_typeof(filter) = 'object'),
+	created_date	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (project_id, id),
+	CONSTRAINT segment_kind_filter CHECK ((kind = 'dynamic') = (filter IS NOT NULL))
+);
+COMMENT ON TABLE participants.segment IS
+'Segments: static (members added and removed by hand) or dynamic (members are the participants its filter matches, kept by triggers).';
+-- names are unique within a project, in any case
+CREATE UNIQUE INDEX segment_name_key ON participants.segment (project_id, pg_catalog.lower(name));
+
+CREATE SEQUENCE participants.segment_membership_id_seq;
+COMMENT ON SEQUENCE participants.segment_membership_id_seq IS
+'Numbers of membership episodes, in the order they began.';
+
+-- One row per membership episode: current while remove_date is null, kept
+-- with its remove_date when it ends (membership history).
+CREATE TABLE participants.segment_membership (
+	project_id		uuid NOT NULL,
+	id				bigint NOT NULL DEFAULT pg_catalog.nextval('participants.segment_membership_id_seq'),
+	segment_id		uuid NOT NULL,
+	participant_id	uuid NOT NULL,
+	add_date		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	remove_date		timestamptz CHECK (remove_date >= add_date),
+	PRIMARY KEY (project_id, id),
+	FOREIGN KEY (project_id, segment_id) REFERENCES participants.segment (project_id, id) ON DELETE CASCADE,
+	FOREIGN KEY (project_id, participant_id) REFERENCES participants.participant (project_id, id) ON DELETE CASCADE
+);
+ALTER SEQUENCE participants.segment_membership_id_seq OWNED BY participants.segment_membership.id;
+COMMENT ON TABLE participants.segment_membership IS
+'Membership episodes: current while remove_date is null. Deleting a segment or a participant deletes its episodes.';
+-- at most one current episode per segment and participant; serves a
+-- segment's members (query_participants with segment_id) and their count
+CREATE UNIQUE INDEX segment_membership_current_key ON participants.segment_membership
+	(project_id, segment_id, participant_id) WHERE remove_date IS NULL;
+-- a segment's history in time order; deleting a segment
+CREATE INDEX segment_membership_segment_idx ON participants.segment_membership
+	(project_id, segment_id, add_date);
+-- a participant's segments; deleting a participant
+CREATE INDEX segment_membership_participant_idx ON participants.segment_membership
+	(project_id, participant_id);
+
 -- user data survives pg_dump / pg_restore
 SELECT pg_catalog.pg_extension_config_dump('participants.project', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.participant', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.custom_field', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.participant_identifier_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.segment', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.segment_membership', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.segment_membership_id_seq', '');
 
 ------------------------------------------------------------------------------
 -- Triggers (C)
@@ -130,6 +183,36 @@ CREATE TRIGGER project_guard
 CREATE TRIGGER project_guard_truncate
 	BEFORE TRUNCATE ON participants.project
 	FOR EACH STATEMENT EXECUTE FUNCTION participants.project_guard();
+
+CREATE FUNCTION participants.participant_segments_sync() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_participant_segments_sync';
+COMMENT ON FUNCTION participants.participant_segments_sync() IS
+'Row trigger: re-evaluates the project''s dynamic segment filters for an added or changed participant, and begins or ends its membership episodes.';
+
+CREATE TRIGGER participant_segments_sync
+	AFTER INSERT OR UPDATE ON participants.participant
+	FOR EACH ROW EXECUTE FUNCTION participants.participant_segments_sync();
+
+CREATE FUNCTION participants.segment_guard() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_segment_guard';
+COMMENT ON FUNCTION participants.segment_guard() IS
+'Row trigger: a segment''s filter is valid, and it keeps its project, id and kind; a dynamic segment is created, refiltered and deleted under a project lock that participant writes wait for.';
+
+CREATE TRIGGER segment_guard
+	BEFORE INSERT OR UPDATE OR DELETE ON participants.segment
+	FOR EACH ROW EXECUTE FUNCTION participants.segment_guard();
+
+CREATE FUNCTION participants.segment_sync() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_segment_sync';
+COMMENT ON FUNCTION participants.segment_sync() IS
+'Row and truncate trigger: when a dynamic segment''s filter changes, its membership is rebuilt (episodes end for participants it no longer matches and begin for new matches); every backend reloads the project''s dynamic segments.';
+
+CREATE TRIGGER segment_sync
+	AFTER INSERT OR UPDATE OR DELETE ON participants.segment
+	FOR EACH ROW EXECUTE FUNCTION participants.segment_sync();
+CREATE TRIGGER segment_sync_truncate
+	AFTER TRUNCATE ON participants.segment
+	FOR EACH STATEMENT EXECUTE FUNCTION participants.segment_sync();
 
 CREATE FUNCTION participants.cache_invalidate() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_cache_invalidate';
@@ -253,6 +336,83 @@ sort_by: InsertedDate, EnrollmentDate, ParticipantIdentifier, SecondaryIdentifie
 Returns {"pageNumber", "pageSize", "totalParticipants", "participants"}.
 Errors: 22023 bad argument (page_size outside 1..1000, negative page, unknown sort key or field), PT404 project or segment not found.';
 
+CREATE FUNCTION participants.create_segment(project_id uuid, name text, description text DEFAULT NULL, filter jsonb DEFAULT NULL)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_create_segment';
+COMMENT ON FUNCTION participants.create_segment(uuid, text, text, jsonb) IS
+'Create a segment. With filter null it is static (a participant group: members added and removed by hand); with a filter it is dynamic: its members are the participants the filter matches, kept current by the database.
+filter keys: query, custom_fields, demographic_fields (as in query_participants), invitation_status (a status, or null for none), enrolled, withdrawn (booleans); all combine with AND.
+Returns the segment object {"segmentID", "segmentName", "description", "kind", "filter", "createdDate", "participantCount"}.
+Errors: 22023 bad name or filter, 23505 name taken in the project, PT404 project not found.';
+
+CREATE FUNCTION participants.update_segment(project_id uuid, segment_id uuid, name text DEFAULT NULL, description text DEFAULT NULL, filter jsonb DEFAULT NULL)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_update_segment';
+COMMENT ON FUNCTION participants.update_segment(uuid, uuid, text, text, jsonb) IS
+'Rename a segment, change its description (an empty string clears it) or, for a dynamic segment, its filter, which rebuilds its membership. A null argument keeps the value.
+Returns the segment object.
+Errors: 22023 bad name or filter, 23505 name taken, PT404 project or segment not found, PT409 a filter for a static segment.';
+
+CREATE FUNCTION participants.delete_segment(project_id uuid, segment_id uuid)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_delete_segment';
+COMMENT ON FUNCTION participants.delete_segment(uuid, uuid) IS
+'Delete a segment with its memberships and their history. Returns the segment object as it was.
+Errors: PT404 project or segment not found.';
+
+CREATE FUNCTION participants.get_segment(project_id uuid, segment_id uuid)
+	RETURNS jsonb
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_get_segment';
+COMMENT ON FUNCTION participants.get_segment(uuid, uuid) IS
+'One segment: {"segmentID", "segmentName", "description", "kind", "filter", "createdDate", "participantCount"}.
+Errors: PT404 project or segment not found.';
+
+CREATE FUNCTION participants.list_segments(project_id uuid, page_number integer DEFAULT 0, page_size integer DEFAULT 20)
+	RETURNS jsonb
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_list_segments';
+COMMENT ON FUNCTION participants.list_segments(uuid, integer, integer) IS
+'A project''s segments by name, a page at a time: {"pageNumber", "pageSize", "totalSegments", "segments": [...]}.
+Errors: 22023 page_size outside 1..1000 or negative page_number, PT404 project not found.';
+
+CREATE FUNCTION participants.add_segment_members(project_id uuid, segment_id uuid, participants jsonb, query_by_id boolean DEFAULT false)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_add_segment_members';
+COMMENT ON FUNCTION participants.add_segment_members(uuid, uuid, jsonb, boolean) IS
+'Add participants to a static segment. participants: a JSON array of participantIdentifiers (ids with query_by_id). Current members are counted, not added again.
+Returns {"added": n, "alreadyMembers": n}.
+Errors: 22023 not an array of strings, PT404 project, segment or a participant not found (nothing is added), PT409 a dynamic segment.';
+
+CREATE FUNCTION participants.remove_segment_members(project_id uuid, segment_id uuid, participants jsonb, query_by_id boolean DEFAULT false)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_remove_segment_members';
+COMMENT ON FUNCTION participants.remove_segment_members(uuid, uuid, jsonb, boolean) IS
+'Remove participants from a static segment: each current membership ends and stays in the history. Non-members are counted, not an error.
+Returns {"removed": n, "notMembers": n}.
+Errors: 22023 not an array of strings, PT404 project, segment or a participant not found (nothing is removed), PT409 a dynamic segment.';
+
+CREATE FUNCTION participants.segment_history(project_id uuid, segment_id uuid, participant text DEFAULT NULL, query_by_id boolean DEFAULT false)
+	RETURNS jsonb
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_segment_history';
+COMMENT ON FUNCTION participants.segment_history(uuid, uuid, text, boolean) IS
+'Membership episodes of a segment (of one participant when given), in the order they began: [{"participantID", "addDate", "removeDate"}], removeDate null while current. participantID is the participant''s id.
+Errors: PT404 project, segment or participant not found.';
+
+CREATE FUNCTION participants.participant_segments(project_id uuid, participant text, query_by_id boolean DEFAULT false)
+	RETURNS jsonb
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_participant_segments';
+COMMENT ON FUNCTION participants.participant_segments(uuid, text, boolean) IS
+'The segments a participant is a member of now, in the order it joined them: [{"segmentID", "segmentName", "addDate"}].
+Errors: PT404 project or participant not found.';
+
 CREATE FUNCTION participants.participant_search_text(date_of_birth date, VARIADIC fields text[])
 	RETURNS text
 	LANGUAGE c IMMUTABLE PARALLEL SAFE	-- not STRICT: null fields are skipped
@@ -309,7 +469,9 @@ SELECT
 	p.withdraw_date IS NOT NULL AS withdrawn,
 	p.opted_out,
 	p.invitation_status,
-	0::bigint AS segment_count,
+	(SELECT pg_catalog.count(*) FROM participants.segment_membership m
+	  WHERE m.project_id = p.project_id AND m.participant_id = p.id
+	    AND m.remove_date IS NULL) AS segment_count,
 	p.custom_fields,
 	p.inserted_date,
 	p.project_id,
@@ -318,6 +480,24 @@ FROM participants.participant p
 JOIN participants.project pr ON pr.id = p.project_id;
 COMMENT ON VIEW participants.participant_directory IS
 'One readable row per participant: project name, identifiers, names, contact, enrollment, withdrawal, opt-out, invitation status, segment count and custom fields.';
+
+CREATE VIEW participants.segment_summary AS
+SELECT
+	pr.name AS project,
+	s.name,
+	s.kind,
+	(SELECT pg_catalog.count(*) FROM participants.segment_membership m
+	  WHERE m.project_id = s.project_id AND m.segment_id = s.id
+	    AND m.remove_date IS NULL) AS members,
+	s.created_date AS created,
+	s.description,
+	s.filter,
+	s.project_id,
+	s.id
+FROM participants.segment s
+JOIN participants.project pr ON pr.id = s.project_id;
+COMMENT ON VIEW participants.segment_summary IS
+'One row per segment: project name, segment name, kind (static or dynamic), current members, created date, description and filter.';
 
 ------------------------------------------------------------------------------
 -- Privileges: nothing for PUBLIC; README.md shows the grants per role.

@@ -28,314 +28,29 @@
 
 #include "pt.h"
 
-#define SEARCH_SEPARATOR '\x1f'
-
-/* The search text of participant p: the expression of participant_search_idx */
-#define PT_SEARCH_TEXT \
-	"participants.participant_search_text(p.date_of_birth, VARIADIC ARRAY[" \
-	"p.participant_identifier, p.link_identifier, p.custom_fields ->> 'SecondaryIdentifier', " \
-	"p.email, p.first_name, p.middle_name, p.last_name, p.preferred_language, p.gender, " \
-	"p.street1, p.street2, p.city, p.state, p.postal_code, p.mobile_phone, p.utc_offset])"
-#define MAX_PARAMS 200
-
-/* Demographic names of demographic_fields and DemographicField.NAME */
-static const struct
+/* PT_RECORD_COLUMNS with each column qualified by "p." */
+static const char *
+RecordColumnsOfP(void)
 {
-	const char *name;
-	PtDemo		demo;
-} demo_names[] = {
-	{"email", DEMO_EMAIL}, {"firstname", DEMO_FIRST_NAME},
-	{"middlename", DEMO_MIDDLE_NAME}, {"lastname", DEMO_LAST_NAME},
-	{"dob", DEMO_DATE_OF_BIRTH}, {"dateofbirth", DEMO_DATE_OF_BIRTH},
-	{"mobilephone", DEMO_MOBILE_PHONE}, {"gender", DEMO_GENDER}, {"city", DEMO_CITY},
-	{"state", DEMO_STATE}, {"postalcode", DEMO_POSTAL_CODE},
-	{"preferredlanguage", DEMO_PREFERRED_LANGUAGE}, {"street1", DEMO_STREET1},
-	{"street2", DEMO_STREET2}, {"utcoffset", DEMO_UTC_OFFSET}
-};
+	static char *cols = NULL;
 
-/* A statement being built, with its parameters */
-typedef struct QueryBuild
-{
-	StringInfoData sql;
-	int			nparams;
-	bool		filtered;		/* a filter beyond the project */
-	Oid			types[MAX_PARAMS];
-	Datum		values[MAX_PARAMS];
-} QueryBuild;
-
-/* Add a parameter; returns its number ($n) */
-static int
-AddParam(QueryBuild *q, Oid type, Datum value)
-{
-	if (q->nparams >= MAX_PARAMS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many filters in one query")));
-	q->types[q->nparams] = type;
-	q->values[q->nparams] = value;
-	return ++q->nparams;
-}
-
-/*
- * Lowercase as lower() does with the database's default collation. ASCII
- * text takes a fast path when the collation lowercases the ASCII letters to
- * their ASCII counterparts (not so in Turkish, where 'I' becomes a dotless
- * i), checked once per backend.
- */
-static char *
-Lower(const char *s)
-{
-	static int	ascii_plain = -1;
-	size_t		len = strlen(s);
-	size_t		i;
-	char	   *res;
-
-	if (ascii_plain < 0)
-		ascii_plain = strcmp(str_tolower("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 26, DEFAULT_COLLATION_OID),
-							 "abcdefghijklmnopqrstuvwxyz") == 0;
-	for (i = 0; i < len; i++)
-		if (IS_HIGHBIT_SET(s[i]))
-			break;
-	if (i < len || !ascii_plain)
-		return str_tolower(s, len, DEFAULT_COLLATION_OID);
-	res = palloc(len + 1);
-	for (i = 0; i < len; i++)
-		res[i] = pg_ascii_tolower((unsigned char) s[i]);
-	res[len] = '\0';
-	return res;
-}
-
-static PtDemo
-DemographicByName(const char *name, const char *what)
-{
-	char	   *lower = Lower(name);
-	int			i;
-
-	for (i = 0; i < lengthof(demo_names); i++)
-		if (strcmp(lower, demo_names[i].name) == 0)
-			return demo_names[i].demo;
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown demographic field \"%s\" in %s", name, what),
-			 errhint("Use Email, FirstName, MiddleName, LastName, DOB (or DateOfBirth), MobilePhone, Gender, City, State, PostalCode or PreferredLanguage.")));
-	return NUM_DEMO;			/* keep compiler quiet */
-}
-
-/* Escape LIKE's wildcards so the text matches literally */
-static char *
-LikeLiteral(const char *s)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (; *s; s++)
+	if (cols == NULL)
 	{
-		if (*s == '%' || *s == '_' || *s == '\\')
-			appendStringInfoChar(&buf, '\\');
-		appendStringInfoChar(&buf, *s);
+		StringInfoData buf;
+		const char *c = PT_RECORD_COLUMNS;
+
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, "p.");
+		for (; *c; c++)
+		{
+			appendStringInfoChar(&buf, *c);
+			if (*c == ' ')
+				appendStringInfoString(&buf, "p.");
+		}
+		cols = MemoryContextStrdup(TopMemoryContext, buf.data);
+		pfree(buf.data);
 	}
-	return buf.data;
-}
-
-/* The search text contains s (lowercased): the trigram index serves it */
-static void
-AddSearchTextLike(QueryBuild *q, const char *s)
-{
-	int			n = AddParam(q, TEXTOID, CStringGetTextDatum(psprintf("%%%s%%", LikeLiteral(s))));
-
-	appendStringInfo(&q->sql, " AND " PT_SEARCH_TEXT " LIKE $%d", n);
-	q->filtered = true;
-}
-
-/* query: a case-insensitive substring of the participant's search text */
-static void
-AddTextFilter(QueryBuild *q, text *query)
-{
-	char	   *s = text_to_cstring(query);
-	char	   *c;
-
-	for (c = s; *c; c++)
-		if (iscntrl((unsigned char) *c))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid value for \"query\": control characters are not allowed")));
-	if (*s == '\0')
-		return;
-	AddSearchTextLike(q, Lower(s));
-}
-
-/* A {"name": value} object as jsonb */
-static Datum
-OneKeyObject(const char *name, JsonbValue *value)
-{
-	JsonbParseState *state = NULL;
-	JsonbValue	k;
-
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	k.type = jbvString;
-	k.val.string.val = (char *) name;
-	k.val.string.len = strlen(name);
-	pushJsonbValue(&state, WJB_KEY, &k);
-	pushJsonbValue(&state, WJB_VALUE, value);
-	return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
-}
-
-/*
- * custom_fields: each {"Name": value} is an equality on the value's text
- * form, so a string "1" and a number 1 match each other. Written as
- * containments (custom_fields @> {"Name": alternative}), which a GIN index
- * on custom_fields serves.
- */
-static void
-AddCustomFieldFilters(QueryBuild *q, Jsonb *filters)
-{
-	JsonbIterator *it;
-	JsonbValue	k,
-				v;
-	JsonbIteratorToken tok;
-
-	PtCheckObject(filters, "\"custom_fields\"", "an object of field names and values");
-	it = JsonbIteratorInit(&filters->root);
-	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		char	   *name;
-		JsonbValue	alt;
-		int			n;
-		char	   *textform = NULL;
-
-		if (tok != WJB_KEY)
-			continue;
-		name = pnstrdup(k.val.string.val, k.val.string.len);
-		(void) JsonbIteratorNext(&it, &v, true);
-		if (v.type == jbvNull)
-		{
-			n = AddParam(q, TEXTOID, CStringGetTextDatum(name));
-			appendStringInfo(&q->sql,
-							 " AND coalesce(pg_catalog.jsonb_typeof(p.custom_fields -> $%d), 'null') = 'null'", n);
-			q->filtered = true;
-			continue;
-		}
-		if (v.type == jbvBinary)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid value for key \"custom_fields.%s\": expected a string, number or boolean", name)));
-		q->filtered = true;
-		appendStringInfoString(&q->sql, " AND (");
-		n = AddParam(q, JSONBOID, OneKeyObject(name, &v));
-		appendStringInfo(&q->sql, "p.custom_fields @> $%d", n);
-		/* the other JSON types with the same text form */
-		if (v.type == jbvString)
-			textform = pnstrdup(v.val.string.val, v.val.string.len);
-		else if (v.type == jbvNumeric)
-			textform = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
-		else if (v.type == jbvBool)
-			textform = pstrdup(v.val.boolean ? "true" : "false");
-		if (v.type != jbvString)
-		{
-			alt.type = jbvString;
-			alt.val.string.val = textform;
-			alt.val.string.len = strlen(textform);
-			n = AddParam(q, JSONBOID, OneKeyObject(name, &alt));
-			appendStringInfo(&q->sql, " OR p.custom_fields @> $%d", n);
-		}
-		else
-		{
-			Datum		num = PtTextToNumeric(textform);
-
-			if (num != (Datum) 0)
-			{
-				alt.type = jbvNumeric;
-				alt.val.numeric = DatumGetNumeric(num);
-				n = AddParam(q, JSONBOID, OneKeyObject(name, &alt));
-				appendStringInfo(&q->sql, " OR p.custom_fields @> $%d", n);
-			}
-			if (strcmp(textform, "true") == 0 || strcmp(textform, "false") == 0)
-			{
-				alt.type = jbvBool;
-				alt.val.boolean = textform[0] == 't';
-				n = AddParam(q, JSONBOID, OneKeyObject(name, &alt));
-				appendStringInfo(&q->sql, " OR p.custom_fields @> $%d", n);
-			}
-		}
-		appendStringInfoChar(&q->sql, ')');
-	}
-}
-
-/* demographic_fields: case-insensitive equality on each named demographic */
-static void
-AddDemographicFilters(QueryBuild *q, Jsonb *filters)
-{
-	JsonbIterator *it;
-	JsonbValue	k,
-				v;
-	JsonbIteratorToken tok;
-
-	PtCheckObject(filters, "\"demographic_fields\"", "an object of demographic names and values");
-	it = JsonbIteratorInit(&filters->root);
-	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		char	   *name;
-		char	   *key;
-		char	   *value;
-		PtDemo		d;
-		int			n;
-
-		if (tok != WJB_KEY)
-			continue;
-		name = pnstrdup(k.val.string.val, k.val.string.len);
-		(void) JsonbIteratorNext(&it, &v, true);
-		d = DemographicByName(name, "demographic_fields");
-		key = psprintf("demographic_fields.%s", name);
-		if (v.type == jbvNumeric)
-			value = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
-		else if (v.type == jbvString)
-			value = pnstrdup(v.val.string.val, v.val.string.len);
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid value for key \"%s\": expected a string", key)));
-		q->filtered = true;
-		if (d == DEMO_DATE_OF_BIRTH)
-		{
-			DateADT		dob = PtParseIsoDate(value, key);
-			int			y,
-						m,
-						day;
-
-			n = AddParam(q, DATEOID, DateADTGetDatum(dob));
-			appendStringInfo(&q->sql, " AND p.date_of_birth = $%d", n);
-			/* the search text holds the date in ISO form */
-			j2date(dob + POSTGRES_EPOCH_JDATE, &y, &m, &day);
-			AddSearchTextLike(q, psprintf("%04d-%02d-%02d", y, m, day));
-		}
-		else if (d == DEMO_MOBILE_PHONE)
-		{
-			/* participant_mobile_phone_key */
-			n = AddParam(q, TEXTOID, CStringGetTextDatum(PtNormalizePhone(value, key)));
-			appendStringInfo(&q->sql, " AND p.mobile_phone = $%d", n);
-		}
-		else
-		{
-			char	   *lowered = Lower(value);
-			const char *c;
-			bool		plain = true;
-
-			n = AddParam(q, TEXTOID, CStringGetTextDatum(lowered));
-			appendStringInfo(&q->sql, " AND pg_catalog.lower(p.%s) = $%d", pt_demo_cols[d], n);
-
-			/*
-			 * An equal field is a substring of the search text: that
-			 * condition lets the trigram index find the candidates. Email
-			 * has its own index; a value under three characters has no
-			 * trigram; one with a control character cannot be stored.
-			 */
-			for (c = lowered; *c; c++)
-				if (iscntrl((unsigned char) *c))
-					plain = false;
-			if (d != DEMO_EMAIL && plain && pg_mbstrlen(lowered) >= 3)
-				AddSearchTextLike(q, lowered);
-		}
-	}
+	return cols;
 }
 
 /*
@@ -347,10 +62,10 @@ AddDemographicFilters(QueryBuild *q, Jsonb *filters)
  * project) may serve.
  */
 static bool
-AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *project)
+AddOrderBy(PtQuery *q, const char *sort_by, bool ascending, PtProject *project)
 {
 	const char *dir = ascending ? "ASC" : "DESC";
-	char	   *lower = Lower(sort_by);
+	char	   *lower = PtLower(sort_by);
 
 	appendStringInfoString(&q->sql, " ORDER BY ");
 	if (strcmp(lower, "inserteddate") == 0)
@@ -397,7 +112,7 @@ AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *projec
 			appendStringInfoString(&q->sql, ", p.inserted_date ASC, p.id ASC");
 			return true;
 		}
-		n = AddParam(q, TEXTOID, CStringGetTextDatum(name));
+		n = PtQueryParam(q, TEXTOID, CStringGetTextDatum(name));
 			/* numbers as numbers, then ISO dates in time order, then other text */
 			appendStringInfo(&q->sql,
 						 "participants.custom_field_sort_number(p.custom_fields -> $%d) %s NULLS LAST, "
@@ -407,7 +122,7 @@ AddOrderBy(QueryBuild *q, const char *sort_by, bool ascending, PtProject *projec
 	}
 	else if (strncmp(lower, "demographicfield.", 17) == 0)
 	{
-		PtDemo		d = DemographicByName(sort_by + 17, "sort_by");
+		PtDemo		d = PtDemographicByName(sort_by + 17, "sort_by");
 
 		if (d == DEMO_DATE_OF_BIRTH)
 			appendStringInfo(&q->sql, "p.date_of_birth %s NULLS LAST", dir);
@@ -497,7 +212,9 @@ participants_query_participants(PG_FUNCTION_ARGS)
 	int32		page_number = PG_ARGISNULL(7) ? 0 : PG_GETARG_INT32(7);
 	int32		page_size = PG_ARGISNULL(8) ? 20 : PG_GETARG_INT32(8);
 	MemoryContext cxt = CurrentMemoryContext;
-	QueryBuild	q;
+	PtQuery		q;
+	PtFilter	filter;
+	bool		in_segment;
 	char	   *where;
 	bool		generic;
 	int			nlimit,
@@ -526,22 +243,38 @@ participants_query_participants(PG_FUNCTION_ARGS)
 				 errhint("Pages are numbered from 0.")));
 	project_id = PG_GETARG_UUID_P(0);
 	project = PtGetProject(project_id);
-	if (!PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_PT_NOT_FOUND),
-				 errmsg("segment %s not found",
-						DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(2))))));
+	in_segment = !PG_ARGISNULL(2);
+	if (in_segment)
+		PtCheckSegment(project_id, PG_GETARG_UUID_P(2));
+
+	memset(&filter, 0, sizeof(filter));
+	filter.enrolled = filter.withdrawn = -1;
+	if (!PG_ARGISNULL(1))
+		PtFilterQuery(&filter, text_to_cstring(PG_GETARG_TEXT_PP(1)), "");
+	if (!PG_ARGISNULL(3))
+		PtFilterCustomFields(&filter, PG_GETARG_JSONB_P(3), "");
+	if (!PG_ARGISNULL(4))
+		PtFilterDemographics(&filter, PG_GETARG_JSONB_P(4), "");
 
 	memset(&q, 0, sizeof(q));
 	initStringInfo(&q.sql);
-	appendStringInfoString(&q.sql, " FROM participants.participant p WHERE p.project_id = $1");
-	(void) AddParam(&q, UUIDOID, UUIDPGetDatum(project_id));
-	if (!PG_ARGISNULL(1))
-		AddTextFilter(&q, PG_GETARG_TEXT_PP(1));
-	if (!PG_ARGISNULL(3))
-		AddCustomFieldFilters(&q, PG_GETARG_JSONB_P(3));
-	if (!PG_ARGISNULL(4))
-		AddDemographicFilters(&q, PG_GETARG_JSONB_P(4));
+	(void) PtQueryParam(&q, UUIDOID, UUIDPGetDatum(project_id));
+	if (in_segment)
+	{
+		/* the segment's current members, with the date each joined */
+		(void) PtQueryParam(&q, UUIDOID, PG_GETARG_DATUM(2));
+		appendStringInfoString(&q.sql,
+							   " FROM participants.segment_membership m"
+							   " JOIN participants.participant p ON p.project_id = m.project_id"
+							   " AND p.id = m.participant_id"
+							   " WHERE m.project_id = $1 AND m.segment_id = $2 AND m.remove_date IS NULL"
+							   " AND p.project_id = $1");
+		q.filtered = true;
+	}
+	else
+		appendStringInfoString(&q.sql, " FROM participants.participant p WHERE p.project_id = $1");
+	/* within a segment, "query" also matches custom field values (SPEC 3) */
+	PtFilterSql(&q, &filter, in_segment);
 	where = pstrdup(q.sql.data);
 
 	/*
@@ -552,8 +285,9 @@ participants_query_participants(PG_FUNCTION_ARGS)
 	 */
 	resetStringInfo(&q.sql);
 	if (q.filtered)
-		appendStringInfo(&q.sql, "SELECT p.* FROM (SELECT " PT_RECORD_COLUMNS ", "
-						 "count(*) OVER () AS pt_total%s OFFSET 0) p", where);
+		appendStringInfo(&q.sql, "SELECT p.* FROM (SELECT %s, %s"
+						 "count(*) OVER () AS pt_total%s OFFSET 0) p",
+						 RecordColumnsOfP(), in_segment ? "m.add_date AS pt_added, " : "", where);
 	else
 		appendStringInfo(&q.sql, "SELECT " PT_RECORD_COLUMNS "%s", where);
 	/*
@@ -562,8 +296,8 @@ participants_query_participants(PG_FUNCTION_ARGS)
 	 * is sortable) can serve it; every other shape keeps one generic plan.
 	 */
 	generic = !AddOrderBy(&q, sort_by, ascending, project) || q.filtered;
-	nlimit = AddParam(&q, INT4OID, Int32GetDatum(page_size));
-	noffset = AddParam(&q, INT8OID, Int64GetDatum((int64) page_number * page_size));
+	nlimit = PtQueryParam(&q, INT4OID, Int32GetDatum(page_size));
+	noffset = PtQueryParam(&q, INT8OID, Int64GetDatum((int64) page_number * page_size));
 	appendStringInfo(&q.sql, " LIMIT $%d OFFSET $%d", nlimit, noffset);
 
 	SPI_connect();
@@ -577,11 +311,16 @@ participants_query_participants(PG_FUNCTION_ARGS)
 		PtRecord	rec;
 		bool		isnull;
 
+		TimestampTz added = 0;
+
 		PtRecordFromTuple(&rec, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
-		rows[i] = PtRecordToJsonb(&rec, false, 0);
+		if (in_segment)
+			added = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+													  PT_RECORD_NCOLS + 1, &isnull));
+		rows[i] = PtRecordToJsonb(&rec, in_segment, added);
 		if (q.filtered)
 			total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-												PT_RECORD_NCOLS + 1, &isnull));
+												PT_RECORD_NCOLS + 1 + (in_segment ? 1 : 0), &isnull));
 	}
 	if (!q.filtered && nrows > 0 && nrows < page_size)
 		total = (int64) page_number * page_size + nrows;	/* the last page */
@@ -628,9 +367,10 @@ PG_FUNCTION_INFO_V1(participants_participant_search_text);
 Datum
 participants_participant_search_text(PG_FUNCTION_ARGS)
 {
-	StringInfoData buf;
+	char	   *dob = NULL;
+	const char **fields = NULL;
+	int			n = 0;
 
-	initStringInfo(&buf);
 	if (!PG_ARGISNULL(0))
 	{
 		int			y,
@@ -638,27 +378,21 @@ participants_participant_search_text(PG_FUNCTION_ARGS)
 					d;
 
 		j2date(PG_GETARG_DATEADT(0) + POSTGRES_EPOCH_JDATE, &y, &m, &d);
-		appendStringInfo(&buf, "%04d-%02d-%02d", y, m, d);
+		dob = psprintf("%04d-%02d-%02d", y, m, d);
 	}
 	if (!PG_ARGISNULL(1))
 	{
 		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
 		Datum	   *elems;
 		bool	   *nulls;
-		int			n,
-					i;
+		int			i;
 
 		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+		fields = palloc(sizeof(char *) * Max(n, 1));
 		for (i = 0; i < n; i++)
-		{
-			if (nulls[i])
-				continue;
-			if (buf.len > 0)
-				appendStringInfoChar(&buf, SEARCH_SEPARATOR);
-			appendStringInfoString(&buf, TextDatumGetCString(elems[i]));
-		}
+			fields[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
 	}
-	PG_RETURN_TEXT_P(cstring_to_text(Lower(buf.data)));
+	PG_RETURN_TEXT_P(cstring_to_text(PtSearchText(dob, fields, n)));
 }
 
 PG_FUNCTION_INFO_V1(participants_custom_field_sort_number);

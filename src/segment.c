@@ -1,0 +1,1287 @@
+/*
+ * segment.c
+ *		Segments and participant groups (SPEC section 5): the segment
+ *		functions, and the triggers that keep dynamic segments current.
+ *
+ *		A membership episode is a row of segment_membership: current while
+ *		remove_date is null. Static segments change by add_segment_members and
+ *		remove_segment_members. A dynamic segment's members are the
+ *		participants its filter matches: participant_segments_sync evaluates
+ *		the project's dynamic filters (in C, filter.c) against each added or
+ *		changed participant row and begins or ends episodes; segment_sync
+ *		rebuilds a segment's membership when its filter changes.
+ *
+ *		The two must not miss each other's work. Every participant write takes
+ *		a project-wide lock in share mode before it reads the project's
+ *		dynamic filters; a filter change (creating a dynamic segment, changing
+ *		or deleting one) takes it in exclusive mode before it writes. So a
+ *		rebuild waits for participant writes in flight to commit and then
+ *		sees them, and a participant write that waited for a filter change
+ *		evaluates the new filter.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "pt.h"
+
+/* The segment object of SPEC section 5, for segment s */
+#define SEGMENT_JSON \
+	"pg_catalog.jsonb_build_object('segmentID', s.id, 'segmentName', s.name, " \
+	"'description', s.description, 'kind', s.kind, 'filter', s.filter, " \
+	"'createdDate', s.created_date, 'participantCount', " \
+	"(SELECT pg_catalog.count(*) FROM participants.segment_membership m " \
+	"WHERE m.project_id = s.project_id AND m.segment_id = s.id AND m.remove_date IS NULL))"
+
+#define MAX_NAME_LEN 200
+
+static Oid	segment_relid = InvalidOid;
+
+static Oid
+SegmentRelid(void)
+{
+	if (!OidIsValid(segment_relid))
+	{
+		Oid			relid = get_relname_relid("segment",
+											  get_namespace_oid("participants", false));
+
+		if (!OidIsValid(relid))
+			elog(ERROR, "table participants.segment does not exist");
+		segment_relid = relid;
+	}
+	return segment_relid;
+}
+
+/* ------------------------------------------------------------------------
+ * The project lock: share for participant writes, exclusive for filter
+ * changes. A heavyweight lock on (segment table, hash of the project id):
+ * another project that hashes alike only waits needlessly.
+ * ------------------------------------------------------------------------
+ */
+static void
+LockProject(pg_uuid_t *project_id, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, SegmentRelid(),
+					   hash_bytes(project_id->data, UUID_LEN), 0);
+	(void) LockAcquire(&tag, mode, false, false);
+	/* a filter change that committed while we waited: reload (see below) */
+	AcceptInvalidationMessages();
+}
+
+/* ------------------------------------------------------------------------
+ * Per-backend cache of each project's dynamic segments with their parsed
+ * filters. Dropped whole when the segment table changes (a relcache
+ * invalidation sent by segment_sync), and when a transaction that wrote a
+ * segment rolls back.
+ * ------------------------------------------------------------------------
+ */
+typedef struct DynamicSegment
+{
+	pg_uuid_t	id;
+	PtFilter	filter;
+} DynamicSegment;
+
+typedef struct SegmentCacheEntry
+{
+	pg_uuid_t	key;
+	int			n;
+	DynamicSegment *segments;
+} SegmentCacheEntry;
+
+static HTAB *segment_cache = NULL;
+static MemoryContext segment_cache_cxt = NULL;
+static bool segment_callbacks = false;
+static bool segment_written_in_xact = false;
+
+static void
+SegmentCacheReset(Datum arg, Oid relid)
+{
+	if (segment_cache == NULL)
+		return;
+	if (relid != InvalidOid && relid != segment_relid)
+		return;
+	MemoryContextDelete(segment_cache_cxt);
+	segment_cache_cxt = NULL;
+	segment_cache = NULL;
+}
+
+static void
+SegmentXactCallback(XactEvent event, void *arg)
+{
+	if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) &&
+		segment_written_in_xact)
+		SegmentCacheReset((Datum) 0, InvalidOid);
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+		segment_written_in_xact = false;
+}
+
+static void
+SegmentSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && segment_written_in_xact)
+		SegmentCacheReset((Datum) 0, InvalidOid);
+}
+
+static void
+InitSegmentCache(void)
+{
+	if (!segment_callbacks)
+	{
+		CacheRegisterRelcacheCallback(SegmentCacheReset, (Datum) 0);
+		RegisterXactCallback(SegmentXactCallback, NULL);
+		RegisterSubXactCallback(SegmentSubXactCallback, NULL);
+		segment_callbacks = true;
+	}
+}
+
+/*
+ * The project's dynamic segments, read with the latest snapshot (a filter
+ * change that committed while this statement waited for the project lock
+ * is seen)
+ */
+static SegmentCacheEntry *
+DynamicSegments(pg_uuid_t *project_id)
+{
+	static SPIPlanPtr plan = NULL;
+	SegmentCacheEntry *entry;
+	DynamicSegment *segments;
+	bool		found;
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1];
+	MemoryContext old;
+	uint64		i;
+
+	InitSegmentCache();
+	(void) SegmentRelid();
+	if (segment_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		segment_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
+												  "participants segment cache",
+												  ALLOCSET_SMALL_SIZES);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(SegmentCacheEntry);
+		ctl.hcxt = segment_cache_cxt;
+		segment_cache = hash_create("participants segment cache", 16, &ctl,
+									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(segment_cache, project_id, HASH_FIND, NULL);
+	if (entry)
+		return entry;
+
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "SELECT id, filter FROM participants.segment "
+					  "WHERE project_id = $1 AND filter IS NOT NULL ORDER BY id", 1, types);
+	args[0] = UUIDPGetDatum(project_id);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read dynamic segments");
+	/* the cache may have been dropped by invalidations SPI accepted */
+	if (segment_cache == NULL)
+	{
+		SPI_finish();
+		return DynamicSegments(project_id);
+	}
+	/* parse first: an error leaves no half-made entry behind */
+	old = MemoryContextSwitchTo(segment_cache_cxt);
+	segments = palloc0(sizeof(DynamicSegment) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		id = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		Datum		filter = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+
+		memcpy(segments[i].id.data, DatumGetUUIDP(id)->data, UUID_LEN);
+		PtFilterSegment(&segments[i].filter, DatumGetJsonbP(filter));
+	}
+	entry = hash_search(segment_cache, project_id, HASH_ENTER, &found);
+	entry->n = (int) SPI_processed;
+	entry->segments = segments;
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	return entry;
+}
+
+/* ------------------------------------------------------------------------
+ * Helpers of the functions
+ * ------------------------------------------------------------------------
+ */
+static void
+NotNull(FunctionCallInfo fcinfo, int arg, const char *name)
+{
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"%s\": null", name)));
+}
+
+static char *
+UuidText(pg_uuid_t *id)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id)));
+}
+
+static void
+SegmentNotFound(pg_uuid_t *segment_id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PT_NOT_FOUND),
+			 errmsg("segment %s not found", UuidText(segment_id)),
+			 errhint("list_segments(project_id) lists the project's segments.")));
+}
+
+/* Run a kept plan that returns one value (or none: *isnull, false returned) */
+static bool
+RunValue(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only,
+		 Datum *value, bool *isnull)
+{
+	int			ret = PtExecutePlan(plan, args, nulls, read_only, 0);
+
+	if (ret < 0)
+		elog(ERROR, "segment statement failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		return false;
+	*value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+	return true;
+}
+
+/* A jsonb result of SPI, copied out of SPI's memory (call before SPI_finish) */
+static Jsonb *
+CopyJsonb(Datum d)
+{
+	return DatumGetJsonbPCopy(d);
+}
+
+/*
+ * Check that a segment exists in the project; PT404 otherwise. Used by
+ * query_participants.
+ */
+void
+PtCheckSegment(pg_uuid_t *project_id, pg_uuid_t *segment_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
+	Datum		v;
+	bool		isnull;
+	bool		found;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(segment_id);
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "SELECT 1 FROM participants.segment "
+					  "WHERE project_id = $1 AND id = $2", 2, types);
+	found = RunValue(plan, args, NULL, true, &v, &isnull);
+	SPI_finish();
+	if (!found)
+		SegmentNotFound(segment_id);
+}
+
+/*
+ * The segment's kind ('s' or 'd'), its row locked against deletion (FOR
+ * KEY SHARE) when "lock"; PT404 when there is none
+ */
+static char
+SegmentKind(pg_uuid_t *project_id, pg_uuid_t *segment_id, bool lock)
+{
+	static SPIPlanPtr plans[2] = {NULL, NULL};
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
+	Datum		v;
+	bool		isnull;
+	char		kind = 0;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(segment_id);
+	SPI_connect();
+	if (plans[lock] == NULL)
+		PtPreparePlan(&plans[lock], lock ?
+					  "SELECT kind FROM participants.segment WHERE project_id = $1 AND id = $2 FOR KEY SHARE" :
+					  "SELECT kind FROM participants.segment WHERE project_id = $1 AND id = $2",
+					  2, types);
+	if (RunValue(plans[lock], args, NULL, !lock, &v, &isnull))
+		kind = TextDatumGetCString(v)[0];
+	SPI_finish();
+	if (kind == 0)
+		SegmentNotFound(segment_id);
+	return kind;
+}
+
+/* The segment object, or NULL */
+static Jsonb *
+SegmentObject(pg_uuid_t *project_id, pg_uuid_t *segment_id, bool read_only)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
+	Datum		v;
+	bool		isnull;
+	Jsonb	   *res = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(segment_id);
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "SELECT " SEGMENT_JSON " FROM participants.segment s "
+					  "WHERE s.project_id = $1 AND s.id = $2", 2, types);
+	if (RunValue(plan, args, NULL, read_only, &v, &isnull))
+	{
+		MemoryContextSwitchTo(cxt);
+		res = CopyJsonb(v);
+	}
+	SPI_finish();
+	return res;
+}
+
+/* A segment name: not blank, at most MAX_NAME_LEN characters, no control characters */
+static char *
+CheckName(text *name)
+{
+	char	   *s = text_to_cstring(name);
+	const char *c;
+	bool		blank = true;
+
+	for (c = s; *c; c++)
+	{
+		if ((unsigned char) *c < 0x20 || *c == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for \"name\": control characters are not allowed")));
+		if (*c != ' ')
+			blank = false;
+	}
+	if (blank)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"name\": a segment needs a name")));
+	if (pg_mbstrlen(s) > MAX_NAME_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"name\": longer than %d characters", MAX_NAME_LEN)));
+	return s;
+}
+
+/* 23505 when another segment of the project has this name (in any case) */
+static void
+CheckNameFree(pg_uuid_t *project_id, const char *name, pg_uuid_t *self)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {UUIDOID, TEXTOID, UUIDOID};
+	Datum		args[3];
+	Datum		v;
+	bool		isnull;
+	bool		taken;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = CStringGetTextDatum(name);
+	args[2] = self ? UUIDPGetDatum(self) : (Datum) 0;
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "SELECT 1 FROM participants.segment WHERE project_id = $1 "
+					  "AND pg_catalog.lower(name) = pg_catalog.lower($2) "
+					  "AND id IS DISTINCT FROM $3", 3, types);
+	taken = RunValue(plan, args, self ? "   " : "  n", true, &v, &isnull);
+	SPI_finish();
+	if (taken)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("segment name \"%s\" is already taken in this project", name),
+				 errhint("Segment names are unique within a project, in any case.")));
+}
+
+/*
+ * Rebuild a dynamic segment's membership from its filter: episodes end for
+ * members the filter no longer matches and begin for new matches; members
+ * that still match keep their episode. The caller holds the project lock
+ * in exclusive mode; the statements read the latest snapshot, which holds
+ * every participant write that committed before the lock was granted.
+ */
+static void
+RebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_jb)
+{
+	PtFilter	filter;
+	PtQuery		q;
+	char	   *cond;
+	int			pass;
+
+	PtFilterSegment(&filter, filter_jb);
+	memset(&q, 0, sizeof(q));
+	initStringInfo(&q.sql);
+	(void) PtQueryParam(&q, UUIDOID, UUIDPGetDatum(project_id));
+	(void) PtQueryParam(&q, UUIDOID, UUIDPGetDatum(segment_id));
+	PtFilterSql(&q, &filter, false);
+	cond = q.sql.data;
+
+	SPI_connect();
+	for (pass = 0; pass < 2; pass++)
+	{
+		char	   *sql;
+		SPIPlanPtr	plan;
+		int			ret;
+
+		if (pass == 0)
+			sql = psprintf("UPDATE participants.segment_membership c "
+						   "SET remove_date = GREATEST(pg_catalog.now(), c.add_date) "
+						   "WHERE c.project_id = $1 AND c.segment_id = $2 AND c.remove_date IS NULL "
+						   "AND NOT EXISTS (SELECT 1 FROM participants.participant p "
+						   "WHERE p.project_id = $1 AND p.id = c.participant_id%s)", cond);
+		else
+			sql = psprintf("INSERT INTO participants.segment_membership "
+						   "(project_id, segment_id, participant_id, add_date) "
+						   "SELECT p.project_id, $2, p.id, pg_catalog.now() "
+						   "FROM participants.participant p WHERE p.project_id = $1%s "
+						   "AND NOT EXISTS (SELECT 1 FROM participants.segment_membership c "
+						   "WHERE c.project_id = $1 AND c.segment_id = $2 "
+						   "AND c.participant_id = p.id AND c.remove_date IS NULL) "
+						   "ORDER BY p.id "
+						   "ON CONFLICT (project_id, segment_id, participant_id) "
+						   "WHERE remove_date IS NULL DO NOTHING", cond);
+		plan = SPI_prepare(sql, q.nparams, q.types);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		ret = SPI_execute_snapshot(plan, q.values, NULL, GetLatestSnapshot(), InvalidSnapshot,
+								   false, true, 0);
+		if (ret < 0)
+			elog(ERROR, "segment rebuild failed: %s", SPI_result_code_string(ret));
+		SPI_freeplan(plan);
+	}
+	SPI_finish();
+}
+
+/* ------------------------------------------------------------------------
+ * Segment functions
+ * ------------------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(participants_create_segment);
+/* create_segment(project_id, name, description, filter) */
+Datum
+participants_create_segment(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	pg_uuid_t  *project_id;
+	char	   *name;
+	Oid			types[5] = {UUIDOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID};
+	Datum		args[5];
+	char		nulls[5] = "     ";
+	Datum		v;
+	bool		isnull;
+	pg_uuid_t  *segment_id = palloc(sizeof(pg_uuid_t));
+	bool		dynamic = !PG_ARGISNULL(3);
+	Jsonb	   *res;
+
+	NotNull(fcinfo, 0, "project_id");
+	NotNull(fcinfo, 1, "name");
+	project_id = PG_GETARG_UUID_P(0);
+	(void) PtGetProject(project_id);
+	name = CheckName(PG_GETARG_TEXT_PP(1));
+	if (dynamic)
+	{
+		PtFilter	f;
+
+		PtFilterSegment(&f, PG_GETARG_JSONB_P(3));
+		/* before the segment exists: no participant write may slip between */
+		LockProject(project_id, ExclusiveLock);
+	}
+	CheckNameFree(project_id, name, NULL);
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = CStringGetTextDatum(name);
+	args[2] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	nulls[2] = (PG_ARGISNULL(2) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(2)) == 0) ? 'n' : ' ';
+	args[3] = dynamic ? PG_GETARG_DATUM(3) : (Datum) 0;
+	nulls[3] = dynamic ? ' ' : 'n';
+	args[4] = CStringGetTextDatum(dynamic ? "dynamic" : "static");
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "INSERT INTO participants.segment (project_id, id, name, description, filter, kind) "
+					  "VALUES ($1, pg_catalog.gen_random_uuid(), $2, $3, $4, $5) RETURNING id", 5, types);
+	if (!RunValue(plan, args, nulls, false, &v, &isnull))
+		elog(ERROR, "segment insert returned no row");
+	memcpy(segment_id->data, DatumGetUUIDP(v)->data, UUID_LEN);
+	SPI_finish();
+	if (dynamic)
+		RebuildMembership(project_id, segment_id, PG_GETARG_JSONB_P(3));
+	res = SegmentObject(project_id, segment_id, false);
+	PG_RETURN_JSONB_P(res);
+}
+
+PG_FUNCTION_INFO_V1(participants_update_segment);
+/* update_segment(project_id, segment_id, name, description, filter) */
+Datum
+participants_update_segment(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	pg_uuid_t  *project_id;
+	pg_uuid_t  *segment_id;
+	char	   *name = NULL;
+	Oid			types[5] = {UUIDOID, UUIDOID, TEXTOID, TEXTOID, JSONBOID};
+	Datum		args[5];
+	char		nulls[5] = "     ";
+	Datum		v;
+	bool		isnull;
+	char		kind;
+
+	NotNull(fcinfo, 0, "project_id");
+	NotNull(fcinfo, 1, "segment_id");
+	project_id = PG_GETARG_UUID_P(0);
+	segment_id = PG_GETARG_UUID_P(1);
+	(void) PtGetProject(project_id);
+	if (!PG_ARGISNULL(2))
+		name = CheckName(PG_GETARG_TEXT_PP(2));
+	if (!PG_ARGISNULL(4))
+	{
+		PtFilter	f;
+
+		PtFilterSegment(&f, PG_GETARG_JSONB_P(4));
+	}
+	kind = SegmentKind(project_id, segment_id, false);
+	if (kind == 's' && !PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("segment %s is static: it has no filter", UuidText(segment_id)),
+				 errhint("A static segment's members are added and removed by hand; create a dynamic segment for a filter.")));
+	if (name)
+		CheckNameFree(project_id, name, segment_id);
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(segment_id);
+	args[2] = name ? CStringGetTextDatum(name) : (Datum) 0;
+	nulls[2] = name ? ' ' : 'n';
+	args[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
+	args[4] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+	nulls[4] = PG_ARGISNULL(4) ? 'n' : ' ';
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "UPDATE participants.segment SET "
+					  "name = coalesce($3, name), "
+					  "description = CASE WHEN $4 IS NULL THEN description "
+					  "WHEN $4 = '' THEN NULL ELSE $4 END, "
+					  "filter = coalesce($5, filter) "
+					  "WHERE project_id = $1 AND id = $2 RETURNING 1", 5, types);
+	/* segment_sync rebuilds the membership when the filter changed */
+	if (!RunValue(plan, args, nulls, false, &v, &isnull))
+	{
+		SPI_finish();
+		SegmentNotFound(segment_id);
+	}
+	SPI_finish();
+	PG_RETURN_JSONB_P(SegmentObject(project_id, segment_id, false));
+}
+
+PG_FUNCTION_INFO_V1(participants_delete_segment);
+/* delete_segment(project_id, segment_id): the segment as it was */
+Datum
+participants_delete_segment(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	pg_uuid_t  *project_id;
+	pg_uuid_t  *segment_id;
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
+	Datum		v;
+	bool		isnull;
+	Jsonb	   *res = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	NotNull(fcinfo, 0, "project_id");
+	NotNull(fcinfo, 1, "segment_id");
+	project_id = PG_GETARG_UUID_P(0);
+	segment_id = PG_GETARG_UUID_P(1);
+	(void) PtGetProject(project_id);
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(segment_id);
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "DELETE FROM participants.segment s "
+					  "WHERE s.project_id = $1 AND s.id = $2 RETURNING " SEGMENT_JSON, 2, types);
+	if (RunValue(plan, args, NULL, false, &v, &isnull))
+	{
+		MemoryContextSwitchTo(cxt);
+		res = CopyJsonb(v);
+	}
+	SPI_finish();
+	if (res == NULL)
+		SegmentNotFound(segment_id);
+	PG_RETURN_JSONB_P(res);
+}
+
+PG_FUNCTION_INFO_V1(participants_get_segment);
+/* get_segment(project_id, segment_id) */
+Datum
+participants_get_segment(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *project_id;
+	pg_uuid_t  *segment_id;
+	Jsonb	   *res;
+
+	NotNull(fcinfo, 0, "project_id");
+	NotNull(fcinfo, 1, "segment_id");
+	project_id = PG_GETARG_UUID_P(0);
+	segment_id = PG_GETARG_UUID_P(1);
+	(void) PtGetProject(project_id);
+	res = SegmentObject(project_id, segment_id, true);
+	if (res == NULL)
+		SegmentNotFound(segment_id);
+	PG_RETURN_JSONB_P(res);
+}
+
+PG_FUNCTION_INFO_V1(participants_list_segments);
+/* list_segments(project_id, page_number, page_size): by name */
+Datum
+participants_list_segments(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	pg_uuid_t  *project_id;
+	int32		page_number = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
+	int32		page_size = PG_ARGISNULL(2) ? 20 : PG_GETARG_INT32(2);
+	Oid			types[4] = {UUIDOID, INT4OID, INT4OID, INT8OID};
+	Datum		args[4];
+	Datum		v;
+	bool		isnull;
+	Jsonb	   *res;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	NotNull(fcinfo, 0, "project_id");
+	if (page_size < 1 || page_size > 1000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"page_size\": %d", page_size),
+				 errhint("A page holds 1 to 1000 segments.")));
+	if (page_number < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"page_number\": %d", page_number),
+				 errhint("Pages are numbered from 0.")));
+	project_id = PG_GETARG_UUID_P(0);
+	(void) PtGetProject(project_id);
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = Int32GetDatum(page_number);
+	args[2] = Int32GetDatum(page_size);
+	args[3] = Int64GetDatum((int64) page_number * page_size);
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan,
+					  "SELECT pg_catalog.jsonb_build_object('pageNumber', $2, 'pageSize', $3, "
+					  "'totalSegments', (SELECT pg_catalog.count(*) FROM participants.segment "
+					  "WHERE project_id = $1), "
+					  "'segments', coalesce((SELECT pg_catalog.jsonb_agg(page.j ORDER BY page.n) FROM "
+					  "(SELECT " SEGMENT_JSON " AS j, "
+					  "pg_catalog.row_number() OVER (ORDER BY pg_catalog.lower(s.name), s.id) AS n "
+					  "FROM participants.segment s WHERE s.project_id = $1 "
+					  "ORDER BY pg_catalog.lower(s.name), s.id LIMIT $3 OFFSET $4) page), '[]'))",
+					  4, types);
+	if (!RunValue(plan, args, NULL, true, &v, &isnull))
+		elog(ERROR, "segment list returned no row");
+	MemoryContextSwitchTo(cxt);
+	res = CopyJsonb(v);
+	SPI_finish();
+	PG_RETURN_JSONB_P(res);
+}
+
+/*
+ * The participants named by a JSON array (participantIdentifiers, or ids
+ * with query_by_id), as a sorted array of distinct ids; 22023 for a
+ * malformed argument, PT404 naming the first one that is not in the
+ * project. *nnamed receives the number of distinct participants.
+ */
+static Datum
+ResolveParticipants(pg_uuid_t *project_id, Jsonb *list, bool query_by_id, int *ndistinct)
+{
+	static SPIPlanPtr plans[2] = {NULL, NULL};
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			n = 0;
+	int			i;
+	Datum	   *elems;
+	char	  **texts;
+	Oid			types[2] = {UUIDOID, query_by_id ? UUIDARRAYOID : TEXTARRAYOID};
+	Datum		args[2];
+	Datum		ids;
+	bool		isnull;
+	int64		missing;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (!JB_ROOT_IS_ARRAY(list) || JB_ROOT_IS_SCALAR(list))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"participants\": expected an array of %s",
+						query_by_id ? "participant ids" : "participantIdentifiers")));
+	elems = palloc(sizeof(Datum) * Max(JB_ROOT_COUNT(list), 1));
+	texts = palloc(sizeof(char *) * Max(JB_ROOT_COUNT(list), 1));
+	it = JsonbIteratorInit(&list->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *key;
+
+		if (tok != WJB_ELEM)
+			continue;
+		key = psprintf("participants[%d]", n);
+		if (v.type != jbvString)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for key \"%s\": expected a string, got %s",
+							key, PtJsonbTypeName(&v))));
+		texts[n] = pnstrdup(v.val.string.val, v.val.string.len);
+		if (query_by_id)
+		{
+			pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+			PtParseUuid(texts[n], key, id);
+			elems[n] = UUIDPGetDatum(id);
+		}
+		else
+			elems[n] = CStringGetTextDatum(texts[n]);
+		n++;
+	}
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = PointerGetDatum(construct_array(elems, n, query_by_id ? UUIDOID : TEXTOID,
+											  query_by_id ? UUID_LEN : -1, false,
+											  query_by_id ? TYPALIGN_CHAR : TYPALIGN_INT));
+	SPI_connect();
+	if (plans[query_by_id] == NULL)
+		PtPreparePlan(&plans[query_by_id], query_by_id ?
+					  "SELECT coalesce(pg_catalog.array_agg(DISTINCT p.id) FILTER (WHERE p.id IS NOT NULL), '{}'), "
+					  "min(a.n) FILTER (WHERE p.id IS NULL) "
+					  "FROM pg_catalog.unnest($2) WITH ORDINALITY a(k, n) "
+					  "LEFT JOIN participants.participant p ON p.project_id = $1 AND p.id = a.k" :
+					  "SELECT coalesce(pg_catalog.array_agg(DISTINCT p.id) FILTER (WHERE p.id IS NOT NULL), '{}'), "
+					  "min(a.n) FILTER (WHERE p.id IS NULL) "
+					  "FROM pg_catalog.unnest($2) WITH ORDINALITY a(k, n) "
+					  "LEFT JOIN participants.participant p ON p.project_id = $1 AND p.participant_identifier = a.k",
+					  2, types);
+	if (PtExecutePlan(plans[query_by_id], args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "participant lookup failed");
+	missing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (!isnull)
+	{
+		i = (int) missing - 1;
+		SPI_finish();
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_NOT_FOUND),
+				 errmsg("participant \"%s\" not found", texts[i]),
+				 errdetail("At key \"participants[%d]\".", i),
+				 query_by_id ? 0 : errhint("Participants are named by participantIdentifier; pass query_by_id => true to name them by id.")));
+	}
+	ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	MemoryContextSwitchTo(cxt);
+	ids = PointerGetDatum(DatumGetArrayTypePCopy(ids));
+	SPI_finish();
+	*ndistinct = ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(ids)), ARR_DIMS(DatumGetArrayTypeP(ids)));
+	return ids;
+}
+
+/* Common part of add_segment_members and remove_segment_members */
+static Jsonb *
+ChangeMembers(FunctionCallInfo fcinfo, bool add)
+{
+	static SPIPlanPtr plans[2] = {NULL, NULL};
+	pg_uuid_t  *project_id;
+	pg_uuid_t  *segment_id;
+	bool		query_by_id = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
+	Oid			types[3] = {UUIDOID, UUIDOID, UUIDARRAYOID};
+	Datum		args[3];
+	Datum		v;
+	bool		isnull;
+	int			ndistinct;
+	int64		changed;
+	JsonbParseState *state = NULL;
+	JsonbValue	num;
+
+	NotNull(fcinfo, 0, "project_id");
+	NotNull(fcinfo, 1, "segment_id");
+	NotNull(fcinfo, 2, "participants");
+	project_id = PG_GETARG_UUID_P(0);
+	segment_id = PG_GETARG_UUID_P(1);
+	(void) PtGetProject(project_id);
+	if (SegmentKind(project_id, segment_id, true) == 'd')
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("segment %s is dynamic: its members follow its filter", UuidText(segment_id)),
+				 errhint("Change the filter with update_segment, or use a static segment.")));
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(segment_id);
+	args[2] = ResolveParticipants(project_id, PG_GETARG_JSONB_P(2), query_by_id, &ndistinct);
+
+	SPI_connect();
+	if (plans[add] == NULL)
+		PtPreparePlan(&plans[add], add ?
+		/* in id order, so that two overlapping calls cannot deadlock */
+					  "WITH ins AS (INSERT INTO participants.segment_membership "
+					  "(project_id, segment_id, participant_id, add_date) "
+					  "SELECT $1, $2, a.id, pg_catalog.now() FROM pg_catalog.unnest($3) a(id) "
+					  "ON CONFLICT (project_id, segment_id, participant_id) WHERE remove_date IS NULL "
+					  "DO NOTHING RETURNING 1) SELECT pg_catalog.count(*) FROM ins" :
+					  "WITH upd AS (UPDATE participants.segment_membership m "
+					  "SET remove_date = GREATEST(pg_catalog.now(), m.add_date) "
+					  "WHERE m.project_id = $1 AND m.segment_id = $2 AND m.remove_date IS NULL "
+					  "AND m.participant_id = ANY ($3) RETURNING 1) SELECT pg_catalog.count(*) FROM upd",
+					  3, types);
+	if (!RunValue(plans[add], args, NULL, false, &v, &isnull))
+		elog(ERROR, "membership change returned no row");
+	changed = DatumGetInt64(v);
+	SPI_finish();
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	PtPushKey(&state, add ? "added" : "removed");
+	num.type = jbvNumeric;
+	num.val.numeric = int64_to_numeric(changed);
+	pushJsonbValue(&state, WJB_VALUE, &num);
+	PtPushKey(&state, add ? "alreadyMembers" : "notMembers");
+	num.val.numeric = int64_to_numeric(ndistinct - changed);
+	pushJsonbValue(&state, WJB_VALUE, &num);
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+PG_FUNCTION_INFO_V1(participants_add_segment_members);
+/* add_segment_members(project_id, segment_id, participants, query_by_id) */
+Datum
+participants_add_segment_members(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_JSONB_P(ChangeMembers(fcinfo, true));
+}
+
+PG_FUNCTION_INFO_V1(participants_remove_segment_members);
+/* remove_segment_members(project_id, segment_id, participants, query_by_id) */
+Datum
+participants_remove_segment_members(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_JSONB_P(ChangeMembers(fcinfo, false));
+}
+
+/* One participant's id, by identifier or id; PT404 when not in the project */
+static Datum
+ResolveParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id)
+{
+	static SPIPlanPtr plans[2] = {NULL, NULL};
+	Oid			types[2] = {UUIDOID, query_by_id ? UUIDOID : TEXTOID};
+	Datum		args[2];
+	Datum		v;
+	bool		isnull;
+	bool		found;
+	char	   *ptext = text_to_cstring(participant);
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+	args[0] = UUIDPGetDatum(project_id);
+	if (query_by_id)
+	{
+		pg_uuid_t  *key = palloc(sizeof(pg_uuid_t));
+
+		PtParseUuid(ptext, "participant", key);
+		args[1] = UUIDPGetDatum(key);
+	}
+	else
+		args[1] = PointerGetDatum(participant);
+	SPI_connect();
+	if (plans[query_by_id] == NULL)
+		PtPreparePlan(&plans[query_by_id], query_by_id ?
+					  "SELECT id FROM participants.participant WHERE project_id = $1 AND id = $2" :
+					  "SELECT id FROM participants.participant WHERE project_id = $1 AND participant_identifier = $2",
+					  2, types);
+	found = RunValue(plans[query_by_id], args, NULL, true, &v, &isnull);
+	if (found)
+		memcpy(id->data, DatumGetUUIDP(v)->data, UUID_LEN);
+	SPI_finish();
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_NOT_FOUND),
+				 errmsg("participant \"%s\" not found", ptext),
+				 query_by_id ? 0 : errhint("The participant is looked up by participantIdentifier; pass query_by_id => true to look it up by id.")));
+	return UUIDPGetDatum(id);
+}
+
+PG_FUNCTION_INFO_V1(participants_segment_history);
+/* segment_history(project_id, segment_id, participant, query_by_id) */
+Datum
+participants_segment_history(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	pg_uuid_t  *project_id;
+	pg_uuid_t  *segment_id;
+	bool		query_by_id = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
+	Oid			types[3] = {UUIDOID, UUIDOID, UUIDOID};
+	Datum		args[3];
+	char		nulls[3] = "  n";
+	Datum		v;
+	bool		isnull;
+	Jsonb	   *res;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	NotNull(fcinfo, 0, "project_id");
+	NotNull(fcinfo, 1, "segment_id");
+	project_id = PG_GETARG_UUID_P(0);
+	segment_id = PG_GETARG_UUID_P(1);
+	(void) PtGetProject(project_id);
+	(void) SegmentKind(project_id, segment_id, false);
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(segment_id);
+	args[2] = (Datum) 0;
+	if (!PG_ARGISNULL(2))
+	{
+		args[2] = ResolveParticipant(project_id, PG_GETARG_TEXT_PP(2), query_by_id);
+		nulls[2] = ' ';
+	}
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan,
+					  "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+					  "'participantID', m.participant_id, 'addDate', m.add_date, "
+					  "'removeDate', m.remove_date) ORDER BY m.add_date, m.id), '[]') "
+					  "FROM participants.segment_membership m "
+					  "WHERE m.project_id = $1 AND m.segment_id = $2 "
+					  "AND ($3::uuid IS NULL OR m.participant_id = $3)", 3, types);
+	if (!RunValue(plan, args, nulls, true, &v, &isnull))
+		elog(ERROR, "segment history returned no row");
+	MemoryContextSwitchTo(cxt);
+	res = CopyJsonb(v);
+	SPI_finish();
+	PG_RETURN_JSONB_P(res);
+}
+
+PG_FUNCTION_INFO_V1(participants_participant_segments);
+/* participant_segments(project_id, participant, query_by_id): current memberships */
+Datum
+participants_participant_segments(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	pg_uuid_t  *project_id;
+	bool		query_by_id = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
+	Datum		v;
+	bool		isnull;
+	Jsonb	   *res;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	NotNull(fcinfo, 0, "project_id");
+	NotNull(fcinfo, 1, "participant");
+	project_id = PG_GETARG_UUID_P(0);
+	(void) PtGetProject(project_id);
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = ResolveParticipant(project_id, PG_GETARG_TEXT_PP(1), query_by_id);
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan,
+					  "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+					  "'segmentID', s.id, 'segmentName', s.name, 'addDate', m.add_date) "
+					  "ORDER BY m.add_date, m.id), '[]') "
+					  "FROM participants.segment_membership m "
+					  "JOIN participants.segment s ON s.project_id = m.project_id AND s.id = m.segment_id "
+					  "WHERE m.project_id = $1 AND m.participant_id = $2 AND m.remove_date IS NULL",
+					  2, types);
+	if (!RunValue(plan, args, NULL, true, &v, &isnull))
+		elog(ERROR, "participant segments returned no row");
+	MemoryContextSwitchTo(cxt);
+	res = CopyJsonb(v);
+	SPI_finish();
+	PG_RETURN_JSONB_P(res);
+}
+
+/* ------------------------------------------------------------------------
+ * Triggers
+ * ------------------------------------------------------------------------
+ */
+
+/* Column numbers (0-based) of the participant table for PtRecordFromValues */
+static struct
+{
+	Oid			relid;
+	int			map[PT_RECORD_NCOLS];
+	int			project_id;
+} pcols;
+
+static void
+LoadParticipantColumns(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	char	   *names = pstrdup(PT_RECORD_COLUMNS);
+	char	   *tok;
+	char	   *save;
+	int			i = 0;
+
+	if (pcols.relid == RelationGetRelid(rel))
+		return;
+	for (tok = strtok_r(names, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+	{
+		int			n = SPI_fnumber(desc, tok);
+
+		if (n <= 0 || i >= PT_RECORD_NCOLS)
+			elog(ERROR, "participant table has no column \"%s\"", tok);
+		pcols.map[i++] = n - 1;
+	}
+	pcols.project_id = SPI_fnumber(desc, "project_id") - 1;
+	pcols.relid = RelationGetRelid(rel);
+}
+
+static void
+TupleRecord(HeapTuple tuple, TupleDesc desc, PtRecord *rec, pg_uuid_t *project_id)
+{
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+
+	heap_deform_tuple(tuple, desc, values, nulls);
+	PtRecordFromValues(rec, values, nulls, pcols.map);
+	if (project_id)
+		memcpy(project_id->data, DatumGetUUIDP(values[pcols.project_id])->data, UUID_LEN);
+}
+
+PG_FUNCTION_INFO_V1(participants_participant_segments_sync);
+/*
+ * AFTER INSERT OR UPDATE row trigger on participant: evaluate the project's
+ * dynamic filters on the new row (and the old one), and begin or end the
+ * participant's episodes where the answer changed.
+ */
+Datum
+participants_participant_segments_sync(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr add_plan = NULL;
+	static SPIPlanPtr remove_plan = NULL;
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	pg_uuid_t	project_id;
+	PtRecord	newrec,
+				oldrec;
+	bool		update;
+	SegmentCacheEntry *entry;
+	Datum	   *adds,
+			   *removes;
+	int			nadd = 0,
+				nremove = 0;
+	int			i;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "participant_segments_sync: must fire AFTER, FOR EACH ROW");
+	update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
+	if (!update && !TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		elog(ERROR, "participant_segments_sync: must fire on INSERT or UPDATE");
+
+	desc = RelationGetDescr(td->tg_relation);
+	LoadParticipantColumns(td->tg_relation);
+	TupleRecord(update ? td->tg_newtuple : td->tg_trigtuple, desc, &newrec, &project_id);
+	LockProject(&project_id, ShareLock);
+	entry = DynamicSegments(&project_id);
+	if (entry->n == 0)
+		return PointerGetDatum(NULL);
+	if (update)
+		TupleRecord(td->tg_trigtuple, desc, &oldrec, NULL);
+
+	adds = palloc(sizeof(Datum) * entry->n);
+	removes = palloc(sizeof(Datum) * entry->n);
+	for (i = 0; i < entry->n; i++)
+	{
+		DynamicSegment *seg = &entry->segments[i];
+		bool		now_in = PtFilterMatches(&seg->filter, &newrec);
+		bool		was_in = update && PtFilterMatches(&seg->filter, &oldrec);
+
+		if (now_in && !was_in)
+			adds[nadd++] = UUIDPGetDatum(&seg->id);
+		else if (was_in && !now_in)
+			removes[nremove++] = UUIDPGetDatum(&seg->id);
+	}
+	if (nadd == 0 && nremove == 0)
+		return PointerGetDatum(NULL);
+
+	SPI_connect();
+	if (add_plan == NULL)
+	{
+		Oid			types[3] = {UUIDOID, UUIDOID, UUIDARRAYOID};
+
+		PtPreparePlan(&add_plan, "INSERT INTO participants.segment_membership "
+					  "(project_id, segment_id, participant_id, add_date) "
+					  "SELECT $1, s.id, $2, pg_catalog.now() FROM pg_catalog.unnest($3) s(id) "
+					  "ON CONFLICT (project_id, segment_id, participant_id) WHERE remove_date IS NULL "
+					  "DO NOTHING", 3, types);
+		PtPreparePlan(&remove_plan, "UPDATE participants.segment_membership m "
+					  "SET remove_date = GREATEST(pg_catalog.now(), m.add_date) "
+					  "WHERE m.project_id = $1 AND m.participant_id = $2 "
+					  "AND m.segment_id = ANY ($3) AND m.remove_date IS NULL", 3, types);
+	}
+	for (i = 0; i < 2; i++)
+	{
+		Datum		args[3];
+		int			n = i == 0 ? nadd : nremove;
+		int			ret;
+
+		if (n == 0)
+			continue;
+		args[0] = UUIDPGetDatum(&project_id);
+		args[1] = UUIDPGetDatum(&newrec.id);
+		args[2] = PointerGetDatum(construct_array(i == 0 ? adds : removes, n, UUIDOID,
+												  UUID_LEN, false, TYPALIGN_CHAR));
+		ret = PtExecutePlan(i == 0 ? add_plan : remove_plan, args, NULL, false, 0);
+		if (ret < 0)
+			elog(ERROR, "segment membership change failed: %s", SPI_result_code_string(ret));
+	}
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(participants_segment_guard);
+/*
+ * BEFORE INSERT, UPDATE or DELETE row trigger on segment: the filter is
+ * valid; a segment keeps its project, id and kind. A dynamic segment's
+ * filter comes, changes and goes under the project lock in exclusive mode
+ * (see the top of this file).
+ */
+Datum
+participants_segment_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	newt;
+	HeapTuple	oldt = NULL;
+	bool		isnull;
+	Datum		filter;
+	bool		filter_changed;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "segment_guard: must fire BEFORE, FOR EACH ROW");
+	desc = RelationGetDescr(td->tg_relation);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		int			keys[3];
+		int			k;
+
+		oldt = td->tg_trigtuple;
+		newt = td->tg_newtuple;
+		keys[0] = SPI_fnumber(desc, "project_id");
+		keys[1] = SPI_fnumber(desc, "id");
+		keys[2] = SPI_fnumber(desc, "kind");
+		for (k = 0; k < 3; k++)
+		{
+			bool		n1,
+						n2;
+			Datum		a = heap_getattr(oldt, keys[k], desc, &n1);
+			Datum		b = heap_getattr(newt, keys[k], desc, &n2);
+			Form_pg_attribute att = TupleDescAttr(desc, keys[k] - 1);
+
+			if (n1 != n2 || (!n1 && !datumIsEqual(a, b, att->attbyval, att->attlen)))
+				ereport(ERROR,
+						(errcode(ERRCODE_PT_CONFLICT),
+						 errmsg("cannot change the project_id, id or kind of a segment"),
+						 errhint("Create a new segment instead.")));
+		}
+	}
+	else if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		newt = td->tg_trigtuple;
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		/* a dynamic segment goes under the lock: no write may be adding to it */
+		oldt = td->tg_trigtuple;
+		(void) heap_getattr(oldt, SPI_fnumber(desc, "filter"), desc, &isnull);
+		if (!isnull)
+			LockProject(DatumGetUUIDP(heap_getattr(oldt, SPI_fnumber(desc, "project_id"),
+												   desc, &isnull)), ExclusiveLock);
+		return PointerGetDatum(oldt);
+	}
+	else
+		elog(ERROR, "segment_guard: must fire on INSERT, UPDATE or DELETE");
+
+	filter = heap_getattr(newt, SPI_fnumber(desc, "filter"), desc, &isnull);
+	if (!isnull)
+	{
+		PtFilter	f;
+
+		PtFilterSegment(&f, DatumGetJsonbP(filter));
+	}
+	if (oldt != NULL)
+	{
+		bool		oldnull;
+		Datum		oldfilter = heap_getattr(oldt, SPI_fnumber(desc, "filter"), desc, &oldnull);
+
+		filter_changed = isnull != oldnull ||
+			(!isnull && DatumGetInt32(DirectFunctionCall2(jsonb_cmp, filter, oldfilter)) != 0);
+	}
+	else
+		filter_changed = !isnull;
+	if (filter_changed)
+	{
+		pg_uuid_t  *project_id = DatumGetUUIDP(heap_getattr(newt, SPI_fnumber(desc, "project_id"),
+															 desc, &isnull));
+
+		LockProject(project_id, ExclusiveLock);
+	}
+	return PointerGetDatum(newt);
+}
+
+PG_FUNCTION_INFO_V1(participants_segment_sync);
+/*
+ * AFTER row trigger on segment (and AFTER TRUNCATE): every backend drops
+ * its cached dynamic segments; a dynamic segment whose filter changed gets
+ * its membership rebuilt. (A new segment's membership is built by
+ * create_segment, not here: restoring a dump loads segments and their
+ * membership history as they were.)
+ */
+Datum
+participants_segment_sync(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event))
+		elog(ERROR, "segment_sync: must fire AFTER");
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
+	InitSegmentCache();
+	segment_relid = RelationGetRelid(td->tg_relation);
+	SegmentCacheReset((Datum) 0, InvalidOid);
+	segment_written_in_xact = true;
+
+	if (TRIGGER_FIRED_FOR_ROW(td->tg_event) && TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		TupleDesc	desc = RelationGetDescr(td->tg_relation);
+		int			col = SPI_fnumber(desc, "filter");
+		bool		newnull,
+					oldnull,
+					isnull;
+		Datum		filter = heap_getattr(td->tg_newtuple, col, desc, &newnull);
+		Datum		oldfilter = heap_getattr(td->tg_trigtuple, col, desc, &oldnull);
+
+		if (!newnull && (oldnull ||
+						 DatumGetInt32(DirectFunctionCall2(jsonb_cmp, filter, oldfilter)) != 0))
+		{
+			pg_uuid_t  *project_id = DatumGetUUIDP(heap_getattr(td->tg_newtuple,
+																 SPI_fnumber(desc, "project_id"),
+																 desc, &isnull));
+			pg_uuid_t  *segment_id = DatumGetUUIDP(heap_getattr(td->tg_newtuple,
+																 SPI_fnumber(desc, "id"),
+																 desc, &isnull));
+
+			/* segment_guard took the lock already */
+			LockProject(project_id, ExclusiveLock);
+			RebuildMembership(project_id, segment_id, DatumGetJsonbP(filter));
+		}
+	}
+	return PointerGetDatum(NULL);
+}
