@@ -1,8 +1,8 @@
 -- segments: static groups, dynamic segments kept by triggers, membership
 -- history, segment-filtered search
 SELECT participants.create_project('Segment study') AS s \gset
-SELECT participants.create_project('Other study') AS o \gset
-CREATE FUNCTION err(sql text) RETURNS text LANGUAGE plpgsql AS $$
+SELECT participants.create_project('Segment other') AS o \gset
+CREATE FUNCTION serr(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
 	EXECUTE sql;
 	RETURN 'no error';
@@ -21,9 +21,11 @@ CREATE FUNCTION members(project uuid, segment uuid) RETURNS text LANGUAGE sql AS
 	JOIN participants.participant p ON p.project_id = m.project_id AND p.id = m.participant_id
 	WHERE m.project_id = project AND m.segment_id = segment AND m.remove_date IS NULL
 $$;
--- episodes of a segment: identifier and whether it ended, in order
+-- episodes of a segment: identifier and whether it ended, in order (those
+-- that began together, in one rebuild, by identifier)
 CREATE FUNCTION episodes(project uuid, segment uuid, participant text DEFAULT NULL) RETURNS text LANGUAGE sql AS $$
-	SELECT coalesce(string_agg(p.participant_identifier || CASE WHEN e->>'removeDate' IS NULL THEN '+' ELSE '-' END, ' ' ORDER BY o), '')
+	SELECT coalesce(string_agg(p.participant_identifier || CASE WHEN e->>'removeDate' IS NULL THEN '+' ELSE '-' END, ' '
+		ORDER BY (e->>'addDate')::timestamptz, p.participant_identifier), '')
 	FROM jsonb_array_elements(participants.segment_history(project, segment, participant)) WITH ORDINALITY AS x(e, o)
 	JOIN participants.participant p ON p.project_id = project AND p.id = (e->>'participantID')::uuid
 $$;
@@ -40,33 +42,33 @@ SELECT participants.upsert_participant(:'o', '{"participantIdentifier": "X01", "
 SELECT seg(participants.create_segment(:'s', 'Call list', 'Phone these first')) AS created;
 SELECT participants.create_segment(:'s', 'Call list 2')->>'segmentID' AS g2 \gset
 SELECT (participants.list_segments(:'s')->'segments'->0->>'segmentID') AS g \gset
-SELECT err(format('SELECT participants.create_segment(%L, %L)', :'s', 'CALL LIST')) AS duplicate_name_any_case;
+SELECT serr(format('SELECT participants.create_segment(%L, %L)', :'s', 'CALL LIST')) AS duplicate_name_any_case;
 SELECT participants.create_segment(:'o', 'Call list')->>'segmentName' AS same_name_other_project;
-SELECT err(format('SELECT participants.create_segment(%L, %L)', :'s', '   ')) AS blank_name;
-SELECT err(format('SELECT participants.create_segment(%L, %L)', :'s', E'a\tb')) AS control_in_name;
-SELECT err(format('SELECT participants.create_segment(%L, %L)', :'s', repeat('x', 201))) AS long_name;
-SELECT err(format('SELECT participants.create_segment(%L, NULL)', :'s')) AS null_name;
-SELECT err('SELECT participants.create_segment(''00000000-0000-0000-0000-000000000000'', ''x'')') AS unknown_project;
+SELECT serr(format('SELECT participants.create_segment(%L, %L)', :'s', '   ')) AS blank_name;
+SELECT serr(format('SELECT participants.create_segment(%L, %L)', :'s', E'a\tb')) AS control_in_name;
+SELECT serr(format('SELECT participants.create_segment(%L, %L)', :'s', repeat('x', 201))) AS long_name;
+SELECT serr(format('SELECT participants.create_segment(%L, NULL)', :'s')) AS null_name;
+SELECT serr('SELECT participants.create_segment(''00000000-0000-0000-0000-000000000000'', ''x'')') AS unknown_project;
 
 SELECT participants.add_segment_members(:'s', :'g', '["S01", "S02", "S02"]') AS add_with_duplicate;
 SELECT participants.add_segment_members(:'s', :'g', '["S02", "S03"]') AS add_again;
 SELECT participants.add_segment_members(:'s', :'g', '[]') AS add_nothing;
-SELECT err(format('SELECT participants.add_segment_members(%L, %L, %L)', :'s', :'g', '["S04", "NOPE"]')) AS unknown_participant;
-SELECT err(format('SELECT participants.add_segment_members(%L, %L, %L)', :'s', :'g', '["X01"]')) AS other_projects_participant;
+SELECT serr(format('SELECT participants.add_segment_members(%L, %L, %L)', :'s', :'g', '["S04", "NOPE"]')) AS unknown_participant;
+SELECT serr(format('SELECT participants.add_segment_members(%L, %L, %L)', :'s', :'g', '["X01"]')) AS other_projects_participant;
 SELECT members(:'s', :'g') AS nothing_added_by_failed_calls;
-SELECT err(format('SELECT participants.add_segment_members(%L, %L, %L)', :'s', :'g', '{"S04": 1}')) AS not_an_array;
-SELECT err(format('SELECT participants.add_segment_members(%L, %L, %L)', :'s', :'g', '["S04", 5]')) AS not_a_string;
-SELECT err(format('SELECT participants.add_segment_members(%L, %L, %L, true)', :'s', :'g', '["not-a-uuid"]')) AS bad_id;
-SELECT err(format('SELECT participants.add_segment_members(%L, %L, NULL)', :'s', :'g')) AS null_list;
-SELECT err(format('SELECT participants.add_segment_members(%L, %L, %L)', :'s', '00000000-0000-0000-0000-000000000000', '["S01"]')) AS unknown_segment;
-SELECT err(format('SELECT participants.add_segment_members(%L, %L, %L)', :'o', :'g', '["X01"]')) AS segment_of_other_project;
+SELECT serr(format('SELECT participants.add_segment_members(%L, %L, %L)', :'s', :'g', '{"S04": 1}')) AS not_an_array;
+SELECT serr(format('SELECT participants.add_segment_members(%L, %L, %L)', :'s', :'g', '["S04", 5]')) AS not_a_string;
+SELECT serr(format('SELECT participants.add_segment_members(%L, %L, %L, true)', :'s', :'g', '["not-a-uuid"]')) AS bad_id;
+SELECT serr(format('SELECT participants.add_segment_members(%L, %L, NULL)', :'s', :'g')) AS null_list;
+SELECT serr(format('SELECT participants.add_segment_members(%L, %L, %L)', :'s', '00000000-0000-0000-0000-000000000000', '["S01"]')) AS unknown_segment;
+SELECT serr(format('SELECT participants.add_segment_members(%L, %L, %L)', :'o', :'g', '["X01"]')) AS segment_of_other_project;
 SELECT participants.add_segment_members(:'s', :'g', jsonb_build_array(id), true) AS add_by_id
 FROM participants.participant WHERE participant_identifier = 'S05';
 SELECT members(:'s', :'g') AS members_now;
 
 SELECT participants.remove_segment_members(:'s', :'g', '["S02", "S04", "S02"]') AS remove_with_non_member;
 SELECT participants.remove_segment_members(:'s', :'g', '["S02"]') AS remove_again;
-SELECT err(format('SELECT participants.remove_segment_members(%L, %L, %L)', :'s', :'g', '["S01", "NOPE"]')) AS remove_unknown;
+SELECT serr(format('SELECT participants.remove_segment_members(%L, %L, %L)', :'s', :'g', '["S01", "NOPE"]')) AS remove_unknown;
 SELECT participants.add_segment_members(:'s', :'g', '["S02"]') AS add_back;
 SELECT members(:'s', :'g') AS members_after;
 SELECT episodes(:'s', :'g') AS history;
@@ -75,43 +77,43 @@ SELECT (h->0->>'addDate')::timestamptz <= (h->0->>'removeDate')::timestamptz AS 
        h->1->'removeDate' = 'null' AS second_episode_current,
        (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(h->0) k) AS episode_keys
 FROM participants.segment_history(:'s', :'g', 'S02') h;
-SELECT err(format('SELECT participants.segment_history(%L, %L, %L)', :'s', :'g', 'NOPE')) AS history_unknown_participant;
-SELECT err(format('SELECT participants.segment_history(%L, %L)', :'s', '00000000-0000-0000-0000-000000000000')) AS history_unknown_segment;
+SELECT serr(format('SELECT participants.segment_history(%L, %L, %L)', :'s', :'g', 'NOPE')) AS history_unknown_participant;
+SELECT serr(format('SELECT participants.segment_history(%L, %L)', :'s', '00000000-0000-0000-0000-000000000000')) AS history_unknown_segment;
 
 SELECT jsonb_agg(e->>'segmentName' ORDER BY o) AS segments_of_s02,
        bool_and((e->>'addDate')::timestamptz IS NOT NULL) AS with_dates,
        (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(participants.participant_segments(:'s', 'S02')->0) k) AS keys
 FROM jsonb_array_elements(participants.participant_segments(:'s', 'S02')) WITH ORDINALITY x(e, o);
 SELECT participants.participant_segments(:'s', 'S04') AS segments_of_non_member;
-SELECT err(format('SELECT participants.participant_segments(%L, %L)', :'s', 'NOPE')) AS segments_unknown_participant;
+SELECT serr(format('SELECT participants.participant_segments(%L, %L)', :'s', 'NOPE')) AS segments_unknown_participant;
 
 SELECT seg(participants.get_segment(:'s', :'g')) AS got;
-SELECT err(format('SELECT participants.get_segment(%L, %L)', :'o', :'g')) AS get_from_other_project;
+SELECT serr(format('SELECT participants.get_segment(%L, %L)', :'o', :'g')) AS get_from_other_project;
 SELECT seg(participants.update_segment(:'s', :'g', name => 'Callers', description => 'Updated')) AS renamed;
 SELECT seg(participants.update_segment(:'s', :'g', description => '')) AS description_cleared;
-SELECT err(format('SELECT participants.update_segment(%L, %L, name => %L)', :'s', :'g', 'call list 2')) AS rename_to_taken;
+SELECT serr(format('SELECT participants.update_segment(%L, %L, name => %L)', :'s', :'g', 'call list 2')) AS rename_to_taken;
 SELECT participants.update_segment(:'s', :'g', name => 'CALLERS')->>'segmentName' AS rename_own_case;
-SELECT err(format('SELECT participants.update_segment(%L, %L, filter => %L)', :'s', :'g', '{"enrolled": true}')) AS filter_on_static;
-SELECT err(format('SELECT participants.update_segment(%L, %L, name => %L)', :'s', '00000000-0000-0000-0000-000000000000', 'x')) AS update_unknown;
+SELECT serr(format('SELECT participants.update_segment(%L, %L, filter => %L)', :'s', :'g', '{"enrolled": true}')) AS filter_on_static;
+SELECT serr(format('SELECT participants.update_segment(%L, %L, name => %L)', :'s', '00000000-0000-0000-0000-000000000000', 'x')) AS update_unknown;
 
 SELECT p->'pageNumber' AS page, p->'pageSize' AS size, p->'totalSegments' AS total,
        (SELECT jsonb_agg(e->>'segmentName') FROM jsonb_array_elements(p->'segments') e) AS names
 FROM participants.list_segments(:'s', 0, 1) p;
 SELECT (SELECT jsonb_agg(e->>'segmentName') FROM jsonb_array_elements(p->'segments') e) AS page_1
 FROM participants.list_segments(:'s', 1, 1) p;
-SELECT err(format('SELECT participants.list_segments(%L, 0, 0)', :'s')) AS bad_page_size;
-SELECT err(format('SELECT participants.list_segments(%L, -1)', :'s')) AS bad_page_number;
+SELECT serr(format('SELECT participants.list_segments(%L, 0, 0)', :'s')) AS bad_page_size;
+SELECT serr(format('SELECT participants.list_segments(%L, -1)', :'s')) AS bad_page_number;
 
 -- dynamic segments: filters are checked
-SELECT err(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '{"city": "Austin"}')) AS unknown_filter_key;
-SELECT err(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '[1]')) AS filter_not_object;
-SELECT err(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '{"enrolled": "yes"}')) AS enrolled_not_boolean;
-SELECT err(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '{"invitation_status": "maybe"}')) AS bad_invitation_status;
-SELECT err(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '{"demographic_fields": {"Shoe": "9"}}')) AS bad_demographic;
-SELECT err(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '{"demographic_fields": {"DOB": "1990-02-30"}}')) AS bad_dob;
-SELECT err(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '{"custom_fields": {"Site": [1]}}')) AS custom_field_array;
-SELECT err(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '{"custom_fields": 3}')) AS custom_fields_not_object;
-SELECT err(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', E'{"query": "a\\u0001"}')) AS control_in_query;
+SELECT serr(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '{"city": "Austin"}')) AS unknown_filter_key;
+SELECT serr(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '[1]')) AS filter_not_object;
+SELECT serr(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '{"enrolled": "yes"}')) AS enrolled_not_boolean;
+SELECT serr(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '{"invitation_status": "maybe"}')) AS bad_invitation_status;
+SELECT serr(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '{"demographic_fields": {"Shoe": "9"}}')) AS bad_demographic;
+SELECT serr(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '{"demographic_fields": {"DOB": "1990-02-30"}}')) AS bad_dob;
+SELECT serr(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '{"custom_fields": {"Site": [1]}}')) AS custom_field_array;
+SELECT serr(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', '{"custom_fields": 3}')) AS custom_fields_not_object;
+SELECT serr(format('SELECT participants.create_segment(%L, %L, NULL, %L)', :'s', 'bad', E'{"query": "a\\u0001"}')) AS control_in_query;
 SELECT count(*) AS no_bad_segment_created FROM participants.segment WHERE name = 'bad';
 
 -- a dynamic segment is built from the data at once
@@ -119,8 +121,8 @@ SELECT participants.create_segment(:'s', 'Austin smokers', NULL,
 	'{"demographic_fields": {"City": "AUSTIN"}, "custom_fields": {"Smoker": "true"}}')->>'segmentID' AS d \gset
 SELECT members(:'s', :'d') AS austin_smokers;
 SELECT seg(participants.get_segment(:'s', :'d')) AS dynamic_object;
-SELECT err(format('SELECT participants.add_segment_members(%L, %L, %L)', :'s', :'d', '["S05"]')) AS manual_add_dynamic;
-SELECT err(format('SELECT participants.remove_segment_members(%L, %L, %L)', :'s', :'d', '["S03"]')) AS manual_remove_dynamic;
+SELECT serr(format('SELECT participants.add_segment_members(%L, %L, %L)', :'s', :'d', '["S05"]')) AS manual_add_dynamic;
+SELECT serr(format('SELECT participants.remove_segment_members(%L, %L, %L)', :'s', :'d', '["S03"]')) AS manual_remove_dynamic;
 
 -- a participant followed through add -> update in -> update out -> withdraw
 SELECT participants.create_segment(:'s', 'Active north', NULL,
@@ -177,15 +179,15 @@ SELECT participants.upsert_participant(:'s', '{"participantIdentifier": "S01", "
 SELECT members(:'s', :'d') AS boston_now;
 
 -- raw writes to the segment table are held to the rules
-SELECT err(format('UPDATE participants.segment SET kind = %L WHERE id = %L', 'static', :'d')) AS raw_kind_change;
-SELECT err(format('UPDATE participants.segment SET filter = NULL WHERE id = %L', :'d')) AS raw_filter_removed;
-SELECT err(format('UPDATE participants.segment SET filter = %L WHERE id = %L', '{"bogus": 1}', :'d')) AS raw_bad_filter;
-SELECT err(format('UPDATE participants.segment SET project_id = %L WHERE id = %L', :'o', :'d')) AS raw_project_change;
-SELECT err(format('INSERT INTO participants.segment (project_id, id, name, kind, filter) VALUES (%L, gen_random_uuid(), %L, %L, %L)',
+SELECT serr(format('UPDATE participants.segment SET kind = %L WHERE id = %L', 'static', :'d')) AS raw_kind_change;
+SELECT serr(format('UPDATE participants.segment SET filter = NULL WHERE id = %L', :'d')) AS raw_filter_removed;
+SELECT serr(format('UPDATE participants.segment SET filter = %L WHERE id = %L', '{"bogus": 1}', :'d')) AS raw_bad_filter;
+SELECT serr(format('UPDATE participants.segment SET project_id = %L WHERE id = %L', :'o', :'d')) AS raw_project_change;
+SELECT serr(format('INSERT INTO participants.segment (project_id, id, name, kind, filter) VALUES (%L, gen_random_uuid(), %L, %L, %L)',
 	:'s', 'raw', 'dynamic', '{"withdrawn": 1}')) AS raw_insert_bad_filter;
 
 -- query_participants within a segment
-CREATE FUNCTION ids(r jsonb) RETURNS text LANGUAGE sql AS $$
+CREATE OR REPLACE FUNCTION ids(r jsonb) RETURNS text LANGUAGE sql AS $$
 	SELECT r->>'totalParticipants' || ': ' || coalesce(string_agg(e->>'participantIdentifier', ' ' ORDER BY o), '')
 	FROM jsonb_array_elements(r->'participants') WITH ORDINALITY AS x(e, o)
 $$;
@@ -207,8 +209,8 @@ FROM jsonb_array_elements(participants.query_participants(:'s')->'participants')
 SELECT (e->>'addedToSegmentDate')::timestamptz = (participants.segment_history(:'s', :'g', 'S02')->1->>'addDate')::timestamptz AS added_date_is_current_episode
 FROM jsonb_array_elements(participants.query_participants(:'s', segment_id => :'g')->'participants') e
 WHERE e->>'participantIdentifier' = 'S02';
-SELECT err(format('SELECT participants.query_participants(%L, segment_id => %L)', :'s', '00000000-0000-0000-0000-000000000000')) AS unknown_segment;
-SELECT err(format('SELECT participants.query_participants(%L, segment_id => %L)', :'o', :'g')) AS segment_of_other_project;
+SELECT serr(format('SELECT participants.query_participants(%L, segment_id => %L)', :'s', '00000000-0000-0000-0000-000000000000')) AS unknown_segment;
+SELECT serr(format('SELECT participants.query_participants(%L, segment_id => %L)', :'o', :'g')) AS segment_of_other_project;
 
 -- the psql views
 SELECT project, name, kind, members, created IS NOT NULL AS has_created
@@ -232,7 +234,7 @@ WHERE m.project_id = :'s' AND NOT EXISTS (SELECT 1 FROM participants.participant
 SELECT count(*) > 0 AS has_episodes FROM participants.segment_membership WHERE segment_id = :'g';
 SELECT seg(participants.delete_segment(:'s', :'g')) AS deleted_segment;
 SELECT count(*) AS episodes_left FROM participants.segment_membership WHERE segment_id = :'g';
-SELECT err(format('SELECT participants.delete_segment(%L, %L)', :'s', :'g')) AS delete_again;
+SELECT serr(format('SELECT participants.delete_segment(%L, %L)', :'s', :'g')) AS delete_again;
 SELECT participants.delete_segment(:'s', :'n')->>'kind' AS deleted_dynamic;
 SELECT participants.upsert_participant(:'s', '{"participantIdentifier": "S07", "customFields": {"Site": "North", "x": 1}}')->>'actionTaken' AS write_after_dynamic_delete;
 
