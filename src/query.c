@@ -215,6 +215,9 @@ participants_query_participants(PG_FUNCTION_ARGS)
 	PtQuery		q;
 	PtFilter	filter;
 	bool		in_segment;
+	bool		segment_only;
+	bool		windowed;
+	int			before;
 	char	   *where;
 	bool		generic;
 	int			nlimit,
@@ -274,28 +277,38 @@ participants_query_participants(PG_FUNCTION_ARGS)
 	else
 		appendStringInfoString(&q.sql, " FROM participants.participant p WHERE p.project_id = $1");
 	/* within a segment, "query" also matches custom field values (SPEC 3) */
+	before = q.sql.len;
 	PtFilterSql(&q, &filter, in_segment);
 	where = pstrdup(q.sql.data);
+	segment_only = in_segment && q.sql.len == before;
+	windowed = q.filtered && !segment_only;
 
 	/*
 	 * With filters, one pass over the matches gives the page and (by a
 	 * window count) the total. Without, the page comes from an index in
 	 * sort order when there is one (participant_inserted_idx, a sortable
-	 * field's), and the total from a count of the project's rows.
+	 * field's), and the total from a count of the project's rows. A segment
+	 * without other filters is read the second way: its page may come from
+	 * walking an index in sort order and probing the membership (a large
+	 * segment), or from its members sorted (a small one), and its total from
+	 * the membership index alone.
 	 */
 	resetStringInfo(&q.sql);
-	if (q.filtered)
+	if (windowed)
 		appendStringInfo(&q.sql, "SELECT p.* FROM (SELECT %s, %s"
 						 "count(*) OVER () AS pt_total%s OFFSET 0) p",
 						 RecordColumnsOfP(), in_segment ? "m.add_date AS pt_added, " : "", where);
+	else if (segment_only)
+		appendStringInfo(&q.sql, "SELECT %s, m.add_date AS pt_added%s", RecordColumnsOfP(), where);
 	else
 		appendStringInfo(&q.sql, "SELECT " PT_RECORD_COLUMNS "%s", where);
 	/*
 	 * Plans: see ShapePlan. An unfiltered page in a declared field's order
 	 * is planned for its project, so that the field's partial index (if it
-	 * is sortable) can serve it; every other shape keeps one generic plan.
+	 * is sortable) can serve it, and a page of a segment for the segment's
+	 * size; every other shape keeps one generic plan.
 	 */
-	generic = !AddOrderBy(&q, sort_by, ascending, project) || q.filtered;
+	generic = (!AddOrderBy(&q, sort_by, ascending, project) || windowed) && !segment_only;
 	nlimit = PtQueryParam(&q, INT4OID, Int32GetDatum(page_size));
 	noffset = PtQueryParam(&q, INT8OID, Int64GetDatum((int64) page_number * page_size));
 	appendStringInfo(&q.sql, " LIMIT $%d OFFSET $%d", nlimit, noffset);
@@ -318,16 +331,23 @@ participants_query_participants(PG_FUNCTION_ARGS)
 			added = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
 													  PT_RECORD_NCOLS + 1, &isnull));
 		rows[i] = PtRecordToJsonb(&rec, in_segment, added);
-		if (q.filtered)
+		if (windowed)
 			total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
 												PT_RECORD_NCOLS + 1 + (in_segment ? 1 : 0), &isnull));
 	}
-	if (!q.filtered && nrows > 0 && nrows < page_size)
+	if (!windowed && nrows > 0 && nrows < page_size)
 		total = (int64) page_number * page_size + nrows;	/* the last page */
-	else if ((nrows == 0 && page_number > 0) || (!q.filtered && nrows > 0))
+	else if ((nrows == 0 && page_number > 0) || (!windowed && nrows > 0))
 	{
-		/* no window count (or it saw no rows, past the last page): count */
-		char	   *count = psprintf("SELECT count(*)%s", where);
+		/*
+		 * No window count (or it saw no rows, past the last page): count. A
+		 * segment's members are counted in the membership index alone (each
+		 * refers to a participant of the project: a foreign key).
+		 */
+		char	   *count = segment_only ?
+			"SELECT count(*) FROM participants.segment_membership m "
+			"WHERE m.project_id = $1 AND m.segment_id = $2 AND m.remove_date IS NULL" :
+			psprintf("SELECT count(*)%s", where);
 		bool		isnull;
 
 		if (SPI_execute_plan(ShapePlan(count, q.nparams - 2, q.types, true), q.values, NULL, true, 0) != SPI_OK_SELECT)
