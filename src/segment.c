@@ -121,7 +121,16 @@ SegmentCacheReset(Datum arg, Oid relid)
 		return;
 	if (relid != InvalidOid && relid != segment_relid)
 		return;
-	MemoryContextDelete(segment_cache_cxt);
+
+	/*
+	 * A trigger may be evaluating filters of the old cache while an
+	 * invalidation arrives: inside a transaction the old cache lives on
+	 * until the transaction ends.
+	 */
+	if (IsTransactionState())
+		MemoryContextSetParent(segment_cache_cxt, TopTransactionContext);
+	else
+		MemoryContextDelete(segment_cache_cxt);
 	segment_cache_cxt = NULL;
 	segment_cache = NULL;
 }

@@ -106,6 +106,9 @@ Try:
   SELECT participants.upsert_participant('$project',
          '{"participantIdentifier": "SAMPLE-001", "demographics": {"city": "Boston"}}');
   SELECT * FROM participants.participant_directory;
+  SELECT * FROM participants.segment_summary;
+  SELECT participants.query_participants('$project',
+         segment_id => (SELECT id FROM participants.segment WHERE name = 'Smokers'));
 
 Stop:  sudo bash test/dev.sh down
 EOF
@@ -175,6 +178,7 @@ cmd_bench() {
     install_packages
     build_install
     bash "$ROOT/bench/upsert.sh"
+    bash "$ROOT/bench/segments.sh"
 }
 
 main() {

@@ -23,3 +23,9 @@ SELECT participants.upsert_participants(:'project', $$[
 ]$$) IS NOT NULL AS loaded;
 
 SELECT participants.enroll_participant(:'project', 'SAMPLE-001') IS NOT NULL AS enrolled;
+
+-- a participant group and a dynamic segment (kept current by the database)
+SELECT participants.create_segment(:'project', 'Call list', 'Phone these first')->>'segmentID' AS call_list \gset
+SELECT participants.add_segment_members(:'project', :'call_list', '["SAMPLE-001", "SAMPLE-003"]');
+SELECT participants.create_segment(:'project', 'Smokers', 'Participants whose Smoker field is 1',
+       '{"custom_fields": {"Smoker": 1}, "withdrawn": false}') IS NOT NULL AS dynamic_segment;
