@@ -332,6 +332,7 @@ CREATE FUNCTION participants.query_participants(project_id uuid, query text DEFA
 COMMENT ON FUNCTION participants.query_participants(uuid, text, uuid, jsonb, jsonb, text, boolean, integer, integer) IS
 'Search a project''s participants, a page at a time.
 query: case-insensitive substring of any demographic or identifier (% and _ match literally); custom_fields: {"Name": value} equalities on the text form; demographic_fields: {"LastName": "Smith"} case-insensitive equalities; all combine with AND.
+segment_id: only the segment''s current members, each result with addedToSegmentDate; query then also matches custom field values.
 sort_by: InsertedDate, EnrollmentDate, ParticipantIdentifier, SecondaryIdentifier, InvitationStatus, CustomField.NAME, DemographicField.NAME (case-insensitive); numbers sort as numbers, ISO dates as dates; rows without the key last; ties by id.
 Returns {"pageNumber", "pageSize", "totalParticipants", "participants"}.
 Errors: 22023 bad argument (page_size outside 1..1000, negative page, unknown sort key or field), PT404 project or segment not found.';
