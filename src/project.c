@@ -42,7 +42,16 @@ ProjectCacheCallback(Datum arg, Oid relid)
 		return;
 	if (relid != InvalidOid && relid != project_relid && relid != field_relid)
 		return;
-	MemoryContextDelete(project_cache_cxt);
+
+	/*
+	 * A caller may still hold a PtProject of the old cache (invalidations
+	 * arrive during any catalog access or SPI call): inside a transaction
+	 * the old cache lives on until the transaction ends.
+	 */
+	if (IsTransactionState())
+		MemoryContextSetParent(project_cache_cxt, TopTransactionContext);
+	else
+		MemoryContextDelete(project_cache_cxt);
 	project_cache_cxt = NULL;
 	project_cache = NULL;
 	project_relid = InvalidOid;
