@@ -52,16 +52,13 @@ CheckArgs(FunctionCallInfo fcinfo)
 }
 
 /*
- * Find the participant named by the arguments (participantIdentifier, or id
- * with query_by_id) in the project; locked when "lock". PT404 when there is
- * none.
+ * Find a participant (by participantIdentifier, or by id with query_by_id)
+ * in the project; locked when "lock". PT404 when there is none.
  */
-static void
-FetchParticipant(FunctionCallInfo fcinfo, AclMode need, bool lock, PtRow *row)
+void
+PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,
+				   AclMode need, bool lock, PtRow *row)
 {
-	pg_uuid_t  *project_id = PG_GETARG_UUID_P(0);
-	text	   *participant = PG_GETARG_TEXT_PP(1);
-	bool		query_by_id = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
 	char	   *ptext = text_to_cstring(participant);
 	PtAccess	acc;
 	Snapshot	snap;
@@ -93,6 +90,14 @@ FetchParticipant(FunctionCallInfo fcinfo, AclMode need, bool lock, PtRow *row)
 				(errcode(ERRCODE_PT_NOT_FOUND),
 				 errmsg("participant \"%s\" not found", ptext),
 				 query_by_id ? 0 : errhint("The participant is looked up by participantIdentifier; pass query_by_id => true to look it up by id.")));
+}
+
+/* The participant named by the arguments (project_id, participant, query_by_id) */
+static void
+FetchParticipant(FunctionCallInfo fcinfo, AclMode need, bool lock, PtRow *row)
+{
+	PtFetchParticipant(PG_GETARG_UUID_P(0), PG_GETARG_TEXT_PP(1),
+					   !PG_ARGISNULL(2) && PG_GETARG_BOOL(2), need, lock, row);
 }
 
 /* Run one of the writes on the locked row; rec receives the row as returned */

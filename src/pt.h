@@ -334,6 +334,13 @@ extern bool PtFilterMatches(PtFilter *f, PtRecord *rec);
 /* segment.c */
 extern void PtCheckSegment(pg_uuid_t *project_id, pg_uuid_t *segment_id);
 
+/* ops.c */
+extern void PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,
+							   AclMode need, bool lock, PtRow *row);
+
+/* validate.c, paging arguments */
+extern void PtCheckPaging(int32 page_number, int32 page_size, const char *items);
+
 /* guard.c */
 extern bool pt_trusted_write;
 

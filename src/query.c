@@ -234,16 +234,7 @@ participants_query_participants(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for \"project_id\": null")));
-	if (page_size < 1 || page_size > 1000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"page_size\": %d", page_size),
-				 errhint("A page holds 1 to 1000 participants.")));
-	if (page_number < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"page_number\": %d", page_number),
-				 errhint("Pages are numbered from 0.")));
+	PtCheckPaging(page_number, page_size, "participants");
 	project_id = PG_GETARG_UUID_P(0);
 	project = PtGetProject(project_id);
 	in_segment = !PG_ARGISNULL(2);

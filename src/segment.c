@@ -281,11 +281,29 @@ RunValue(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only,
 	return true;
 }
 
-/* A jsonb result of SPI, copied out of SPI's memory (call before SPI_finish) */
+/*
+ * Run a statement (prepared into *slot on first use) that returns one jsonb
+ * value, copied into the caller's memory; NULL when it returns no row
+ */
 static Jsonb *
-CopyJsonb(Datum d)
+JsonbStatement(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types,
+			   Datum *args, const char *nulls, bool read_only)
 {
-	return DatumGetJsonbPCopy(d);
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		v;
+	bool		isnull;
+	Jsonb	   *res = NULL;
+
+	SPI_connect();
+	if (*slot == NULL)
+		PtPreparePlan(slot, sql, nargs, types);
+	if (RunValue(*slot, args, nulls, read_only, &v, &isnull) && !isnull)
+	{
+		MemoryContextSwitchTo(cxt);
+		res = DatumGetJsonbPCopy(v);
+	}
+	SPI_finish();
+	return res;
 }
 
 /*
@@ -351,24 +369,11 @@ SegmentObject(pg_uuid_t *project_id, pg_uuid_t *segment_id, bool read_only)
 	static SPIPlanPtr plan = NULL;
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		args[2];
-	Datum		v;
-	bool		isnull;
-	Jsonb	   *res = NULL;
-	MemoryContext cxt = CurrentMemoryContext;
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(segment_id);
-	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan, "SELECT " SEGMENT_JSON " FROM participants.segment s "
-					  "WHERE s.project_id = $1 AND s.id = $2", 2, types);
-	if (RunValue(plan, args, NULL, read_only, &v, &isnull))
-	{
-		MemoryContextSwitchTo(cxt);
-		res = CopyJsonb(v);
-	}
-	SPI_finish();
-	return res;
+	return JsonbStatement(&plan, "SELECT " SEGMENT_JSON " FROM participants.segment s "
+						  "WHERE s.project_id = $1 AND s.id = $2", 2, types, args, NULL, read_only);
 }
 
 /* A segment name: not blank, at most MAX_NAME_LEN characters, no control characters */
@@ -430,9 +435,10 @@ CheckNameFree(pg_uuid_t *project_id, const char *name, pg_uuid_t *self)
 /*
  * Rebuild a dynamic segment's membership from its filter: episodes end for
  * members the filter no longer matches and begin for new matches; members
- * that still match keep their episode. The caller holds the project lock
- * in exclusive mode; the statements read the latest snapshot, which holds
- * every participant write that committed before the lock was granted.
+ * that still match keep their episode. Runs under the project lock in
+ * exclusive mode (segment_guard took it before the segment row was
+ * written); the statements read the latest snapshot, which holds every
+ * participant write that committed before the lock was granted.
  */
 static void
 RebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_jb)
@@ -442,6 +448,7 @@ RebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_jb
 	char	   *cond;
 	int			pass;
 
+	LockProject(project_id, ExclusiveLock);
 	PtFilterSegment(&filter, filter_jb);
 	memset(&q, 0, sizeof(q));
 	initStringInfo(&q.sql);
@@ -518,8 +525,6 @@ participants_create_segment(PG_FUNCTION_ARGS)
 		PtFilter	f;
 
 		PtFilterSegment(&f, PG_GETARG_JSONB_P(3));
-		/* before the segment exists: no participant write may slip between */
-		LockProject(project_id, ExclusiveLock);
 	}
 	CheckNameFree(project_id, name, NULL);
 
@@ -618,10 +623,7 @@ participants_delete_segment(PG_FUNCTION_ARGS)
 	pg_uuid_t  *segment_id;
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		args[2];
-	Datum		v;
-	bool		isnull;
-	Jsonb	   *res = NULL;
-	MemoryContext cxt = CurrentMemoryContext;
+	Jsonb	   *res;
 
 	NotNull(fcinfo, 0, "project_id");
 	NotNull(fcinfo, 1, "segment_id");
@@ -630,16 +632,9 @@ participants_delete_segment(PG_FUNCTION_ARGS)
 	(void) PtGetProject(project_id);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(segment_id);
-	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan, "DELETE FROM participants.segment s "
-					  "WHERE s.project_id = $1 AND s.id = $2 RETURNING " SEGMENT_JSON, 2, types);
-	if (RunValue(plan, args, NULL, false, &v, &isnull))
-	{
-		MemoryContextSwitchTo(cxt);
-		res = CopyJsonb(v);
-	}
-	SPI_finish();
+	res = JsonbStatement(&plan, "DELETE FROM participants.segment s "
+						 "WHERE s.project_id = $1 AND s.id = $2 RETURNING " SEGMENT_JSON,
+						 2, types, args, NULL, false);
 	if (res == NULL)
 		SegmentNotFound(segment_id);
 	PG_RETURN_JSONB_P(res);
@@ -676,31 +671,17 @@ participants_list_segments(PG_FUNCTION_ARGS)
 	int32		page_size = PG_ARGISNULL(2) ? 20 : PG_GETARG_INT32(2);
 	Oid			types[4] = {UUIDOID, INT4OID, INT4OID, INT8OID};
 	Datum		args[4];
-	Datum		v;
-	bool		isnull;
 	Jsonb	   *res;
-	MemoryContext cxt = CurrentMemoryContext;
 
 	NotNull(fcinfo, 0, "project_id");
-	if (page_size < 1 || page_size > 1000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"page_size\": %d", page_size),
-				 errhint("A page holds 1 to 1000 segments.")));
-	if (page_number < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"page_number\": %d", page_number),
-				 errhint("Pages are numbered from 0.")));
+	PtCheckPaging(page_number, page_size, "segments");
 	project_id = PG_GETARG_UUID_P(0);
 	(void) PtGetProject(project_id);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = Int32GetDatum(page_number);
 	args[2] = Int32GetDatum(page_size);
 	args[3] = Int64GetDatum((int64) page_number * page_size);
-	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan,
+	res = JsonbStatement(&plan,
 					  "SELECT pg_catalog.jsonb_build_object('pageNumber', $2, 'pageSize', $3, "
 					  "'totalSegments', (SELECT pg_catalog.count(*) FROM participants.segment "
 					  "WHERE project_id = $1), "
@@ -709,12 +690,9 @@ participants_list_segments(PG_FUNCTION_ARGS)
 					  "pg_catalog.row_number() OVER (ORDER BY pg_catalog.lower(s.name), s.id) AS n "
 					  "FROM participants.segment s WHERE s.project_id = $1 "
 					  "ORDER BY pg_catalog.lower(s.name), s.id LIMIT $3 OFFSET $4) page), '[]'))",
-					  4, types);
-	if (!RunValue(plan, args, NULL, true, &v, &isnull))
+					  4, types, args, NULL, true);
+	if (res == NULL)
 		elog(ERROR, "segment list returned no row");
-	MemoryContextSwitchTo(cxt);
-	res = CopyJsonb(v);
-	SPI_finish();
 	PG_RETURN_JSONB_P(res);
 }
 
@@ -893,40 +871,11 @@ participants_remove_segment_members(PG_FUNCTION_ARGS)
 static Datum
 ResolveParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id)
 {
-	static SPIPlanPtr plans[2] = {NULL, NULL};
-	Oid			types[2] = {UUIDOID, query_by_id ? UUIDOID : TEXTOID};
-	Datum		args[2];
-	Datum		v;
-	bool		isnull;
-	bool		found;
-	char	   *ptext = text_to_cstring(participant);
+	PtRow		row;
 	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
 
-	args[0] = UUIDPGetDatum(project_id);
-	if (query_by_id)
-	{
-		pg_uuid_t  *key = palloc(sizeof(pg_uuid_t));
-
-		PtParseUuid(ptext, "participant", key);
-		args[1] = UUIDPGetDatum(key);
-	}
-	else
-		args[1] = PointerGetDatum(participant);
-	SPI_connect();
-	if (plans[query_by_id] == NULL)
-		PtPreparePlan(&plans[query_by_id], query_by_id ?
-					  "SELECT id FROM participants.participant WHERE project_id = $1 AND id = $2" :
-					  "SELECT id FROM participants.participant WHERE project_id = $1 AND participant_identifier = $2",
-					  2, types);
-	found = RunValue(plans[query_by_id], args, NULL, true, &v, &isnull);
-	if (found)
-		memcpy(id->data, DatumGetUUIDP(v)->data, UUID_LEN);
-	SPI_finish();
-	if (!found)
-		ereport(ERROR,
-				(errcode(ERRCODE_PT_NOT_FOUND),
-				 errmsg("participant \"%s\" not found", ptext),
-				 query_by_id ? 0 : errhint("The participant is looked up by participantIdentifier; pass query_by_id => true to look it up by id.")));
+	PtFetchParticipant(project_id, participant, query_by_id, ACL_SELECT, false, &row);
+	memcpy(id->data, row.rec.id.data, UUID_LEN);
 	return UUIDPGetDatum(id);
 }
 
@@ -942,10 +891,7 @@ participants_segment_history(PG_FUNCTION_ARGS)
 	Oid			types[3] = {UUIDOID, UUIDOID, UUIDOID};
 	Datum		args[3];
 	char		nulls[3] = "  n";
-	Datum		v;
-	bool		isnull;
 	Jsonb	   *res;
-	MemoryContext cxt = CurrentMemoryContext;
 
 	NotNull(fcinfo, 0, "project_id");
 	NotNull(fcinfo, 1, "segment_id");
@@ -961,20 +907,15 @@ participants_segment_history(PG_FUNCTION_ARGS)
 		args[2] = ResolveParticipant(project_id, PG_GETARG_TEXT_PP(2), query_by_id);
 		nulls[2] = ' ';
 	}
-	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan,
+	res = JsonbStatement(&plan,
 					  "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
 					  "'participantID', m.participant_id, 'addDate', m.add_date, "
 					  "'removeDate', m.remove_date) ORDER BY m.add_date, m.id), '[]') "
 					  "FROM participants.segment_membership m "
 					  "WHERE m.project_id = $1 AND m.segment_id = $2 "
-					  "AND ($3::uuid IS NULL OR m.participant_id = $3)", 3, types);
-	if (!RunValue(plan, args, nulls, true, &v, &isnull))
+					  "AND ($3::uuid IS NULL OR m.participant_id = $3)", 3, types, args, nulls, true);
+	if (res == NULL)
 		elog(ERROR, "segment history returned no row");
-	MemoryContextSwitchTo(cxt);
-	res = CopyJsonb(v);
-	SPI_finish();
 	PG_RETURN_JSONB_P(res);
 }
 
@@ -988,10 +929,7 @@ participants_participant_segments(PG_FUNCTION_ARGS)
 	bool		query_by_id = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		args[2];
-	Datum		v;
-	bool		isnull;
 	Jsonb	   *res;
-	MemoryContext cxt = CurrentMemoryContext;
 
 	NotNull(fcinfo, 0, "project_id");
 	NotNull(fcinfo, 1, "participant");
@@ -999,21 +937,16 @@ participants_participant_segments(PG_FUNCTION_ARGS)
 	(void) PtGetProject(project_id);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = ResolveParticipant(project_id, PG_GETARG_TEXT_PP(1), query_by_id);
-	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan,
+	res = JsonbStatement(&plan,
 					  "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
 					  "'segmentID', s.id, 'segmentName', s.name, 'addDate', m.add_date) "
 					  "ORDER BY m.add_date, m.id), '[]') "
 					  "FROM participants.segment_membership m "
 					  "JOIN participants.segment s ON s.project_id = m.project_id AND s.id = m.segment_id "
 					  "WHERE m.project_id = $1 AND m.participant_id = $2 AND m.remove_date IS NULL",
-					  2, types);
-	if (!RunValue(plan, args, NULL, true, &v, &isnull))
+					  2, types, args, NULL, true);
+	if (res == NULL)
 		elog(ERROR, "participant segments returned no row");
-	MemoryContextSwitchTo(cxt);
-	res = CopyJsonb(v);
-	SPI_finish();
 	PG_RETURN_JSONB_P(res);
 }
 
@@ -1157,6 +1090,29 @@ participants_participant_segments_sync(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/*
+ * The filter a write gives a dynamic segment, when it is new: an insert
+ * with a filter, or an update that changes it. NULL otherwise.
+ */
+static Jsonb *
+NewFilter(HeapTuple oldt, HeapTuple newt, TupleDesc desc)
+{
+	int			col = SPI_fnumber(desc, "filter");
+	bool		isnull;
+	Datum		filter = heap_getattr(newt, col, desc, &isnull);
+
+	if (isnull)
+		return NULL;
+	if (oldt != NULL)
+	{
+		Datum		oldfilter = heap_getattr(oldt, col, desc, &isnull);
+
+		if (!isnull && DatumGetInt32(DirectFunctionCall2(jsonb_cmp, filter, oldfilter)) == 0)
+			return NULL;
+	}
+	return DatumGetJsonbP(filter);
+}
+
 PG_FUNCTION_INFO_V1(participants_segment_guard);
 /*
  * BEFORE INSERT, UPDATE or DELETE row trigger on segment: the filter is
@@ -1173,7 +1129,6 @@ participants_segment_guard(PG_FUNCTION_ARGS)
 	HeapTuple	oldt = NULL;
 	bool		isnull;
 	Datum		filter;
-	bool		filter_changed;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
@@ -1226,23 +1181,9 @@ participants_segment_guard(PG_FUNCTION_ARGS)
 
 		PtFilterSegment(&f, DatumGetJsonbP(filter));
 	}
-	if (oldt != NULL)
-	{
-		bool		oldnull;
-		Datum		oldfilter = heap_getattr(oldt, SPI_fnumber(desc, "filter"), desc, &oldnull);
-
-		filter_changed = isnull != oldnull ||
-			(!isnull && DatumGetInt32(DirectFunctionCall2(jsonb_cmp, filter, oldfilter)) != 0);
-	}
-	else
-		filter_changed = !isnull;
-	if (filter_changed)
-	{
-		pg_uuid_t  *project_id = DatumGetUUIDP(heap_getattr(newt, SPI_fnumber(desc, "project_id"),
-															 desc, &isnull));
-
-		LockProject(project_id, ExclusiveLock);
-	}
+	if (NewFilter(oldt, newt, desc) != NULL)
+		LockProject(DatumGetUUIDP(heap_getattr(newt, SPI_fnumber(desc, "project_id"), desc, &isnull)),
+					ExclusiveLock);
 	return PointerGetDatum(newt);
 }
 
@@ -1270,15 +1211,10 @@ participants_segment_sync(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_FOR_ROW(td->tg_event) && TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
 		TupleDesc	desc = RelationGetDescr(td->tg_relation);
-		int			col = SPI_fnumber(desc, "filter");
-		bool		newnull,
-					oldnull,
-					isnull;
-		Datum		filter = heap_getattr(td->tg_newtuple, col, desc, &newnull);
-		Datum		oldfilter = heap_getattr(td->tg_trigtuple, col, desc, &oldnull);
+		Jsonb	   *filter = NewFilter(td->tg_trigtuple, td->tg_newtuple, desc);
+		bool		isnull;
 
-		if (!newnull && (oldnull ||
-						 DatumGetInt32(DirectFunctionCall2(jsonb_cmp, filter, oldfilter)) != 0))
+		if (filter != NULL)
 		{
 			pg_uuid_t  *project_id = DatumGetUUIDP(heap_getattr(td->tg_newtuple,
 																 SPI_fnumber(desc, "project_id"),
@@ -1287,9 +1223,7 @@ participants_segment_sync(PG_FUNCTION_ARGS)
 																 SPI_fnumber(desc, "id"),
 																 desc, &isnull));
 
-			/* segment_guard took the lock already */
-			LockProject(project_id, ExclusiveLock);
-			RebuildMembership(project_id, segment_id, DatumGetJsonbP(filter));
+			RebuildMembership(project_id, segment_id, filter);
 		}
 	}
 	return PointerGetDatum(NULL);

@@ -570,3 +570,19 @@ PtCheckStoredFieldValue(PtFieldType type, JsonbValue *v, const char *key)
 			break;
 	}
 }
+
+/* page_size 1..1000 and page_number from 0; "items" names what a page holds */
+void
+PtCheckPaging(int32 page_number, int32 page_size, const char *items)
+{
+	if (page_size < 1 || page_size > 1000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"page_size\": %d", page_size),
+				 errhint("A page holds 1 to 1000 %s.", items)));
+	if (page_number < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"page_number\": %d", page_number),
+				 errhint("Pages are numbered from 0.")));
+}
