@@ -23,3 +23,26 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.6f", b - a}'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN {printf "%.0f", n / s}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+
+# pgb SCRIPT [SECONDS]: transactions per second of SCRIPT under pgbench (2 clients,
+# -M prepared); pgbench's own output is kept and shown if it failed
+pgb() {
+    local log=$DIR/pgbench.$(basename "$1").$RANDOM.log tps
+    as_pg $PGBIN/pgbench -n -h "$DIR" -p "$PORT" -U postgres -c 2 -j 2 -M prepared -T "${2:-$SECS}" -f "$1" bench >"$log" 2>&1 || true
+    tps=$(awk '/^tps/ {printf "%.0f", $3}' "$log")
+    if [ -z "$tps" ] || grep -q "aborted" "$log"; then
+        echo "pgbench failed for $1:" >&2
+        cat "$log" >&2
+        exit 1
+    fi
+    echo "$tps"
+}
+
+# latency SCRIPT: "median p95" in ms over RUNS executions (pgbench, 1 client, -M prepared)
+latency() {
+    local tag=$DIR/log.$(basename "$1" .sql).$RANDOM
+    as_pg $PGBIN/pgbench -n -h "$DIR" -p "$PORT" -U postgres -M prepared -c 1 -t "$RUNS" \
+        -l --log-prefix="$tag" -f "$1" bench >"$tag.out" 2>&1 || { cat "$tag.out" >&2; exit 1; }
+    if grep -q "aborted" "$tag.out"; then cat "$tag.out" >&2; exit 1; fi
+    echo "$(cat "$tag".[0-9]* | awk '{print $3 / 1000}' | median) $(cat "$tag".[0-9]* | awk '{print $3 / 1000}' | p95)"
+}

@@ -129,17 +129,6 @@ EOF
     chmod 644 "$DIR"/*.sql
 }
 
-# latency SCRIPT: "median p95" in ms over RUNS executions
-latency() {
-    local tag=$DIR/log.$(basename "$1" .sql).$RANDOM
-    as_pg $PGBIN/pgbench -n -h "$DIR" -p "$PORT" -U postgres -M prepared -c 1 -t "$RUNS" \
-        -l --log-prefix="$tag" -f "$1" bench >"$tag.out" 2>&1 || { cat "$tag.out" >&2; exit 1; }
-    if grep -q "aborted" "$tag.out"; then cat "$tag.out" >&2; exit 1; fi
-    local med p
-    med=$(cat "$tag".[0-9]* | awk '{print $3 / 1000}' | median)
-    p=$(cat "$tag".[0-9]* | awk '{print $3 / 1000}' | p95)
-    echo "$med $p"
-}
 
 echo "participants search benchmark: sizes $SIZES, $RUNS runs per query, $(nproc) cores"
 declare -A RESULT

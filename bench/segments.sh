@@ -100,18 +100,6 @@ SELECT participants.upsert_participant('${!p}', ('{"participantIdentifier": "P' 
 EOF
 done
 chmod 644 "$DIR"/*.sql
-# pgb SCRIPT [SECONDS]: transactions per second
-pgb() {
-    local log=$DIR/pgbench.$(basename "$1").$RANDOM.log tps
-    as_pg $PGBIN/pgbench -n -h "$DIR" -p "$PORT" -U postgres -c 2 -j 2 -M prepared -T "${2:-$SECS}" -f "$1" bench >"$log" 2>&1 || true
-    tps=$(awk '/^tps/ {printf "%.0f", $3}' "$log")
-    if [ -z "$tps" ] || grep -q "aborted" "$log"; then
-        echo "pgbench failed for $1:" >&2
-        cat "$log" >&2
-        exit 1
-    fi
-    echo "$tps"
-}
 # warm up (the first runs after loading are cold), then interleave
 pgb "$DIR/D0.sql" 5 >/dev/null
 pgb "$DIR/D20.sql" 5 >/dev/null
@@ -160,13 +148,6 @@ script static_inserted "$S" "" "p.inserted_date, p.id"
 script static_score "$S" ", sort_by => 'CustomField.Score'" "$SCORE_ORDER"
 script dynamic_inserted "$DYN" ", sort_ascending => false" "p.inserted_date DESC, p.id DESC"
 chmod 644 "$DIR"/*.sql
-latency() {
-    local tag=$DIR/log.$(basename "$1" .sql).$RANDOM
-    as_pg $PGBIN/pgbench -n -h "$DIR" -p "$PORT" -U postgres -M prepared -c 1 -t "$RUNS" \
-        -l --log-prefix="$tag" -f "$1" bench >"$tag.out" 2>&1 || { cat "$tag.out" >&2; exit 1; }
-    if grep -q "aborted" "$tag.out"; then cat "$tag.out" >&2; exit 1; fi
-    echo "$(cat "$tag".[0-9]* | awk '{print $3 / 1000}' | median) $(cat "$tag".[0-9]* | awk '{print $3 / 1000}' | p95)"
-}
 declare -A LAT
 for q in static_inserted static_score dynamic_inserted; do
     read -r om op < <(latency "$DIR/$q.ours.sql")

@@ -109,18 +109,6 @@ ON CONFLICT (project_id, participant_identifier)
 DO UPDATE SET first_name = EXCLUDED.first_name, email = EXCLUDED.email, updated_date = EXCLUDED.updated_date;
 EOF
 chmod 644 "$DIR"/*.sql
-# pgb SCRIPT: transactions per second (pgbench's own output is kept; shown if it failed)
-pgb() {
-    local log=$DIR/pgbench.$(basename "$1").$RANDOM.log tps
-    as_pg $PGBIN/pgbench -n -h "$DIR" -p "$PORT" -U postgres -c 2 -j 2 -M prepared -T "$SECS" -f "$1" bench >"$log" 2>&1 || true
-    tps=$(awk '/^tps/ {printf "%.0f", $3}' "$log")
-    if [ -z "$tps" ] || grep -q "aborted" "$log"; then
-        echo "pgbench failed for $1:" >&2
-        cat "$log" >&2
-        exit 1
-    fi
-    echo "$tps"
-}
 ext_tps=() plain_tps=()
 for r in $(seq 1 "$REPS"); do
     plain_tps+=("$(pgb "$DIR/plain.sql")")
