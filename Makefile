@@ -18,7 +18,9 @@ OBJS = \
 	src/jsonbwrite.o \
 	src/query.o \
 	src/filter.o \
-	src/segment.o
+	src/segment.o \
+	src/status.o \
+	src/study.o
 
 DATA = sql/participants--0.1.0.sql
 

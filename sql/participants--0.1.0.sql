@@ -4,7 +4,7 @@
 \echo Use "CREATE EXTENSION participants" to load this file. \quit
 
 COMMENT ON SCHEMA participants IS
-'Registry of research participants: projects, participant records with demographics and custom fields, enrollment and withdrawal.';
+'Registry of research participants: projects, participant records with demographics and custom fields, enrollment and withdrawal, segments, studies with each participant''s status and its events, opt-out.';
 
 REVOKE ALL ON SCHEMA participants FROM PUBLIC;
 
@@ -132,6 +132,115 @@ CREATE INDEX segment_membership_segment_idx ON participants.segment_membership
 CREATE INDEX segment_membership_participant_idx ON participants.segment_membership
 	(project_id, participant_id);
 
+-- Studies (SPEC section 6). A study names allowlist and blocklist segments
+-- (study_segment) and completion codes with their actions; its participants
+-- (study_participant) each have a status that moves along the project's
+-- transition graph (status_transition), with an event for every move.
+CREATE TABLE participants.study (
+	project_id		uuid NOT NULL REFERENCES participants.project (id),
+	id				uuid NOT NULL,
+	name			text NOT NULL CHECK (pg_catalog.btrim(name) <> '' AND pg_catalog.length(name) <= 200),
+	created_date	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (project_id, id)
+);
+COMMENT ON TABLE participants.study IS
+'Studies. Write through create_study and update_study.';
+
+CREATE TABLE participants.study_segment (
+	project_id		uuid NOT NULL,
+	study_id		uuid NOT NULL,
+	segment_id		uuid NOT NULL,
+	list			text NOT NULL CHECK (list IN ('allowlist', 'blocklist')),
+	position		integer NOT NULL,
+	PRIMARY KEY (project_id, study_id, segment_id),
+	FOREIGN KEY (project_id, study_id) REFERENCES participants.study (project_id, id) ON DELETE CASCADE,
+	FOREIGN KEY (project_id, segment_id) REFERENCES participants.segment (project_id, id)
+);
+COMMENT ON TABLE participants.study_segment IS
+'A study''s allowlist and blocklist segments. A segment a study names cannot be deleted.';
+CREATE INDEX study_segment_segment_idx ON participants.study_segment (project_id, segment_id);
+
+CREATE TABLE participants.completion_code (
+	project_id		uuid NOT NULL,
+	study_id		uuid NOT NULL,
+	code			text NOT NULL CHECK (code <> '' AND pg_catalog.length(code) <= 100),
+	position		integer NOT NULL,
+	PRIMARY KEY (project_id, study_id, code),
+	FOREIGN KEY (project_id, study_id) REFERENCES participants.study (project_id, id) ON DELETE CASCADE
+);
+COMMENT ON TABLE participants.completion_code IS
+'A study''s completion codes; set_participant_status with a code runs its actions.';
+
+CREATE TABLE participants.completion_action (
+	project_id		uuid NOT NULL,
+	study_id		uuid NOT NULL,
+	code			text NOT NULL,
+	position		integer NOT NULL,
+	action			text NOT NULL CHECK (action IN ('ADD_TO_SEGMENT', 'REMOVE_FROM_SEGMENT')),
+	segment_id		uuid NOT NULL,
+	PRIMARY KEY (project_id, study_id, code, position),
+	FOREIGN KEY (project_id, study_id, code) REFERENCES participants.completion_code (project_id, study_id, code) ON DELETE CASCADE,
+	FOREIGN KEY (project_id, segment_id) REFERENCES participants.segment (project_id, id)
+);
+COMMENT ON TABLE participants.completion_action IS
+'What a completion code does, in order: add the participant to, or remove it from, a static segment.';
+CREATE INDEX completion_action_segment_idx ON participants.completion_action (project_id, segment_id);
+
+-- The transition graph, per project: create_project copies the default graph
+-- (participants.default_status_transitions()); a DBA may add and remove rows,
+-- which every backend sees from its next transaction.
+CREATE TABLE participants.status_transition (
+	project_id		uuid NOT NULL REFERENCES participants.project (id) ON DELETE CASCADE,
+	from_status		text NOT NULL,
+	to_status		text NOT NULL,
+	PRIMARY KEY (project_id, from_status, to_status)
+);
+COMMENT ON TABLE participants.status_transition IS
+'Allowed status transitions of study participants, per project. A status change not listed here is refused (PT409). COMPLETED_STUDY, CANCELLED and OPTED_OUT are final: no transition leaves them.';
+
+CREATE TABLE participants.study_participant (
+	project_id		uuid NOT NULL,
+	id				uuid NOT NULL,
+	study_id		uuid NOT NULL,
+	participant_id	uuid NOT NULL,
+	status			text NOT NULL,
+	completion_code	text,		-- recorded with the current status (set_participant_status)
+	last_event_id	bigint,		-- the event of the current status; set by the database
+	created_date	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated_date	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (project_id, id),
+	FOREIGN KEY (project_id, study_id) REFERENCES participants.study (project_id, id) ON DELETE CASCADE,
+	FOREIGN KEY (project_id, participant_id) REFERENCES participants.participant (project_id, id) ON DELETE CASCADE
+)
+-- status changes rewrite no indexed column: room for HOT updates
+WITH (fillfactor = 80);
+COMMENT ON TABLE participants.study_participant IS
+'A participant in a study, with its status. The study_participant_guard trigger enforces the transition graph and writes an event for every status change.';
+CREATE UNIQUE INDEX study_participant_key ON participants.study_participant (project_id, study_id, participant_id);
+CREATE INDEX study_participant_participant_idx ON participants.study_participant (project_id, participant_id);
+
+CREATE SEQUENCE participants.event_id_seq;
+COMMENT ON SEQUENCE participants.event_id_seq IS
+'Numbers of events, in the order they were written.';
+
+CREATE TABLE participants.event (
+	project_id		uuid NOT NULL,
+	id				bigint NOT NULL DEFAULT pg_catalog.nextval('participants.event_id_seq'),
+	event_type		text NOT NULL CHECK (event_type IN ('participant.status_changed', 'person.opted_out')),
+	person_id		uuid NOT NULL,
+	study_id		uuid,
+	study_participant_id uuid,
+	completion_code	text,
+	payload			jsonb NOT NULL,
+	created_date	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (project_id, id)
+);
+ALTER SEQUENCE participants.event_id_seq OWNED BY participants.event.id;
+COMMENT ON TABLE participants.event IS
+'Events: a status change (participant.status_changed) or an opt-out or opt-in (person.opted_out), each also sent with NOTIFY participants_events when its transaction commits. Rows are never updated; deleting a participant deletes its events.';
+-- a participant's events (status_history; deleting a participant)
+CREATE INDEX event_person_idx ON participants.event (project_id, person_id, id);
+
 -- user data survives pg_dump / pg_restore
 SELECT pg_catalog.pg_extension_config_dump('participants.project', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.participant', '');
@@ -140,6 +249,14 @@ SELECT pg_catalog.pg_extension_config_dump('participants.participant_identifier_
 SELECT pg_catalog.pg_extension_config_dump('participants.segment', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.segment_membership', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.segment_membership_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.study', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.study_segment', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.completion_code', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.completion_action', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.status_transition', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.study_participant', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.event', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.event_id_seq', '');
 
 ------------------------------------------------------------------------------
 -- Triggers (C)
@@ -213,6 +330,60 @@ CREATE TRIGGER segment_sync
 CREATE TRIGGER segment_sync_truncate
 	AFTER TRUNCATE ON participants.segment
 	FOR EACH STATEMENT EXECUTE FUNCTION participants.segment_sync();
+
+CREATE FUNCTION participants.study_participant_guard() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_study_participant_guard';
+COMMENT ON FUNCTION participants.study_participant_guard() IS
+'Row trigger: a study participant''s status is one of the 22 and moves only along the project''s status_transition graph; every change writes an event (NOTIFY participants_events at commit). A new study participant starts at NOT_STARTED, and not while the participant is withdrawn or opted out.';
+
+CREATE TRIGGER study_participant_guard
+	BEFORE INSERT OR UPDATE ON participants.study_participant
+	FOR EACH ROW EXECUTE FUNCTION participants.study_participant_guard();
+
+CREATE FUNCTION participants.study_participant_created() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_study_participant_created';
+COMMENT ON FUNCTION participants.study_participant_created() IS
+'Row trigger: the first event of a new study participant (priorStatus null). A row restored from a dump arrives with its last_event_id and gets none.';
+
+CREATE TRIGGER study_participant_created
+	AFTER INSERT ON participants.study_participant
+	FOR EACH ROW EXECUTE FUNCTION participants.study_participant_created();
+
+CREATE FUNCTION participants.participant_studies_sync() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_participant_studies_sync';
+COMMENT ON FUNCTION participants.participant_studies_sync() IS
+'Row trigger: an opt-out moves the participant''s non-final study statuses to OPTED_OUT, a withdrawal to CANCELLED (with their events); an opt-out or opt-in writes a person.opted_out event; deleting a participant deletes its events.';
+
+CREATE TRIGGER participant_studies_sync
+	AFTER UPDATE ON participants.participant
+	FOR EACH ROW
+	WHEN (OLD.opted_out IS DISTINCT FROM NEW.opted_out
+		  OR (OLD.withdraw_date IS NULL AND NEW.withdraw_date IS NOT NULL))
+	EXECUTE FUNCTION participants.participant_studies_sync();
+CREATE TRIGGER participant_events_delete
+	AFTER DELETE ON participants.participant
+	FOR EACH ROW EXECUTE FUNCTION participants.participant_studies_sync();
+
+CREATE FUNCTION participants.status_transition_guard() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_status_transition_guard';
+COMMENT ON FUNCTION participants.status_transition_guard() IS
+'Row trigger: a transition joins two of the 22 statuses and leaves no final status. Statement trigger: every backend reloads the graph (from its next transaction).';
+
+CREATE TRIGGER status_transition_guard
+	BEFORE INSERT OR UPDATE ON participants.status_transition
+	FOR EACH ROW EXECUTE FUNCTION participants.status_transition_guard();
+CREATE TRIGGER status_transition_cache_invalidate
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON participants.status_transition
+	FOR EACH STATEMENT EXECUTE FUNCTION participants.status_transition_guard();
+
+CREATE FUNCTION participants.event_guard() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_event_guard';
+COMMENT ON FUNCTION participants.event_guard() IS
+'Row trigger: events are never changed (they may be deleted).';
+
+CREATE TRIGGER event_guard
+	BEFORE UPDATE ON participants.event
+	FOR EACH ROW EXECUTE FUNCTION participants.event_guard();
 
 CREATE FUNCTION participants.cache_invalidate() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_cache_invalidate';
@@ -414,6 +585,108 @@ COMMENT ON FUNCTION participants.participant_segments(uuid, text, boolean) IS
 'The segments a participant is a member of now, in the order it joined them: [{"segmentID", "segmentName", "addDate"}].
 Errors: PT404 project or participant not found.';
 
+CREATE FUNCTION participants.create_study(project_id uuid, name text, allowlist uuid[] DEFAULT '{}',
+		blocklist uuid[] DEFAULT '{}', completion_codes jsonb DEFAULT '[]')
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_create_study';
+COMMENT ON FUNCTION participants.create_study(uuid, text, uuid[], uuid[], jsonb) IS
+'Create a study.
+allowlist, blocklist: segment ids; a participant is eligible when not withdrawn, not opted out, in at least one allowlist segment (when any is named) and in no blocklist segment.
+completion_codes: [{"code": "X", "actions": [{"action": "ADD_TO_SEGMENT" | "REMOVE_FROM_SEGMENT", "segmentID": static segment id}]}].
+Returns the study object {"studyID", "studyName", "allowlist", "blocklist", "completionCodes", "createdDate", "participantCount"}.
+Errors: 22023 bad name, list or code, PT404 project or segment not found, PT409 an action on a dynamic segment.';
+
+CREATE FUNCTION participants.update_study(project_id uuid, study_id uuid, name text DEFAULT NULL,
+		allowlist uuid[] DEFAULT NULL, blocklist uuid[] DEFAULT NULL, completion_codes jsonb DEFAULT NULL)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_update_study';
+COMMENT ON FUNCTION participants.update_study(uuid, uuid, text, uuid[], uuid[], jsonb) IS
+'Rename a study or replace its allowlist, blocklist or completion codes. A null argument keeps the value; ''{}'' or ''[]'' empties it.
+Returns the study object.
+Errors: as create_study, and PT404 study not found.';
+
+CREATE FUNCTION participants.get_study(project_id uuid, study_id uuid)
+	RETURNS jsonb
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_get_study';
+COMMENT ON FUNCTION participants.get_study(uuid, uuid) IS
+'One study: {"studyID", "studyName", "allowlist", "blocklist", "completionCodes", "createdDate", "participantCount"}.
+Errors: PT404 project or study not found.';
+
+CREATE FUNCTION participants.add_study_participants(project_id uuid, study_id uuid, participants jsonb, query_by_id boolean DEFAULT false)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_add_study_participants';
+COMMENT ON FUNCTION participants.add_study_participants(uuid, uuid, jsonb, boolean) IS
+'Add participants to a study at NOT_STARTED, each with its first event. participants: a JSON array of participantIdentifiers (ids with query_by_id).
+Participants who cannot join are skipped with a reason: withdrawn, opted_out, already_in_study, not_eligible.
+Returns {"added": n, "skipped": [{"participant", "reason"}]}.
+Errors: 22023 not an array of strings, PT404 project, study or a participant not found (nothing is added).';
+
+CREATE FUNCTION participants.set_participant_status(project_id uuid, study_id uuid, participant text, status text,
+		query_by_id boolean DEFAULT false, completion_code text DEFAULT NULL)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_set_participant_status';
+COMMENT ON FUNCTION participants.set_participant_status(uuid, uuid, text, text, boolean, text) IS
+'Move a participant to a new status in a study, along the project''s transition graph (participants.status_transition). With completion_code, the code''s actions run in the same transaction.
+Returns the event: {"eventType": "participant.status_changed", "participantId", "personId", "studyId", "status", "priorStatus", "updatedAt"}; participantId is the study participant''s id, personId the participant''s.
+Errors: 22023 unknown status or completion code, PT404 project, study or participant not found or not in the study, PT409 a transition the graph does not allow (from a final status, or to the current one).';
+
+CREATE FUNCTION participants.study_participants(project_id uuid, study_id uuid, status text DEFAULT NULL,
+		page_number integer DEFAULT 0, page_size integer DEFAULT 20)
+	RETURNS jsonb
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_study_participants';
+COMMENT ON FUNCTION participants.study_participants(uuid, uuid, text, integer, integer) IS
+'A study''s participants (only those at status, when given) in the order they were added, a page at a time:
+{"pageNumber", "pageSize", "totalParticipants", "participants": [{"participantId", "personId", "participantIdentifier", "status", "completionCode", "addedDate", "updatedAt"}]}.
+Errors: 22023 unknown status or bad paging, PT404 project or study not found.';
+
+CREATE FUNCTION participants.status_history(project_id uuid, study_id uuid, participant text, query_by_id boolean DEFAULT false)
+	RETURNS jsonb
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_status_history';
+COMMENT ON FUNCTION participants.status_history(uuid, uuid, text, boolean) IS
+'A participant''s statuses in a study, oldest first: [{"status", "priorStatus", "updatedAt"}], the first with priorStatus null.
+Errors: PT404 project, study or participant not found, or the participant is not in the study.';
+
+CREATE FUNCTION participants.eligible_participants(project_id uuid, study_id uuid, page_number integer DEFAULT 0, page_size integer DEFAULT 20)
+	RETURNS jsonb
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_eligible_participants';
+COMMENT ON FUNCTION participants.eligible_participants(uuid, uuid, integer, integer) IS
+'The participants eligible for a study now (not withdrawn, not opted out, in an allowlist segment when the study names any, in no blocklist segment), in the order they were added to the project, a page at a time:
+{"pageNumber", "pageSize", "totalParticipants", "participants": [participant, ...]}.
+Errors: 22023 bad paging, PT404 project or study not found.';
+
+CREATE FUNCTION participants.set_opted_out(project_id uuid, participant text, opted_out boolean, query_by_id boolean DEFAULT false)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'participants_set_opted_out';
+COMMENT ON FUNCTION participants.set_opted_out(uuid, text, boolean, boolean) IS
+'Opt a participant out of (true) or back into (false) all research. Opting out moves every non-final study status to OPTED_OUT (each with its event) and keeps the participant out of new studies; opting back in allows new studies and revives no status. Each change writes a person.opted_out event {"eventType", "personId", "optedOut", "updatedAt"}.
+Returns {"actionTaken": "update" | "none", "result": participant}.
+Errors: 22023 null argument, PT404 project or participant not found.';
+
+CREATE FUNCTION participants.events_since(project_id uuid, after_id bigint DEFAULT 0, max_events integer DEFAULT 100)
+	RETURNS jsonb
+	LANGUAGE c STABLE PARALLEL RESTRICTED
+	AS 'MODULE_PATHNAME', 'participants_events_since';
+COMMENT ON FUNCTION participants.events_since(uuid, bigint, integer) IS
+'A project''s events after event after_id, oldest first, at most max_events (1..1000): [{"eventID", "payload", "createdDate"}].
+It waits for transactions still writing the project''s events, so that no event is later committed below an id it returned: a consumer that resumes from the last eventID it saw misses none.
+Errors: 22023 negative after_id or max_events outside 1..1000, PT404 project not found.';
+
+CREATE FUNCTION participants.default_status_transitions()
+	RETURNS TABLE (from_status text, to_status text)
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'participants_default_status_transitions';
+COMMENT ON FUNCTION participants.default_status_transitions() IS
+'The default transition graph that create_project copies into participants.status_transition.';
+
 CREATE FUNCTION participants.participant_search_text(date_of_birth date, VARIADIC fields text[])
 	RETURNS text
 	LANGUAGE c IMMUTABLE PARALLEL SAFE	-- not STRICT: null fields are skipped
@@ -499,6 +772,46 @@ FROM participants.segment s
 JOIN participants.project pr ON pr.id = s.project_id;
 COMMENT ON VIEW participants.segment_summary IS
 'One row per segment: project name, segment name, kind (static or dynamic), current members, created date, description and filter.';
+
+CREATE VIEW participants.study_funnel AS
+SELECT
+	pr.name AS project,
+	st.name AS study,
+	sp.status,
+	pg_catalog.count(*) AS participants,
+	st.project_id,
+	st.id AS study_id
+FROM participants.study_participant sp
+JOIN participants.study st ON st.project_id = sp.project_id AND st.id = sp.study_id
+JOIN participants.project pr ON pr.id = st.project_id
+GROUP BY pr.name, st.project_id, st.id, st.name, sp.status;
+COMMENT ON VIEW participants.study_funnel IS
+'Participants per study and status (statuses nobody is at are left out).';
+
+CREATE VIEW participants.study_summary AS
+SELECT
+	pr.name AS project,
+	st.name AS study,
+	(SELECT pg_catalog.count(*) FROM participants.study_participant sp
+	  WHERE sp.project_id = st.project_id AND sp.study_id = st.id) AS participants,
+	(SELECT pg_catalog.count(*) FROM participants.study_participant sp
+	  WHERE sp.project_id = st.project_id AND sp.study_id = st.id
+	    AND sp.status IN ('COMPLETED_STUDY', 'CANCELLED', 'OPTED_OUT')) AS finished,
+	(SELECT pg_catalog.string_agg(s.name, ', ' ORDER BY ss.position) FROM participants.study_segment ss
+	  JOIN participants.segment s ON s.project_id = ss.project_id AND s.id = ss.segment_id
+	  WHERE ss.project_id = st.project_id AND ss.study_id = st.id AND ss.list = 'allowlist') AS allowlist,
+	(SELECT pg_catalog.string_agg(s.name, ', ' ORDER BY ss.position) FROM participants.study_segment ss
+	  JOIN participants.segment s ON s.project_id = ss.project_id AND s.id = ss.segment_id
+	  WHERE ss.project_id = st.project_id AND ss.study_id = st.id AND ss.list = 'blocklist') AS blocklist,
+	(SELECT pg_catalog.string_agg(c.code, ', ' ORDER BY c.position) FROM participants.completion_code c
+	  WHERE c.project_id = st.project_id AND c.study_id = st.id) AS completion_codes,
+	st.created_date AS created,
+	st.project_id,
+	st.id
+FROM participants.study st
+JOIN participants.project pr ON pr.id = st.project_id;
+COMMENT ON VIEW participants.study_summary IS
+'One row per study: project, name, participants, how many reached a final status, allowlist and blocklist segment names, completion codes, created date.';
 
 ------------------------------------------------------------------------------
 -- Privileges: nothing for PUBLIC; README.md shows the grants per role.

@@ -12,6 +12,7 @@
 #include "fmgr.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/snapmgr.h"
@@ -23,6 +24,8 @@ typedef enum WriteKind
 	WRITE_ENROLL,
 	WRITE_WITHDRAW,
 	WRITE_DELETE,
+	WRITE_OPT_OUT,
+	WRITE_OPT_IN,
 	NUM_WRITES
 } WriteKind;
 
@@ -37,6 +40,13 @@ static const char *const plan_sql[NUM_WRITES] = {
 	"updated_date = pg_catalog.statement_timestamp() "
 	"WHERE ctid = $1 RETURNING " PT_RECORD_COLUMNS,
 	"DELETE FROM participants.participant "
+	"WHERE ctid = $1 RETURNING " PT_RECORD_COLUMNS,
+	/* participant_studies_sync moves the study statuses and writes the event */
+	"UPDATE participants.participant SET opted_out = true, "
+	"updated_date = pg_catalog.statement_timestamp() "
+	"WHERE ctid = $1 RETURNING " PT_RECORD_COLUMNS,
+	"UPDATE participants.participant SET opted_out = false, "
+	"updated_date = pg_catalog.statement_timestamp() "
 	"WHERE ctid = $1 RETURNING " PT_RECORD_COLUMNS,
 };
 
@@ -187,4 +197,125 @@ participants_delete_participant(PG_FUNCTION_ARGS)
 	FetchParticipant(fcinfo, ACL_SELECT | ACL_DELETE, true, &row);
 	WriteRow(WRITE_DELETE, &row, &rec);
 	PG_RETURN_JSONB_P(PtActionResult("delete", &rec));
+}
+
+PG_FUNCTION_INFO_V1(participants_set_opted_out);
+/* set_opted_out(project_id, participant, opted_out, query_by_id) */
+Datum
+participants_set_opted_out(PG_FUNCTION_ARGS)
+{
+	PtRow		row;
+	PtRecord	rec;
+	bool		opted_out;
+
+	CheckArgs(fcinfo);
+	PtNotNull(fcinfo, 2, "opted_out");
+	opted_out = PG_GETARG_BOOL(2);
+	PtFetchParticipant(PG_GETARG_UUID_P(0), PG_GETARG_TEXT_PP(1),
+					   !PG_ARGISNULL(3) && PG_GETARG_BOOL(3), ACL_SELECT | ACL_UPDATE, true, &row);
+	if (row.rec.opted_out == opted_out)
+		PG_RETURN_JSONB_P(PtActionResult("none", &row.rec));
+	WriteRow(opted_out ? WRITE_OPT_OUT : WRITE_OPT_IN, &row, &rec);
+	PG_RETURN_JSONB_P(PtActionResult("update", &rec));
+}
+
+/*
+ * The participant id of each element of a JSON array of participantIdentifiers
+ * (or ids with query_by_id), in the array's order; 22023 for a malformed
+ * list, PT404 naming the first element that is not in the project. *texts
+ * receives the elements as given.
+ */
+Datum *
+PtResolveParticipantList(pg_uuid_t *project_id, Jsonb *list, bool query_by_id,
+						 int *nout, char ***textsout)
+{
+	static SPIPlanPtr plans[2] = {NULL, NULL};
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			n = 0;
+	Datum	   *elems;
+	char	  **texts;
+	Oid			types[2] = {UUIDOID, query_by_id ? UUIDARRAYOID : TEXTARRAYOID};
+	Datum		args[2];
+	Datum		ids;
+	bool		isnull;
+	Datum	   *out;
+	bool	   *outnulls;
+	int			nids;
+	int64		missing;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (!JB_ROOT_IS_ARRAY(list) || JB_ROOT_IS_SCALAR(list))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"participants\": expected an array of %s",
+						query_by_id ? "participant ids" : "participantIdentifiers")));
+	elems = palloc(sizeof(Datum) * Max(JB_ROOT_COUNT(list), 1));
+	texts = palloc(sizeof(char *) * Max(JB_ROOT_COUNT(list), 1));
+	it = JsonbIteratorInit(&list->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *key;
+
+		if (tok != WJB_ELEM)
+			continue;
+		key = psprintf("participants[%d]", n);
+		if (v.type != jbvString)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for key \"%s\": expected a string, got %s",
+							key, PtJsonbTypeName(&v))));
+		texts[n] = pnstrdup(v.val.string.val, v.val.string.len);
+		if (query_by_id)
+		{
+			pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+			PtParseUuid(texts[n], key, id);
+			elems[n] = UUIDPGetDatum(id);
+		}
+		else
+			elems[n] = CStringGetTextDatum(texts[n]);
+		n++;
+	}
+	*nout = n;
+	*textsout = texts;
+	if (n == 0)
+		return elems;
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = PointerGetDatum(construct_array(elems, n, query_by_id ? UUIDOID : TEXTOID,
+											  query_by_id ? UUID_LEN : -1, false,
+											  query_by_id ? TYPALIGN_CHAR : TYPALIGN_INT));
+	SPI_connect();
+	if (plans[query_by_id] == NULL)
+		PtPreparePlan(&plans[query_by_id], query_by_id ?
+					  "SELECT pg_catalog.array_agg(p.id ORDER BY a.n), min(a.n) FILTER (WHERE p.id IS NULL) "
+					  "FROM pg_catalog.unnest($2) WITH ORDINALITY a(k, n) "
+					  "LEFT JOIN participants.participant p ON p.project_id = $1 AND p.id = a.k" :
+					  "SELECT pg_catalog.array_agg(p.id ORDER BY a.n), min(a.n) FILTER (WHERE p.id IS NULL) "
+					  "FROM pg_catalog.unnest($2) WITH ORDINALITY a(k, n) "
+					  "LEFT JOIN participants.participant p ON p.project_id = $1 AND p.participant_identifier = a.k",
+					  2, types);
+	if (PtExecutePlan(plans[query_by_id], args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "participant lookup failed");
+	missing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (!isnull)
+	{
+		int			i = (int) missing - 1;
+
+		SPI_finish();
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_NOT_FOUND),
+				 errmsg("participant \"%s\" not found", texts[i]),
+				 errdetail("At key \"participants[%d]\".", i),
+				 query_by_id ? 0 : errhint("Participants are named by participantIdentifier; pass query_by_id => true to name them by id.")));
+	}
+	ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	MemoryContextSwitchTo(cxt);
+	deconstruct_array(DatumGetArrayTypePCopy(ids), UUIDOID, UUID_LEN, false, TYPALIGN_CHAR,
+					  &out, &outnulls, &nids);
+	SPI_finish();
+	if (nids != n)
+		elog(ERROR, "participant lookup returned %d ids for %d elements", nids, n);
+	return out;
 }

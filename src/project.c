@@ -358,5 +358,6 @@ participants_create_project(PG_FUNCTION_ARGS)
 	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	result = SPI_datumTransfer(result, false, UUID_LEN);
 	SPI_finish();
+	PtSeedTransitions(DatumGetUUIDP(result));
 	PG_RETURN_DATUM(result);
 }

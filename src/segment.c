@@ -242,8 +242,8 @@ DynamicSegments(pg_uuid_t *project_id)
  * Helpers of the functions
  * ------------------------------------------------------------------------
  */
-static void
-NotNull(FunctionCallInfo fcinfo, int arg, const char *name)
+void
+PtNotNull(FunctionCallInfo fcinfo, int arg, const char *name)
 {
 	if (PG_ARGISNULL(arg))
 		ereport(ERROR,
@@ -251,8 +251,8 @@ NotNull(FunctionCallInfo fcinfo, int arg, const char *name)
 				 errmsg("invalid value for \"%s\": null", name)));
 }
 
-static char *
-UuidText(pg_uuid_t *id)
+char *
+PtUuidText(pg_uuid_t *id)
 {
 	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id)));
 }
@@ -262,7 +262,7 @@ SegmentNotFound(pg_uuid_t *segment_id)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_PT_NOT_FOUND),
-			 errmsg("segment %s not found", UuidText(segment_id)),
+			 errmsg("segment %s not found", PtUuidText(segment_id)),
 			 errhint("list_segments(project_id) lists the project's segments.")));
 }
 
@@ -376,9 +376,12 @@ SegmentObject(pg_uuid_t *project_id, pg_uuid_t *segment_id, bool read_only)
 						  "WHERE s.project_id = $1 AND s.id = $2", 2, types, args, NULL, read_only);
 }
 
-/* A segment name: not blank, at most MAX_NAME_LEN characters, no control characters */
-static char *
-CheckName(text *name)
+/*
+ * A segment's or study's name: not blank, at most MAX_NAME_LEN characters,
+ * no control characters
+ */
+char *
+PtCheckName(text *name, const char *what)
 {
 	char	   *s = text_to_cstring(name);
 	const char *c;
@@ -396,7 +399,7 @@ CheckName(text *name)
 	if (blank)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"name\": a segment needs a name")));
+				 errmsg("invalid value for \"name\": a %s needs a name", what)));
 	if (pg_mbstrlen(s) > MAX_NAME_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -515,11 +518,11 @@ participants_create_segment(PG_FUNCTION_ARGS)
 	bool		dynamic = !PG_ARGISNULL(3);
 	Jsonb	   *res;
 
-	NotNull(fcinfo, 0, "project_id");
-	NotNull(fcinfo, 1, "name");
+	PtNotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 1, "name");
 	project_id = PG_GETARG_UUID_P(0);
 	(void) PtGetProject(project_id);
-	name = CheckName(PG_GETARG_TEXT_PP(1));
+	name = PtCheckName(PG_GETARG_TEXT_PP(1), "segment");
 	if (dynamic)
 	{
 		PtFilter	f;
@@ -565,13 +568,13 @@ participants_update_segment(PG_FUNCTION_ARGS)
 	bool		isnull;
 	char		kind;
 
-	NotNull(fcinfo, 0, "project_id");
-	NotNull(fcinfo, 1, "segment_id");
+	PtNotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 1, "segment_id");
 	project_id = PG_GETARG_UUID_P(0);
 	segment_id = PG_GETARG_UUID_P(1);
 	(void) PtGetProject(project_id);
 	if (!PG_ARGISNULL(2))
-		name = CheckName(PG_GETARG_TEXT_PP(2));
+		name = PtCheckName(PG_GETARG_TEXT_PP(2), "segment");
 	if (!PG_ARGISNULL(4))
 	{
 		PtFilter	f;
@@ -582,7 +585,7 @@ participants_update_segment(PG_FUNCTION_ARGS)
 	if (kind == 's' && !PG_ARGISNULL(4))
 		ereport(ERROR,
 				(errcode(ERRCODE_PT_CONFLICT),
-				 errmsg("segment %s is static: it has no filter", UuidText(segment_id)),
+				 errmsg("segment %s is static: it has no filter", PtUuidText(segment_id)),
 				 errhint("A static segment's members are added and removed by hand; create a dynamic segment for a filter.")));
 	if (name)
 		CheckNameFree(project_id, name, segment_id);
@@ -625,8 +628,8 @@ participants_delete_segment(PG_FUNCTION_ARGS)
 	Datum		args[2];
 	Jsonb	   *res;
 
-	NotNull(fcinfo, 0, "project_id");
-	NotNull(fcinfo, 1, "segment_id");
+	PtNotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 1, "segment_id");
 	project_id = PG_GETARG_UUID_P(0);
 	segment_id = PG_GETARG_UUID_P(1);
 	(void) PtGetProject(project_id);
@@ -649,8 +652,8 @@ participants_get_segment(PG_FUNCTION_ARGS)
 	pg_uuid_t  *segment_id;
 	Jsonb	   *res;
 
-	NotNull(fcinfo, 0, "project_id");
-	NotNull(fcinfo, 1, "segment_id");
+	PtNotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 1, "segment_id");
 	project_id = PG_GETARG_UUID_P(0);
 	segment_id = PG_GETARG_UUID_P(1);
 	(void) PtGetProject(project_id);
@@ -673,7 +676,7 @@ participants_list_segments(PG_FUNCTION_ARGS)
 	Datum		args[4];
 	Jsonb	   *res;
 
-	NotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 0, "project_id");
 	PtCheckPaging(page_number, page_size, "segments");
 	project_id = PG_GETARG_UUID_P(0);
 	(void) PtGetProject(project_id);
@@ -696,97 +699,33 @@ participants_list_segments(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(res);
 }
 
+static int
+UuidCmp(const void *a, const void *b)
+{
+	return memcmp(DatumGetUUIDP(*(const Datum *) a)->data,
+				  DatumGetUUIDP(*(const Datum *) b)->data, UUID_LEN);
+}
+
 /*
  * The participants named by a JSON array (participantIdentifiers, or ids
- * with query_by_id), as a sorted array of distinct ids; 22023 for a
- * malformed argument, PT404 naming the first one that is not in the
- * project. *nnamed receives the number of distinct participants.
+ * with query_by_id), as a sorted array of distinct ids (PT404 naming the
+ * first one that is not in the project). *ndistinct receives their number.
  */
 static Datum
 ResolveParticipants(pg_uuid_t *project_id, Jsonb *list, bool query_by_id, int *ndistinct)
 {
-	static SPIPlanPtr plans[2] = {NULL, NULL};
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	int			n = 0;
-	int			i;
-	Datum	   *elems;
 	char	  **texts;
-	Oid			types[2] = {UUIDOID, query_by_id ? UUIDARRAYOID : TEXTARRAYOID};
-	Datum		args[2];
-	Datum		ids;
-	bool		isnull;
-	int64		missing;
-	MemoryContext cxt = CurrentMemoryContext;
+	int			n;
+	int			i;
+	int			k = 0;
+	Datum	   *ids = PtResolveParticipantList(project_id, list, query_by_id, &n, &texts);
 
-	if (!JB_ROOT_IS_ARRAY(list) || JB_ROOT_IS_SCALAR(list))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"participants\": expected an array of %s",
-						query_by_id ? "participant ids" : "participantIdentifiers")));
-	elems = palloc(sizeof(Datum) * Max(JB_ROOT_COUNT(list), 1));
-	texts = palloc(sizeof(char *) * Max(JB_ROOT_COUNT(list), 1));
-	it = JsonbIteratorInit(&list->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		char	   *key;
-
-		if (tok != WJB_ELEM)
-			continue;
-		key = psprintf("participants[%d]", n);
-		if (v.type != jbvString)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid value for key \"%s\": expected a string, got %s",
-							key, PtJsonbTypeName(&v))));
-		texts[n] = pnstrdup(v.val.string.val, v.val.string.len);
-		if (query_by_id)
-		{
-			pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
-
-			PtParseUuid(texts[n], key, id);
-			elems[n] = UUIDPGetDatum(id);
-		}
-		else
-			elems[n] = CStringGetTextDatum(texts[n]);
-		n++;
-	}
-	args[0] = UUIDPGetDatum(project_id);
-	args[1] = PointerGetDatum(construct_array(elems, n, query_by_id ? UUIDOID : TEXTOID,
-											  query_by_id ? UUID_LEN : -1, false,
-											  query_by_id ? TYPALIGN_CHAR : TYPALIGN_INT));
-	SPI_connect();
-	if (plans[query_by_id] == NULL)
-		PtPreparePlan(&plans[query_by_id], query_by_id ?
-					  "SELECT coalesce(pg_catalog.array_agg(DISTINCT p.id) FILTER (WHERE p.id IS NOT NULL), '{}'), "
-					  "min(a.n) FILTER (WHERE p.id IS NULL) "
-					  "FROM pg_catalog.unnest($2) WITH ORDINALITY a(k, n) "
-					  "LEFT JOIN participants.participant p ON p.project_id = $1 AND p.id = a.k" :
-					  "SELECT coalesce(pg_catalog.array_agg(DISTINCT p.id) FILTER (WHERE p.id IS NOT NULL), '{}'), "
-					  "min(a.n) FILTER (WHERE p.id IS NULL) "
-					  "FROM pg_catalog.unnest($2) WITH ORDINALITY a(k, n) "
-					  "LEFT JOIN participants.participant p ON p.project_id = $1 AND p.participant_identifier = a.k",
-					  2, types);
-	if (PtExecutePlan(plans[query_by_id], args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "participant lookup failed");
-	missing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	if (!isnull)
-	{
-		i = (int) missing - 1;
-		SPI_finish();
-		ereport(ERROR,
-				(errcode(ERRCODE_PT_NOT_FOUND),
-				 errmsg("participant \"%s\" not found", texts[i]),
-				 errdetail("At key \"participants[%d]\".", i),
-				 query_by_id ? 0 : errhint("Participants are named by participantIdentifier; pass query_by_id => true to name them by id.")));
-	}
-	ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	MemoryContextSwitchTo(cxt);
-	ids = PointerGetDatum(DatumGetArrayTypePCopy(ids));
-	SPI_finish();
-	*ndistinct = ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(ids)), ARR_DIMS(DatumGetArrayTypeP(ids)));
-	return ids;
+	qsort(ids, n, sizeof(Datum), UuidCmp);
+	for (i = 0; i < n; i++)
+		if (k == 0 || UuidCmp(&ids[k - 1], &ids[i]) != 0)
+			ids[k++] = ids[i];
+	*ndistinct = k;
+	return PointerGetDatum(construct_array(ids, k, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 }
 
 /* Common part of add_segment_members and remove_segment_members */
@@ -806,16 +745,16 @@ ChangeMembers(FunctionCallInfo fcinfo, bool add)
 	JsonbParseState *state = NULL;
 	JsonbValue	num;
 
-	NotNull(fcinfo, 0, "project_id");
-	NotNull(fcinfo, 1, "segment_id");
-	NotNull(fcinfo, 2, "participants");
+	PtNotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 1, "segment_id");
+	PtNotNull(fcinfo, 2, "participants");
 	project_id = PG_GETARG_UUID_P(0);
 	segment_id = PG_GETARG_UUID_P(1);
 	(void) PtGetProject(project_id);
 	if (SegmentKind(project_id, segment_id, true) == 'd')
 		ereport(ERROR,
 				(errcode(ERRCODE_PT_CONFLICT),
-				 errmsg("segment %s is dynamic: its members follow its filter", UuidText(segment_id)),
+				 errmsg("segment %s is dynamic: its members follow its filter", PtUuidText(segment_id)),
 				 errhint("Change the filter with update_segment, or use a static segment.")));
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(segment_id);
@@ -893,8 +832,8 @@ participants_segment_history(PG_FUNCTION_ARGS)
 	char		nulls[3] = "  n";
 	Jsonb	   *res;
 
-	NotNull(fcinfo, 0, "project_id");
-	NotNull(fcinfo, 1, "segment_id");
+	PtNotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 1, "segment_id");
 	project_id = PG_GETARG_UUID_P(0);
 	segment_id = PG_GETARG_UUID_P(1);
 	(void) PtGetProject(project_id);
@@ -931,8 +870,8 @@ participants_participant_segments(PG_FUNCTION_ARGS)
 	Datum		args[2];
 	Jsonb	   *res;
 
-	NotNull(fcinfo, 0, "project_id");
-	NotNull(fcinfo, 1, "participant");
+	PtNotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 1, "participant");
 	project_id = PG_GETARG_UUID_P(0);
 	(void) PtGetProject(project_id);
 	args[0] = UUIDPGetDatum(project_id);
@@ -1113,6 +1052,45 @@ NewFilter(HeapTuple oldt, HeapTuple newt, TupleDesc desc)
 	return DatumGetJsonbP(filter);
 }
 
+/* PT409 when a study names the segment (allowlist, blocklist, completion code) */
+static void
+CheckSegmentUnused(pg_uuid_t *project_id, pg_uuid_t *segment_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
+	char	   *study = NULL;
+	char	   *use = NULL;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(segment_id);
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "SELECT st.name, ss.list FROM participants.study_segment ss "
+					  "JOIN participants.study st ON st.project_id = ss.project_id AND st.id = ss.study_id "
+					  "WHERE ss.project_id = $1 AND ss.segment_id = $2 "
+					  "UNION ALL SELECT st.name, 'completion code ' || a.code "
+					  "FROM participants.completion_action a "
+					  "JOIN participants.study st ON st.project_id = a.project_id AND st.id = a.study_id "
+					  "WHERE a.project_id = $1 AND a.segment_id = $2 LIMIT 1", 2, types);
+	if (PtExecutePlan(plan, args, NULL, false, 0) < 0)
+		elog(ERROR, "could not read the studies using a segment");
+	if (SPI_processed > 0)
+	{
+		MemoryContext spi = MemoryContextSwitchTo(CurTransactionContext);
+
+		study = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		use = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	if (study)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("segment %s is used by study \"%s\" (%s)", PtUuidText(segment_id), study, use),
+				 errhint("Take it out of the study with update_study first.")));
+}
+
 PG_FUNCTION_INFO_V1(participants_segment_guard);
 /*
  * BEFORE INSERT, UPDATE or DELETE row trigger on segment: the filter is
@@ -1165,6 +1143,8 @@ participants_segment_guard(PG_FUNCTION_ARGS)
 	{
 		/* a dynamic segment goes under the lock: no write may be adding to it */
 		oldt = td->tg_trigtuple;
+		CheckSegmentUnused(DatumGetUUIDP(heap_getattr(oldt, SPI_fnumber(desc, "project_id"), desc, &isnull)),
+						   DatumGetUUIDP(heap_getattr(oldt, SPI_fnumber(desc, "id"), desc, &isnull)));
 		(void) heap_getattr(oldt, SPI_fnumber(desc, "filter"), desc, &isnull);
 		if (!isnull)
 			LockProject(DatumGetUUIDP(heap_getattr(oldt, SPI_fnumber(desc, "project_id"),

@@ -1,0 +1,996 @@
+/*
+ * status.c
+ *		Study participant statuses (SPEC section 6): the 22 statuses, each
+ *		project's transition graph (table status_transition, cached per
+ *		backend), the trigger that enforces it and writes an event for every
+ *		status change, the opt-out and withdrawal cascades, and the lock that
+ *		keeps the event feed (events_since) from skipping an event.
+ *
+ *		Events. A status change writes an event row and queues NOTIFY
+ *		participants_events, which PostgreSQL delivers when (and only if) the
+ *		transaction commits. A change of an existing study participant writes
+ *		its event in the BEFORE UPDATE trigger, where the row is already
+ *		locked. A new study participant gets its event AFTER INSERT, so that
+ *		a row that INSERT ... ON CONFLICT DO NOTHING skips gets none: the
+ *		BEFORE trigger reserves the event's id (the row's last_event_id) and
+ *		notes it as pending, the AFTER trigger writes it. A row that arrives
+ *		with a last_event_id (a restore, which loads rows with COPY) carries
+ *		its history already and gets no event.
+ *
+ *		The feed. Event ids come from one sequence, but transactions commit
+ *		in any order: a reader could see event 11 committed while event 10
+ *		is still in flight, move past it, and miss it. So every event writer
+ *		holds a per-project lock (RowExclusiveLock on the tag (event table,
+ *		hash of the project)) from before it draws an id until it ends;
+ *		events_since takes the same tag in ShareLock, which waits for the
+ *		writers in flight, reads the sequence's last value H, lets go, and
+ *		returns only ids up to H, all of which belong to finished
+ *		transactions.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/async.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "pt.h"
+
+const char *const pt_statuses[PT_NUM_STATUSES] = {
+	"NOT_STARTED", "INVITE_SENT", "NOT_ELIGIBLE", "SCREENER_STARTED",
+	"SCREENER_COMPLETED", "SCREENER_QUALIFIED", "SCREENER_DISQUALIFIED",
+	"INTERVIEW_INVITE_SENT", "INTERVIEW_SCHEDULED", "INTERVIEW_COMPLETED",
+	"INTERVIEW_CANCELLED", "INTERVIEW_NO_SHOWED", "SURVEY_STARTED",
+	"SURVEY_COMPLETED", "INCENTIVE_SENT", "INCENTIVE_CLAIMED",
+	"UNMODERATED_TEST_INVITE_SENT", "UNMODERATED_TEST_STARTED",
+	"UNMODERATED_TEST_COMPLETED", "COMPLETED_STUDY", "CANCELLED", "OPTED_OUT"
+};
+
+/*
+ * The default graph, besides CANCELLED and OPTED_OUT from every non-final
+ * status: each path in its natural order; a qualified screener leads to an
+ * interview invite, a survey or an unmoderated-test invite; an incentive
+ * after any completed interview, survey or unmoderated test; the study
+ * completes after one of those or an incentive.
+ */
+static const PtStatus default_edges[][2] = {
+	{ST_NOT_STARTED, ST_INVITE_SENT},
+	{ST_NOT_STARTED, ST_NOT_ELIGIBLE},
+	{ST_NOT_STARTED, ST_INTERVIEW_INVITE_SENT},
+	{ST_NOT_STARTED, ST_UNMODERATED_TEST_INVITE_SENT},
+	{ST_INVITE_SENT, ST_SCREENER_STARTED},
+	{ST_INVITE_SENT, ST_SURVEY_STARTED},
+	{ST_INVITE_SENT, ST_NOT_ELIGIBLE},
+	{ST_SCREENER_STARTED, ST_SCREENER_COMPLETED},
+	{ST_SCREENER_COMPLETED, ST_SCREENER_QUALIFIED},
+	{ST_SCREENER_COMPLETED, ST_SCREENER_DISQUALIFIED},
+	{ST_SCREENER_QUALIFIED, ST_INTERVIEW_INVITE_SENT},
+	{ST_SCREENER_QUALIFIED, ST_SURVEY_STARTED},
+	{ST_SCREENER_QUALIFIED, ST_UNMODERATED_TEST_INVITE_SENT},
+	{ST_INTERVIEW_INVITE_SENT, ST_INTERVIEW_SCHEDULED},
+	{ST_INTERVIEW_SCHEDULED, ST_INTERVIEW_COMPLETED},
+	{ST_INTERVIEW_SCHEDULED, ST_INTERVIEW_CANCELLED},
+	{ST_INTERVIEW_SCHEDULED, ST_INTERVIEW_NO_SHOWED},
+	{ST_INTERVIEW_CANCELLED, ST_INTERVIEW_SCHEDULED},
+	{ST_INTERVIEW_NO_SHOWED, ST_INTERVIEW_SCHEDULED},
+	{ST_SURVEY_STARTED, ST_SURVEY_COMPLETED},
+	{ST_UNMODERATED_TEST_INVITE_SENT, ST_UNMODERATED_TEST_STARTED},
+	{ST_UNMODERATED_TEST_STARTED, ST_UNMODERATED_TEST_COMPLETED},
+	{ST_INTERVIEW_COMPLETED, ST_INCENTIVE_SENT},
+	{ST_SURVEY_COMPLETED, ST_INCENTIVE_SENT},
+	{ST_UNMODERATED_TEST_COMPLETED, ST_INCENTIVE_SENT},
+	{ST_INCENTIVE_SENT, ST_INCENTIVE_CLAIMED},
+	{ST_INTERVIEW_COMPLETED, ST_COMPLETED_STUDY},
+	{ST_SURVEY_COMPLETED, ST_COMPLETED_STUDY},
+	{ST_UNMODERATED_TEST_COMPLETED, ST_COMPLETED_STUDY},
+	{ST_INCENTIVE_SENT, ST_COMPLETED_STUDY},
+	{ST_INCENTIVE_CLAIMED, ST_COMPLETED_STUDY},
+};
+
+PtStatusCall pt_status_call;
+bool		pt_study_add_checked = false;
+
+/* set while a cascade (opt-out, withdrawal) moves statuses past the graph */
+static bool cascade_active = false;
+
+bool
+PtStatusIsFinal(int status)
+{
+	return status == ST_COMPLETED_STUDY || status == ST_CANCELLED || status == ST_OPTED_OUT;
+}
+
+/* The status named, or -1 */
+int
+PtStatusByName(const char *name)
+{
+	int			i;
+
+	for (i = 0; i < PT_NUM_STATUSES; i++)
+		if (strcmp(name, pt_statuses[i]) == 0)
+			return i;
+	return -1;
+}
+
+static char *
+StatusList(void)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < PT_NUM_STATUSES; i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", pt_statuses[i]);
+	return buf.data;
+}
+
+/* The status named; 22023 naming "key" when it is none of the 22 */
+int
+PtCheckStatus(const char *name, const char *key)
+{
+	int			s = PtStatusByName(name);
+
+	if (s < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"%s\": \"%s\" is not a status", key, name),
+				 errhint("Statuses: %s.", StatusList())));
+	return s;
+}
+
+/* ------------------------------------------------------------------------
+ * Relations and locks
+ * ------------------------------------------------------------------------
+ */
+static Oid	transition_relid = InvalidOid;
+
+static Oid
+ExtRelid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("participants", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation participants.%s does not exist", name);
+	return relid;
+}
+
+/*
+ * The event feed's per-project lock: RowExclusiveLock while writing events
+ * (self-compatible), ShareLock in events_since (waits for the writers)
+ */
+void
+PtLockEvents(pg_uuid_t *project_id, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, ExtRelid("event"),
+					   hash_bytes(project_id->data, UUID_LEN), 1);
+	(void) LockAcquire(&tag, mode, false, false);
+}
+
+void
+PtUnlockEvents(pg_uuid_t *project_id, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, ExtRelid("event"),
+					   hash_bytes(project_id->data, UUID_LEN), 1);
+	(void) LockRelease(&tag, mode, false);
+}
+
+/* ------------------------------------------------------------------------
+ * Per-backend cache of each project's graph: for each status, a bit per
+ * status it may move to. Dropped when status_transition changes (a
+ * relcache invalidation sent by its statement trigger, seen by other
+ * backends from their next transaction) and when a transaction that
+ * changed it rolls back.
+ * ------------------------------------------------------------------------
+ */
+typedef struct GraphEntry
+{
+	pg_uuid_t	key;
+	uint32		next[PT_NUM_STATUSES];
+} GraphEntry;
+
+static HTAB *graph_cache = NULL;
+static MemoryContext graph_cache_cxt = NULL;
+static bool graph_callbacks = false;
+static bool graph_written_in_xact = false;
+
+/* new rows' pending events (see the top of the file), this transaction */
+static HTAB *pending_events = NULL;
+
+static void
+GraphCacheReset(Datum arg, Oid relid)
+{
+	if (graph_cache == NULL)
+		return;
+	if (relid != InvalidOid && relid != transition_relid)
+		return;
+	/* entries are read only between lookups: no caller holds one */
+	MemoryContextDelete(graph_cache_cxt);
+	graph_cache_cxt = NULL;
+	graph_cache = NULL;
+}
+
+static void
+StatusXactCallback(XactEvent event, void *arg)
+{
+	if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) &&
+		graph_written_in_xact)
+		GraphCacheReset((Datum) 0, InvalidOid);
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+	{
+		graph_written_in_xact = false;
+		pending_events = NULL;	/* its memory goes with the transaction */
+		cascade_active = false;
+		pt_study_add_checked = false;
+		memset(&pt_status_call, 0, sizeof(pt_status_call));
+	}
+}
+
+static void
+StatusSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && graph_written_in_xact)
+		GraphCacheReset((Datum) 0, InvalidOid);
+}
+
+static void
+InitStatusCallbacks(void)
+{
+	if (!graph_callbacks)
+	{
+		CacheRegisterRelcacheCallback(GraphCacheReset, (Datum) 0);
+		RegisterXactCallback(StatusXactCallback, NULL);
+		RegisterSubXactCallback(StatusSubXactCallback, NULL);
+		graph_callbacks = true;
+	}
+}
+
+/* The project's graph */
+static GraphEntry *
+ProjectGraph(pg_uuid_t *project_id)
+{
+	static SPIPlanPtr plan = NULL;
+	GraphEntry	graph;
+	GraphEntry *entry;
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1];
+	uint64		i;
+	bool		found;
+
+	InitStatusCallbacks();
+	if (!OidIsValid(transition_relid))
+		transition_relid = ExtRelid("status_transition");
+	if (graph_cache != NULL)
+	{
+		entry = hash_search(graph_cache, project_id, HASH_FIND, NULL);
+		if (entry)
+			return entry;
+	}
+
+	memset(&graph, 0, sizeof(graph));
+	memcpy(graph.key.data, project_id->data, UUID_LEN);
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "SELECT from_status, to_status FROM participants.status_transition "
+					  "WHERE project_id = $1", 1, types);
+	args[0] = UUIDPGetDatum(project_id);
+	if (PtExecutePlan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read status transitions");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *from = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *to = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		int			f = PtStatusByName(from);
+		int			t = PtStatusByName(to);
+
+		/* status_transition_guard lets no other row in */
+		if (f >= 0 && t >= 0)
+			graph.next[f] |= (uint32) 1 << t;
+	}
+	SPI_finish();
+
+	/* invalidations SPI accepted may have dropped the cache: (re)make it */
+	if (graph_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		graph_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
+												"participants status graph cache",
+												ALLOCSET_SMALL_SIZES);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(GraphEntry);
+		ctl.hcxt = graph_cache_cxt;
+		graph_cache = hash_create("participants status graph cache", 16, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(graph_cache, project_id, HASH_ENTER, &found);
+	memcpy(entry, &graph, sizeof(graph));
+	return entry;
+}
+
+/* The statuses "from" may move to, for a hint */
+static char *
+NextStatuses(GraphEntry *graph, int from)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < PT_NUM_STATUSES; i++)
+		if (graph->next[from] & ((uint32) 1 << i))
+			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", pt_statuses[i]);
+	return buf.data;
+}
+
+/* PT409 unless the project's graph allows from -> to */
+static void
+CheckTransition(pg_uuid_t *project_id, int from, int to)
+{
+	GraphEntry *graph;
+
+	if (PtStatusIsFinal(from))
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("status transition from %s to %s is not allowed", pt_statuses[from], pt_statuses[to]),
+				 errdetail("%s is final.", pt_statuses[from])));
+	if (from == to)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("status transition from %s to %s is not allowed", pt_statuses[from], pt_statuses[to]),
+				 errdetail("The participant is already at %s.", pt_statuses[from])));
+	graph = ProjectGraph(project_id);
+	if (!(graph->next[from] & ((uint32) 1 << to)))
+	{
+		char	   *next = NextStatuses(graph, from);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("status transition from %s to %s is not allowed", pt_statuses[from], pt_statuses[to]),
+				 errdetail("The project's participants.status_transition has no row (%s, %s).",
+						   pt_statuses[from], pt_statuses[to]),
+				 next[0] ? errhint("From %s the participant may move to %s.", pt_statuses[from], next) : 0));
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Writing events
+ * ------------------------------------------------------------------------
+ */
+
+/* Queue the notification of an event (the event object, or its id when too long) */
+static void
+NotifyEvent(const char *event_json, int64 id)
+{
+	if (strlen(event_json) < BLCKSZ - NAMEDATALEN - 128)
+		Async_Notify("participants_events", event_json);
+	else
+		Async_Notify("participants_events", psprintf(INT64_FORMAT, id));
+}
+
+#define NOTIFY_TEXT \
+	"pg_catalog.jsonb_build_object('eventID', id, 'payload', payload, 'createdDate', created_date)::text"
+
+/*
+ * Write a participant.status_changed event (the caller holds the project's
+ * event lock and drew "id"); prior < 0 for the first status. Returns the
+ * payload when the caller wants it (pt_status_call), else NULL.
+ */
+static void
+WriteStatusEvent(pg_uuid_t *project_id, int64 id, Datum person_id, Datum study_id,
+				 Datum sp_id, int status, int prior, const char *code, TimestampTz at)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[9] = {UUIDOID, INT8OID, UUIDOID, UUIDOID, UUIDOID, TEXTOID,
+	TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	Datum		args[9];
+	char		nulls[9] = "         ";
+	char	   *text;
+	bool		isnull;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = Int64GetDatum(id);
+	args[2] = person_id;
+	args[3] = study_id;
+	args[4] = sp_id;
+	args[5] = code ? CStringGetTextDatum(code) : (Datum) 0;
+	nulls[5] = code ? ' ' : 'n';
+	args[6] = CStringGetTextDatum(pt_statuses[status]);
+	args[7] = prior >= 0 ? CStringGetTextDatum(pt_statuses[prior]) : (Datum) 0;
+	nulls[7] = prior >= 0 ? ' ' : 'n';
+	args[8] = TimestampTzGetDatum(at);
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "INSERT INTO participants.event (project_id, id, event_type, person_id, "
+					  "study_id, study_participant_id, completion_code, payload, created_date) "
+					  "VALUES ($1, $2, 'participant.status_changed', $3, $4, $5, $6, "
+					  "pg_catalog.jsonb_build_object('eventType', 'participant.status_changed', "
+					  "'participantId', $5, 'personId', $3, 'studyId', $4, 'status', $7, "
+					  "'priorStatus', $8, 'updatedAt', $9), $9) "
+					  "RETURNING " NOTIFY_TEXT ", payload", 9, types);
+	if (PtExecutePlan(plan, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not write a status event");
+	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	NotifyEvent(text, id);
+	if (pt_status_call.active && pt_status_call.cxt != NULL)
+	{
+		Datum		payload = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(pt_status_call.cxt);
+
+		pt_status_call.payload = DatumGetJsonbPCopy(payload);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+}
+
+/* Write a person.opted_out event */
+static void
+WriteOptOutEvent(pg_uuid_t *project_id, Datum person_id, bool opted_out)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[4] = {UUIDOID, UUIDOID, BOOLOID, TIMESTAMPTZOID};
+	Datum		args[4];
+	bool		isnull;
+
+	PtLockEvents(project_id, RowExclusiveLock);
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = person_id;
+	args[2] = BoolGetDatum(opted_out);
+	args[3] = TimestampTzGetDatum(GetCurrentTimestamp());
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "INSERT INTO participants.event (project_id, event_type, person_id, "
+					  "payload, created_date) VALUES ($1, 'person.opted_out', $2, "
+					  "pg_catalog.jsonb_build_object('eventType', 'person.opted_out', "
+					  "'personId', $2, 'optedOut', $3, 'updatedAt', $4), $4) "
+					  "RETURNING " NOTIFY_TEXT ", id", 4, types);
+	if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not write an opt-out event");
+	NotifyEvent(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+				DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)));
+	SPI_finish();
+}
+
+/* The next event id, drawn under the project's event lock */
+static int64
+NextEventId(pg_uuid_t *project_id)
+{
+	static Oid	seq = InvalidOid;
+
+	PtLockEvents(project_id, RowExclusiveLock);
+	if (!OidIsValid(seq))
+		seq = ExtRelid("event_id_seq");
+	return nextval_internal(seq, true);
+}
+
+/* ------------------------------------------------------------------------
+ * study_participant triggers
+ * ------------------------------------------------------------------------
+ */
+enum
+{
+	SP_PROJECT, SP_ID, SP_STUDY, SP_PARTICIPANT, SP_STATUS, SP_CODE,
+	SP_LAST_EVENT, SP_CREATED, SP_UPDATED, SP_NCOLS
+};
+static const char *const sp_cols[SP_NCOLS] = {
+	"project_id", "id", "study_id", "participant_id", "status", "completion_code",
+	"last_event_id", "created_date", "updated_date"
+};
+static struct
+{
+	Oid			relid;
+	int			att[SP_NCOLS];	/* 1-based */
+} spcols;
+
+static void
+LoadSpColumns(Relation rel)
+{
+	int			i;
+
+	if (spcols.relid == RelationGetRelid(rel))
+		return;
+	for (i = 0; i < SP_NCOLS; i++)
+	{
+		spcols.att[i] = SPI_fnumber(RelationGetDescr(rel), sp_cols[i]);
+		if (spcols.att[i] <= 0)
+			elog(ERROR, "study_participant has no column \"%s\"", sp_cols[i]);
+	}
+	spcols.relid = RelationGetRelid(rel);
+}
+
+static Datum
+Col(HeapTuple t, TupleDesc desc, int col, bool *isnull)
+{
+	return heap_getattr(t, spcols.att[col], desc, isnull);
+}
+
+/* A column of two versions differs */
+static bool
+ColChanged(HeapTuple a, HeapTuple b, TupleDesc desc, int col)
+{
+	bool		n1,
+				n2;
+	Datum		x = Col(a, desc, col, &n1);
+	Datum		y = Col(b, desc, col, &n2);
+	Form_pg_attribute att = TupleDescAttr(desc, spcols.att[col] - 1);
+
+	if (n1 || n2)
+		return n1 != n2;
+	return !datumIsEqual(x, y, att->attbyval, att->attlen);
+}
+
+/* The status column's value, checked */
+static int
+RowStatus(HeapTuple t, TupleDesc desc)
+{
+	bool		isnull;
+	Datum		d = Col(t, desc, SP_STATUS, &isnull);
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"status\": null")));
+	return PtCheckStatus(TextDatumGetCString(d), "status");
+}
+
+/*
+ * A new study participant's participant may join: not withdrawn, not opted
+ * out, eligible (live). Locks the participant row against an opt-out or
+ * withdrawal racing the insert (whose cascade would miss this row).
+ */
+static void
+CheckNewStudyParticipant(Datum project_id, Datum study_id, Datum person_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {UUIDOID, UUIDOID, UUIDOID};
+	Datum		args[3];
+	bool		isnull;
+	const char *why = NULL;
+
+	args[0] = project_id;
+	args[1] = study_id;
+	args[2] = person_id;
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "SELECT p.withdraw_date IS NOT NULL, p.opted_out, " PT_STUDY_LISTS_SQL("$1", "$2")
+					  " FROM participants.participant p WHERE p.project_id = $1 AND p.id = $3 FOR SHARE",
+					  3, types);
+	if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the participant");
+	/* no row: the foreign key reports it */
+	if (SPI_processed == 1)
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+
+		if (DatumGetBool(SPI_getbinval(t, d, 1, &isnull)))
+			why = "is withdrawn";
+		else if (DatumGetBool(SPI_getbinval(t, d, 2, &isnull)))
+			why = "has opted out";
+		else if (!DatumGetBool(SPI_getbinval(t, d, 3, &isnull)))
+			why = "is not eligible for the study";
+	}
+	SPI_finish();
+	if (why)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("participant %s %s", DatumGetCString(DirectFunctionCall1(uuid_out, person_id)), why),
+				 errhint("add_study_participants skips such participants and tells why.")));
+}
+
+static void
+AddPending(int64 id)
+{
+	bool		found;
+
+	if (pending_events == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(int64);
+		ctl.hcxt = TopTransactionContext;
+		pending_events = hash_create("participants pending events", 64, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	(void) hash_search(pending_events, &id, HASH_ENTER, &found);
+}
+
+static bool
+TakePending(int64 id)
+{
+	bool		found = false;
+
+	if (pending_events != NULL)
+		(void) hash_search(pending_events, &id, HASH_REMOVE, &found);
+	return found;
+}
+
+PG_FUNCTION_INFO_V1(participants_study_participant_guard);
+/*
+ * BEFORE INSERT OR UPDATE row trigger on study_participant: see the top of
+ * the file
+ */
+Datum
+participants_study_participant_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	newt;
+	int			status;
+	int			cols[4];
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	bool		isnull;
+	pg_uuid_t  *project_id;
+	int64		event_id;
+	TimestampTz at;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "study_participant_guard: must fire BEFORE, FOR EACH ROW");
+	desc = RelationGetDescr(td->tg_relation);
+	LoadSpColumns(td->tg_relation);
+	newt = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	status = RowStatus(newt, desc);
+	project_id = DatumGetUUIDP(Col(newt, desc, SP_PROJECT, &isnull));
+
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		(void) Col(newt, desc, SP_LAST_EVENT, &isnull);
+		if (!isnull)
+			return PointerGetDatum(newt);	/* arrives with its history */
+		if (status != ST_NOT_STARTED)
+			ereport(ERROR,
+					(errcode(ERRCODE_PT_CONFLICT),
+					 errmsg("a study participant starts at NOT_STARTED, not %s", pt_statuses[status]),
+					 errhint("Add participants with add_study_participants, then move them with set_participant_status.")));
+		(void) Col(newt, desc, SP_CODE, &isnull);
+		if (!isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_PT_CONFLICT),
+					 errmsg("a new study participant has no completion code"),
+					 errhint("Completion codes are recorded by set_participant_status.")));
+		if (!pt_study_add_checked)
+			CheckNewStudyParticipant(UUIDPGetDatum(project_id),
+									 Col(newt, desc, SP_STUDY, &isnull),
+									 Col(newt, desc, SP_PARTICIPANT, &isnull));
+		event_id = NextEventId(project_id);
+		AddPending(event_id);
+		at = GetCurrentTimestamp();
+		cols[0] = spcols.att[SP_LAST_EVENT];
+		values[0] = Int64GetDatum(event_id);
+		cols[1] = spcols.att[SP_UPDATED];
+		values[1] = TimestampTzGetDatum(at);
+		cols[2] = spcols.att[SP_CREATED];
+		values[2] = TimestampTzGetDatum(at);
+		return PointerGetDatum(heap_modify_tuple_by_cols(newt, desc, 3, cols, values, nulls));
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		HeapTuple	oldt = td->tg_trigtuple;
+		int			prior;
+		const char *code;
+		int			k;
+
+		for (k = SP_PROJECT; k <= SP_PARTICIPANT; k++)
+			if (ColChanged(oldt, newt, desc, k))
+				ereport(ERROR,
+						(errcode(ERRCODE_PT_CONFLICT),
+						 errmsg("cannot change the project_id, id, study_id or participant_id of a study participant")));
+		if (ColChanged(oldt, newt, desc, SP_CREATED))
+			ereport(ERROR,
+					(errcode(ERRCODE_PT_CONFLICT),
+					 errmsg("cannot change the created_date of a study participant")));
+		if (!pt_status_call.active &&
+			(ColChanged(oldt, newt, desc, SP_CODE) || ColChanged(oldt, newt, desc, SP_LAST_EVENT)))
+			ereport(ERROR,
+					(errcode(ERRCODE_PT_CONFLICT),
+					 errmsg("completion_code and last_event_id of a study participant are set by the database"),
+					 errhint("Record a status with a completion code through set_participant_status.")));
+		prior = RowStatus(oldt, desc);
+		if (prior == status)
+		{
+			if (pt_status_call.active)
+				CheckTransition(project_id, prior, status); /* says "already at" */
+			return PointerGetDatum(newt);
+		}
+		if (!cascade_active)
+			CheckTransition(project_id, prior, status);
+
+		event_id = NextEventId(project_id);
+		at = GetCurrentTimestamp();
+		code = pt_status_call.active ? pt_status_call.completion_code : NULL;
+		WriteStatusEvent(project_id, event_id, Col(newt, desc, SP_PARTICIPANT, &isnull),
+						 Col(newt, desc, SP_STUDY, &isnull), Col(newt, desc, SP_ID, &isnull),
+						 status, prior, code, at);
+		cols[0] = spcols.att[SP_LAST_EVENT];
+		values[0] = Int64GetDatum(event_id);
+		cols[1] = spcols.att[SP_UPDATED];
+		values[1] = TimestampTzGetDatum(at);
+		cols[2] = spcols.att[SP_CODE];
+		values[2] = code ? CStringGetTextDatum(code) : (Datum) 0;
+		nulls[2] = (code == NULL);
+		return PointerGetDatum(heap_modify_tuple_by_cols(newt, desc, 3, cols, values, nulls));
+	}
+	elog(ERROR, "study_participant_guard: must fire on INSERT or UPDATE");
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(participants_study_participant_created);
+/* AFTER INSERT row trigger on study_participant: a new row's first event */
+Datum
+participants_study_participant_created(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	t;
+	bool		isnull;
+	Datum		last;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		elog(ERROR, "study_participant_created: must fire AFTER INSERT, FOR EACH ROW");
+	desc = RelationGetDescr(td->tg_relation);
+	LoadSpColumns(td->tg_relation);
+	t = td->tg_trigtuple;
+	last = Col(t, desc, SP_LAST_EVENT, &isnull);
+	if (isnull || !TakePending(DatumGetInt64(last)))
+		return PointerGetDatum(NULL);
+	WriteStatusEvent(DatumGetUUIDP(Col(t, desc, SP_PROJECT, &isnull)), DatumGetInt64(last),
+					 Col(t, desc, SP_PARTICIPANT, &isnull), Col(t, desc, SP_STUDY, &isnull),
+					 Col(t, desc, SP_ID, &isnull), RowStatus(t, desc), -1, NULL,
+					 DatumGetTimestampTz(Col(t, desc, SP_UPDATED, &isnull)));
+	return PointerGetDatum(NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * The participant's side: opt-out, withdrawal, deletion
+ * ------------------------------------------------------------------------
+ */
+
+/* Move every non-final status of the participant to "status", past the graph */
+static void
+CascadeStatuses(Datum project_id, Datum person_id, int status)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {UUIDOID, UUIDOID, TEXTOID};
+	Datum		args[3];
+	bool		was = cascade_active;
+
+	args[0] = project_id;
+	args[1] = person_id;
+	args[2] = CStringGetTextDatum(pt_statuses[status]);
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "UPDATE participants.study_participant SET status = $3 "
+					  "WHERE project_id = $1 AND participant_id = $2 "
+					  "AND status NOT IN ('COMPLETED_STUDY', 'CANCELLED', 'OPTED_OUT')", 3, types);
+	cascade_active = true;
+	PG_TRY();
+	{
+		if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not move the participant's study statuses");
+	}
+	PG_FINALLY();
+	{
+		cascade_active = was;
+	}
+	PG_END_TRY();
+	SPI_finish();
+}
+
+PG_FUNCTION_INFO_V1(participants_participant_studies_sync);
+/*
+ * AFTER UPDATE row trigger on participant (when opted_out changes or the
+ * participant is withdrawn), and AFTER DELETE
+ */
+Datum
+participants_participant_studies_sync(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	int			att_project,
+				att_id,
+				att_opted,
+				att_withdraw;
+	bool		isnull;
+	Datum		project_id,
+				person_id;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "participant_studies_sync: must fire AFTER, FOR EACH ROW");
+	desc = RelationGetDescr(td->tg_relation);
+	att_project = SPI_fnumber(desc, "project_id");
+	att_id = SPI_fnumber(desc, "id");
+	project_id = heap_getattr(td->tg_trigtuple, att_project, desc, &isnull);
+	person_id = heap_getattr(td->tg_trigtuple, att_id, desc, &isnull);
+
+	if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		static SPIPlanPtr plan = NULL;
+		Oid			types[2] = {UUIDOID, UUIDOID};
+		Datum		args[2];
+
+		args[0] = project_id;
+		args[1] = person_id;
+		SPI_connect();
+		if (plan == NULL)
+			PtPreparePlan(&plan, "DELETE FROM participants.event "
+						  "WHERE project_id = $1 AND person_id = $2", 2, types);
+		if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not delete the participant's events");
+		SPI_finish();
+		return PointerGetDatum(NULL);
+	}
+	if (!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		elog(ERROR, "participant_studies_sync: must fire on UPDATE or DELETE");
+
+	att_opted = SPI_fnumber(desc, "opted_out");
+	att_withdraw = SPI_fnumber(desc, "withdraw_date");
+	{
+		bool		was_out = DatumGetBool(heap_getattr(td->tg_trigtuple, att_opted, desc, &isnull));
+		bool		now_out = DatumGetBool(heap_getattr(td->tg_newtuple, att_opted, desc, &isnull));
+		bool		was_withdrawn,
+					now_withdrawn;
+
+		(void) heap_getattr(td->tg_trigtuple, att_withdraw, desc, &was_withdrawn);
+		was_withdrawn = !was_withdrawn;
+		(void) heap_getattr(td->tg_newtuple, att_withdraw, desc, &now_withdrawn);
+		now_withdrawn = !now_withdrawn;
+
+		if (was_out != now_out)
+			WriteOptOutEvent(DatumGetUUIDP(project_id), person_id, now_out);
+		if (now_out && !was_out)
+			CascadeStatuses(project_id, person_id, ST_OPTED_OUT);
+		if (now_withdrawn && !was_withdrawn)
+			CascadeStatuses(project_id, person_id, ST_CANCELLED);
+	}
+	return PointerGetDatum(NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * The graph table and the event table
+ * ------------------------------------------------------------------------
+ */
+PG_FUNCTION_INFO_V1(participants_status_transition_guard);
+/*
+ * BEFORE INSERT OR UPDATE row trigger on status_transition: both statuses
+ * are real, and no transition leaves a final status. AFTER statement
+ * trigger: every backend drops its cached graphs.
+ */
+Datum
+participants_status_transition_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	newt;
+	bool		isnull;
+	Datum		d;
+	int			from,
+				to;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "status_transition_guard: must be called as a trigger");
+	if (TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+	{
+		InitStatusCallbacks();
+		transition_relid = RelationGetRelid(td->tg_relation);
+		CacheInvalidateRelcacheByRelid(transition_relid);
+		GraphCacheReset((Datum) 0, InvalidOid);
+		graph_written_in_xact = true;
+		return PointerGetDatum(NULL);
+	}
+	if (!TRIGGER_FIRED_BEFORE(td->tg_event))
+		elog(ERROR, "status_transition_guard: row trigger must fire BEFORE");
+	desc = RelationGetDescr(td->tg_relation);
+	newt = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	d = heap_getattr(newt, SPI_fnumber(desc, "from_status"), desc, &isnull);
+	from = isnull ? -1 : PtCheckStatus(TextDatumGetCString(d), "from_status");
+	d = heap_getattr(newt, SPI_fnumber(desc, "to_status"), desc, &isnull);
+	to = isnull ? -1 : PtCheckStatus(TextDatumGetCString(d), "to_status");
+	if (from < 0 || to < 0)
+		return PointerGetDatum(newt);	/* NOT NULL reports it */
+	if (PtStatusIsFinal(from))
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("%s is final: no transition may leave it", pt_statuses[from])));
+	if (from == to)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid transition: from_status and to_status are both %s", pt_statuses[from])));
+	return PointerGetDatum(newt);
+}
+
+PG_FUNCTION_INFO_V1(participants_event_guard);
+/* BEFORE UPDATE row trigger on event */
+Datum
+participants_event_guard(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "event_guard: must be called as a trigger");
+	ereport(ERROR,
+			(errcode(ERRCODE_PT_CONFLICT),
+			 errmsg("events cannot be changed"),
+			 errhint("Events record what happened; old ones may be deleted.")));
+	return (Datum) 0;
+}
+
+/* Copy the default graph into a new project's status_transition */
+void
+PtSeedTransitions(pg_uuid_t *project_id)
+{
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1];
+
+	args[0] = UUIDPGetDatum(project_id);
+	SPI_connect();
+	if (SPI_execute_with_args("INSERT INTO participants.status_transition (project_id, from_status, to_status) "
+							  "SELECT $1, d.from_status, d.to_status "
+							  "FROM participants.default_status_transitions() d",
+							  1, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not copy the default status transitions");
+	SPI_finish();
+}
+
+PG_FUNCTION_INFO_V1(participants_default_status_transitions);
+/* default_status_transitions(): the default graph, row by row */
+Datum
+participants_default_status_transitions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+	int			s;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (i = 0; i < (int) lengthof(default_edges); i++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = CStringGetTextDatum(pt_statuses[default_edges[i][0]]);
+		values[1] = CStringGetTextDatum(pt_statuses[default_edges[i][1]]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	for (s = 0; s < PT_NUM_STATUSES; s++)
+	{
+		int			t;
+
+		if (PtStatusIsFinal(s))
+			continue;
+		for (t = ST_CANCELLED; t <= ST_OPTED_OUT; t++)
+		{
+			Datum		values[2];
+			bool		nulls[2] = {false, false};
+
+			values[0] = CStringGetTextDatum(pt_statuses[s]);
+			values[1] = CStringGetTextDatum(pt_statuses[t]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}
