@@ -24,14 +24,15 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.6f", b - a}'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN {printf "%.0f", n / s}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
-# pgb SCRIPT [SECONDS]: transactions per second of SCRIPT under pgbench (2 clients,
-# -M prepared); pgbench's own output is kept and shown if it failed
+# pgb SCRIPT [SECONDS [PGBENCH ARGS...]]: transactions per second of SCRIPT under
+# pgbench (2 clients, -M prepared); pgbench's own output is kept and shown if it failed
 pgb() {
-    local log=$DIR/pgbench.$(basename "$1").$RANDOM.log tps
-    as_pg $PGBIN/pgbench -n -h "$DIR" -p "$PORT" -U postgres -c 2 -j 2 -M prepared -T "${2:-$SECS}" -f "$1" bench >"$log" 2>&1 || true
+    local log=$DIR/pgbench.$(basename "$1").$RANDOM.log tps script=$1 secs=${2:-$SECS}
+    shift; shift || true
+    as_pg $PGBIN/pgbench -n -h "$DIR" -p "$PORT" -U postgres -c 2 -j 2 -M prepared -T "$secs" "$@" -f "$script" bench >"$log" 2>&1 || true
     tps=$(awk '/^tps/ {printf "%.0f", $3}' "$log")
     if [ -z "$tps" ] || grep -q "aborted" "$log"; then
-        echo "pgbench failed for $1:" >&2
+        echo "pgbench failed for $script:" >&2
         cat "$log" >&2
         exit 1
     fi

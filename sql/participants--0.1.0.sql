@@ -226,7 +226,7 @@ COMMENT ON SEQUENCE participants.event_id_seq IS
 CREATE TABLE participants.event (
 	project_id		uuid NOT NULL,
 	id				bigint NOT NULL DEFAULT pg_catalog.nextval('participants.event_id_seq'),
-	event_type		text NOT NULL CHECK (event_type IN ('participant.status_changed', 'person.opted_out')),
+	event_type		text NOT NULL,	-- participant.status_changed or person.opted_out
 	person_id		uuid NOT NULL,
 	study_id		uuid,
 	study_participant_id uuid,

@@ -60,7 +60,7 @@ AttNum(TupleDesc desc, const char *name)
 		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
 			return i;
 	}
-	elog(ERROR, "participant table has no column \"%s\"", name);
+	elog(ERROR, "table has no column \"%s\"", name);
 	return -1;					/* keep compiler quiet */
 }
 
@@ -73,7 +73,6 @@ AttNum(TupleDesc desc, const char *name)
 void
 PtAccessOpen(PtAccess *a, AclMode need, LOCKMODE lockmode)
 {
-	Oid			nsp = get_namespace_oid("participants", false);
 	Oid			relid = PtParticipantRelid();
 	TupleDesc	desc;
 	int			k;
@@ -86,14 +85,10 @@ PtAccessOpen(PtAccess *a, AclMode need, LOCKMODE lockmode)
 				 errmsg("row-level security on participants.participant is not supported by this extension's functions")));
 
 	a->rel = table_open(relid, lockmode);
+	/* indexes are opened when first probed: most calls probe one */
 	for (k = 0; k < PT_NUM_KEYS; k++)
-	{
-		Oid			idx = get_relname_relid(index_names[k], nsp);
-
-		if (!OidIsValid(idx))
-			elog(ERROR, "index participants.%s does not exist", index_names[k]);
-		a->idx[k] = index_open(idx, lockmode);
-	}
+		a->idx[k] = NULL;
+	a->lockmode = lockmode;
 	desc = RelationGetDescr(a->rel);
 	for (k = 0; k < PT_RECORD_NCOLS; k++)
 		a->map[k] = AttNum(desc, record_columns[k]);
@@ -110,7 +105,8 @@ PtAccessClose(PtAccess *a)
 
 	ExecDropSingleTupleTableSlot(a->slot);
 	for (k = 0; k < PT_NUM_KEYS; k++)
-		index_close(a->idx[k], NoLock);
+		if (a->idx[k] != NULL)
+			index_close(a->idx[k], NoLock);
 	table_close(a->rel, NoLock);
 }
 
@@ -137,6 +133,14 @@ Probe(PtAccess *a, int kind, Datum project_id, Datum value, Snapshot snap,
 	IndexScanDesc scan;
 	bool		found;
 
+	if (a->idx[kind] == NULL)
+	{
+		Oid			idx = get_relname_relid(index_names[kind], get_namespace_oid("participants", false));
+
+		if (!OidIsValid(idx))
+			elog(ERROR, "index participants.%s does not exist", index_names[kind]);
+		a->idx[kind] = index_open(idx, a->lockmode);
+	}
 	ScanKeyInit(&skey[0], 1, BTEqualStrategyNumber, F_UUID_EQ, project_id);
 	skey[0].sk_collation = a->idx[kind]->rd_indcollation[0];
 	ScanKeyInit(&skey[1], 2, BTEqualStrategyNumber,
@@ -400,4 +404,120 @@ PtAccessWrite(PtAccess *a, pg_uuid_t *project_id, PtRecord **adds, int nadd,
 		ResetPerTupleExprContext(m.estate);
 	}
 	EndModify(&m);
+}
+
+/*
+ * Set the status of a study participant, found by (project, study,
+ * participant) in study_participant_key, locked as UPDATE locks it (in its
+ * latest version), and written through the executor's single-row update
+ * (study_participant_guard and every other trigger fire, as for SQL). No
+ * statement is planned. False when the participant is not in the study.
+ */
+bool
+PtAccessSetStatus(pg_uuid_t *project_id, pg_uuid_t *study_id, pg_uuid_t *person,
+				  const char *status)
+{
+	Oid			nsp;
+	Oid			relid;
+	Oid			idxid;
+	Relation	rel;
+	Relation	idx;
+	TupleTableSlot *oldslot;
+	TupleTableSlot *newslot;
+	ScanKeyData skey[3];
+	IndexScanDesc scan;
+	Snapshot	snap;
+	bool		found;
+	int			att_status;
+	RangeTblEntry *rte;
+	ResultRelInfo *rri;
+	EState	   *estate;
+	EPQState	epq;
+	TM_FailureData tmfd;
+	TM_Result	res;
+
+	nsp = get_namespace_oid("participants", false);
+	relid = get_relname_relid("study_participant", nsp);
+	idxid = get_relname_relid("study_participant_key", nsp);
+	if (!OidIsValid(relid) || !OidIsValid(idxid))
+		elog(ERROR, "table participants.study_participant or its key does not exist");
+	if (pg_class_aclmask(relid, GetUserId(), ACL_SELECT | ACL_UPDATE, ACLMASK_ALL) != (ACL_SELECT | ACL_UPDATE))
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "study_participant");
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("row-level security on participants.study_participant is not supported by this extension's functions")));
+
+	rel = table_open(relid, RowExclusiveLock);
+	idx = index_open(idxid, RowExclusiveLock);
+	snap = PtAccessSnapshot();
+	oldslot = table_slot_create(rel, NULL);
+	ScanKeyInit(&skey[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project_id));
+	ScanKeyInit(&skey[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(study_id));
+	ScanKeyInit(&skey[2], 3, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(person));
+	scan = index_beginscan(rel, idx, snap, 3, 0);
+	index_rescan(scan, skey, 3, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, oldslot);
+	index_endscan(scan);
+	if (found)
+	{
+		ItemPointerData tid = oldslot->tts_tid;
+
+		res = table_tuple_lock(rel, &tid, snap, oldslot, GetCurrentCommandId(false),
+							   LockTupleNoKeyExclusive, LockWaitBlock,
+							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+		if (res == TM_Deleted)
+			found = false;
+		else if (res != TM_Ok)
+			elog(ERROR, "could not lock study participant row: result %d", (int) res);
+	}
+	if (!found)
+	{
+		ExecDropSingleTupleTableSlot(oldslot);
+		UnregisterSnapshot(snap);
+		index_close(idx, NoLock);
+		table_close(rel, NoLock);
+		return false;
+	}
+
+	/* the locked version, with the new status */
+	estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rri = makeNode(ResultRelInfo);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = relid;
+	rte->relkind = RELKIND_RELATION;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(estate, list_make1(rte));
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, rri);
+	estate->es_output_cid = GetCurrentCommandId(true);
+	estate->es_snapshot = snap;
+	AfterTriggerBeginQuery();
+	ExecOpenIndices(rri, false);
+	EvalPlanQualInit(&epq, estate, NULL, NIL, -1);
+	newslot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
+	slot_getallattrs(oldslot);
+	ExecClearTuple(newslot);
+	memcpy(newslot->tts_values, oldslot->tts_values, sizeof(Datum) * RelationGetDescr(rel)->natts);
+	memcpy(newslot->tts_isnull, oldslot->tts_isnull, sizeof(bool) * RelationGetDescr(rel)->natts);
+	att_status = AttNum(RelationGetDescr(rel), "status");
+	newslot->tts_values[att_status] = CStringGetTextDatum(status);
+	newslot->tts_isnull[att_status] = false;
+	ExecStoreVirtualTuple(newslot);
+	EvalPlanQualSetSlot(&epq, newslot);
+	ExecSimpleRelationUpdate(rri, estate, &epq, oldslot, newslot);
+
+	ExecCloseIndices(rri);
+	EvalPlanQualEnd(&epq);
+	AfterTriggerEndQuery(estate);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+	ExecDropSingleTupleTableSlot(oldslot);
+	UnregisterSnapshot(snap);
+	index_close(idx, NoLock);
+	table_close(rel, NoLock);
+	/* later statements of the transaction see the change */
+	CommandCounterIncrement();
+	return true;
 }

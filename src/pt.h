@@ -247,6 +247,7 @@ typedef struct PtAccess
 	int			map[PT_RECORD_NCOLS];	/* column index of each record field */
 	int			att_updated;	/* column index of updated_date */
 	int			att_project;	/* column index of project_id */
+	int			lockmode;		/* of the table and its indexes */
 } PtAccess;
 
 /* A locked participant row */
@@ -266,6 +267,8 @@ extern void PtAccessClose(PtAccess *a);
 extern struct SnapshotData *PtAccessSnapshot(void);
 extern int	PtAccessLookup(PtAccess *a, Datum project_id, Datum *keys[PT_NUM_KEYS],
 						   int nkeys[PT_NUM_KEYS], struct SnapshotData *snap, PtRow **rows);
+extern bool PtAccessSetStatus(pg_uuid_t *project_id, pg_uuid_t *study_id, pg_uuid_t *person,
+							  const char *status);
 extern void PtAccessWrite(PtAccess *a, pg_uuid_t *project_id, PtRecord **adds, int nadd,
 						  PtRow **targets, PtRecord **recs, int nupd,
 						  struct SnapshotData *snap);

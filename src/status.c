@@ -30,6 +30,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/async.h"
@@ -42,7 +43,14 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "catalog/pg_class.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "parser/parsetree.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/snapmgr.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -171,6 +179,23 @@ ExtRelid(const char *name)
 }
 
 /*
+ * The event table's oid, looked up once per backend (a DROP EXTENSION and
+ * CREATE EXTENSION in the same backend gives it a new one: the relcache
+ * callback below forgets it)
+ */
+static Oid	event_relid = InvalidOid;
+static void InitStatusCallbacks(void);
+
+static Oid
+EventRelid(void)
+{
+	InitStatusCallbacks();
+	if (!OidIsValid(event_relid))
+		event_relid = ExtRelid("event");
+	return event_relid;
+}
+
+/*
  * The event feed's per-project lock: RowExclusiveLock while writing events
  * (self-compatible), ShareLock in events_since (waits for the writers)
  */
@@ -179,7 +204,7 @@ PtLockEvents(pg_uuid_t *project_id, LOCKMODE mode)
 {
 	LOCKTAG		tag;
 
-	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, ExtRelid("event"),
+	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, EventRelid(),
 					   hash_bytes(project_id->data, UUID_LEN), 1);
 	(void) LockAcquire(&tag, mode, false, false);
 }
@@ -189,7 +214,7 @@ PtUnlockEvents(pg_uuid_t *project_id, LOCKMODE mode)
 {
 	LOCKTAG		tag;
 
-	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, ExtRelid("event"),
+	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, EventRelid(),
 					   hash_bytes(project_id->data, UUID_LEN), 1);
 	(void) LockRelease(&tag, mode, false);
 }
@@ -216,9 +241,17 @@ static bool graph_written_in_xact = false;
 /* new rows' pending events (see the top of the file), this transaction */
 static HTAB *pending_events = NULL;
 
+static Oid	event_seq_relid = InvalidOid;
+
 static void
 GraphCacheReset(Datum arg, Oid relid)
 {
+	/* the extension may have been dropped and created again */
+	if (relid == InvalidOid || relid == event_relid)
+	{
+		event_relid = InvalidOid;
+		event_seq_relid = InvalidOid;
+	}
 	if (graph_cache == NULL)
 		return;
 	if (relid != InvalidOid && relid != transition_relid)
@@ -382,107 +415,208 @@ CheckTransition(pg_uuid_t *project_id, int from, int to)
 
 /* Queue the notification of an event (the event object, or its id when too long) */
 static void
-NotifyEvent(const char *event_json, int64 id)
+NotifyEvent(int64 id, Jsonb *payload, TimestampTz at)
 {
-	if (strlen(event_json) < BLCKSZ - NAMEDATALEN - 128)
-		Async_Notify("participants_events", event_json);
+	JsonbParseState *state = NULL;
+	JsonbValue	v;
+	char	   *text;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	PtPushKey(&state, "eventID");
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(id);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	PtPushKey(&state, "payload");
+	v.type = jbvBinary;
+	v.val.binary.data = &payload->root;
+	v.val.binary.len = VARSIZE(payload) - VARHDRSZ;
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	PtPushKey(&state, "createdDate");
+	v.type = jbvString;
+	v.val.string.val = JsonEncodeDateTime(NULL, TimestampTzGetDatum(at), TIMESTAMPTZOID, NULL);
+	v.val.string.len = strlen(v.val.string.val);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	text = JsonbToCString(NULL, &JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL))->root, 256);
+	if (strlen(text) < BLCKSZ - NAMEDATALEN - 128)
+		Async_Notify("participants_events", text);
 	else
 		Async_Notify("participants_events", psprintf(INT64_FORMAT, id));
 }
 
-#define NOTIFY_TEXT \
-	"pg_catalog.jsonb_build_object('eventID', id, 'payload', payload, 'createdDate', created_date)::text"
+static void
+PushString(JsonbParseState **state, const char *key, const char *s)
+{
+	JsonbValue	v;
+
+	PtPushKey(state, key);
+	if (s == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) s;
+		v.val.string.len = strlen(s);
+	}
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+static char *
+UuidString(Datum id)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, id));
+}
+
+/* Event table columns */
+enum
+{
+	EV_PROJECT, EV_ID, EV_TYPE, EV_PERSON, EV_STUDY, EV_SP, EV_CODE, EV_PAYLOAD,
+	EV_CREATED, EV_NCOLS
+};
+static const char *const ev_cols[EV_NCOLS] = {
+	"project_id", "id", "event_type", "person_id", "study_id", "study_participant_id",
+	"completion_code", "payload", "created_date"
+};
+
+/*
+ * Insert an event row through the executor's single-row path (constraints,
+ * indexes, any trigger a DBA adds), with the caller's INSERT privilege on
+ * the table; no statement is planned. study_id and sp are (Datum) 0 for a
+ * person event.
+ */
+static void
+InsertEvent(pg_uuid_t *project_id, int64 id, const char *type, Datum person,
+			Datum study, Datum sp, const char *code, Jsonb *payload, TimestampTz at)
+{
+	Relation	rel = table_open(EventRelid(), RowExclusiveLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	AclResult	acl = pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT);
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	EState	   *estate;
+	TupleTableSlot *slot;
+	Datum		values[EV_NCOLS];
+	bool		nulls[EV_NCOLS];
+	int			i;
+
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, RelationGetRelationName(rel));
+	values[EV_PROJECT] = UUIDPGetDatum(project_id);
+	values[EV_ID] = Int64GetDatum(id);
+	values[EV_TYPE] = CStringGetTextDatum(type);
+	values[EV_PERSON] = person;
+	values[EV_STUDY] = study;
+	values[EV_SP] = sp;
+	values[EV_CODE] = code ? CStringGetTextDatum(code) : (Datum) 0;
+	values[EV_PAYLOAD] = JsonbPGetDatum(payload);
+	values[EV_CREATED] = TimestampTzGetDatum(at);
+	for (i = 0; i < EV_NCOLS; i++)
+		nulls[i] = (values[i] == (Datum) 0 && i != EV_ID);
+
+	estate = CreateExecutorState();
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = RELKIND_RELATION;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(estate, list_make1(rte));
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, rri);
+	estate->es_output_cid = GetCurrentCommandId(true);
+	estate->es_snapshot = GetActiveSnapshot();
+	AfterTriggerBeginQuery();
+	ExecOpenIndices(rri, false);
+	slot = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
+	ExecClearTuple(slot);
+	for (i = 0; i < desc->natts; i++)
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+	}
+	for (i = 0; i < EV_NCOLS; i++)
+	{
+		int			att = SPI_fnumber(desc, ev_cols[i]);
+
+		if (att <= 0)
+			elog(ERROR, "participants.event has no column \"%s\"", ev_cols[i]);
+		slot->tts_values[att - 1] = values[i];
+		slot->tts_isnull[att - 1] = nulls[i];
+	}
+	ExecStoreVirtualTuple(slot);
+	ExecSimpleRelationInsert(rri, estate, slot);
+	ExecCloseIndices(rri);
+	AfterTriggerEndQuery(estate);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+	table_close(rel, NoLock);
+}
 
 /*
  * Write a participant.status_changed event (the caller holds the project's
- * event lock and drew "id"); prior < 0 for the first status. Returns the
- * payload when the caller wants it (pt_status_call), else NULL.
+ * event lock and drew "id"); prior < 0 for the first status. When
+ * set_participant_status is calling, it gets a copy of the payload.
  */
 static void
 WriteStatusEvent(pg_uuid_t *project_id, int64 id, Datum person_id, Datum study_id,
 				 Datum sp_id, int status, int prior, const char *code, TimestampTz at)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			types[9] = {UUIDOID, INT8OID, UUIDOID, UUIDOID, UUIDOID, TEXTOID,
-	TEXTOID, TEXTOID, TIMESTAMPTZOID};
-	Datum		args[9];
-	char		nulls[9] = "         ";
-	char	   *text;
-	bool		isnull;
+	JsonbParseState *state = NULL;
+	Jsonb	   *payload;
 
-	args[0] = UUIDPGetDatum(project_id);
-	args[1] = Int64GetDatum(id);
-	args[2] = person_id;
-	args[3] = study_id;
-	args[4] = sp_id;
-	args[5] = code ? CStringGetTextDatum(code) : (Datum) 0;
-	nulls[5] = code ? ' ' : 'n';
-	args[6] = CStringGetTextDatum(pt_statuses[status]);
-	args[7] = prior >= 0 ? CStringGetTextDatum(pt_statuses[prior]) : (Datum) 0;
-	nulls[7] = prior >= 0 ? ' ' : 'n';
-	args[8] = TimestampTzGetDatum(at);
-	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan, "INSERT INTO participants.event (project_id, id, event_type, person_id, "
-					  "study_id, study_participant_id, completion_code, payload, created_date) "
-					  "VALUES ($1, $2, 'participant.status_changed', $3, $4, $5, $6, "
-					  "pg_catalog.jsonb_build_object('eventType', 'participant.status_changed', "
-					  "'participantId', $5, 'personId', $3, 'studyId', $4, 'status', $7, "
-					  "'priorStatus', $8, 'updatedAt', $9), $9) "
-					  "RETURNING " NOTIFY_TEXT ", payload", 9, types);
-	if (PtExecutePlan(plan, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not write a status event");
-	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	NotifyEvent(text, id);
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	PushString(&state, "eventType", "participant.status_changed");
+	PushString(&state, "participantId", UuidString(sp_id));
+	PushString(&state, "personId", UuidString(person_id));
+	PushString(&state, "studyId", UuidString(study_id));
+	PushString(&state, "status", pt_statuses[status]);
+	PushString(&state, "priorStatus", prior >= 0 ? pt_statuses[prior] : NULL);
+	PushString(&state, "updatedAt", JsonEncodeDateTime(NULL, TimestampTzGetDatum(at), TIMESTAMPTZOID, NULL));
+	payload = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+
+	InsertEvent(project_id, id, "participant.status_changed", person_id, study_id, sp_id,
+				code, payload, at);
+	NotifyEvent(id, payload, at);
 	if (pt_status_call.active && pt_status_call.cxt != NULL)
 	{
-		Datum		payload = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 		MemoryContext old = MemoryContextSwitchTo(pt_status_call.cxt);
 
-		pt_status_call.payload = DatumGetJsonbPCopy(payload);
+		pt_status_call.payload = DatumGetJsonbPCopy(JsonbPGetDatum(payload));
 		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
 }
+
+static int64 NextEventId(pg_uuid_t *project_id);
 
 /* Write a person.opted_out event */
 static void
 WriteOptOutEvent(pg_uuid_t *project_id, Datum person_id, bool opted_out)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			types[4] = {UUIDOID, UUIDOID, BOOLOID, TIMESTAMPTZOID};
-	Datum		args[4];
-	bool		isnull;
+	JsonbParseState *state = NULL;
+	JsonbValue	v;
+	Jsonb	   *payload;
+	int64		id = NextEventId(project_id);
+	TimestampTz at = GetCurrentTimestamp();
 
-	PtLockEvents(project_id, RowExclusiveLock);
-	args[0] = UUIDPGetDatum(project_id);
-	args[1] = person_id;
-	args[2] = BoolGetDatum(opted_out);
-	args[3] = TimestampTzGetDatum(GetCurrentTimestamp());
-	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan, "INSERT INTO participants.event (project_id, event_type, person_id, "
-					  "payload, created_date) VALUES ($1, 'person.opted_out', $2, "
-					  "pg_catalog.jsonb_build_object('eventType', 'person.opted_out', "
-					  "'personId', $2, 'optedOut', $3, 'updatedAt', $4), $4) "
-					  "RETURNING " NOTIFY_TEXT ", id", 4, types);
-	if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not write an opt-out event");
-	NotifyEvent(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
-				DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)));
-	SPI_finish();
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	PushString(&state, "eventType", "person.opted_out");
+	PushString(&state, "personId", UuidString(person_id));
+	PtPushKey(&state, "optedOut");
+	v.type = jbvBool;
+	v.val.boolean = opted_out;
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	PushString(&state, "updatedAt", JsonEncodeDateTime(NULL, TimestampTzGetDatum(at), TIMESTAMPTZOID, NULL));
+	payload = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+	InsertEvent(project_id, id, "person.opted_out", person_id, (Datum) 0, (Datum) 0,
+				NULL, payload, at);
+	NotifyEvent(id, payload, at);
 }
 
 /* The next event id, drawn under the project's event lock */
 static int64
 NextEventId(pg_uuid_t *project_id)
 {
-	static Oid	seq = InvalidOid;
-
 	PtLockEvents(project_id, RowExclusiveLock);
-	if (!OidIsValid(seq))
-		seq = ExtRelid("event_id_seq");
-	return nextval_internal(seq, true);
+	if (!OidIsValid(event_seq_relid))
+		event_seq_relid = ExtRelid("event_id_seq");
+	return nextval_internal(event_seq_relid, true);
 }
 
 /* ------------------------------------------------------------------------

@@ -1033,7 +1033,6 @@ PG_FUNCTION_INFO_V1(participants_set_participant_status);
 Datum
 participants_set_participant_status(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
 	pg_uuid_t  *study_id;
 	text	   *participant;
@@ -1041,10 +1040,8 @@ participants_set_participant_status(PG_FUNCTION_ARGS)
 	bool		query_by_id = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
 	PtRow		row;
 	pg_uuid_t  *person = palloc(sizeof(pg_uuid_t));
-	Oid			types[4] = {UUIDOID, UUIDOID, UUIDOID, TEXTOID};
-	Datum		args[4];
 	int			status;
-	uint64		updated = 0;
+	volatile bool updated = false;
 	Jsonb	   *payload;
 
 	PtNotNull(fcinfo, 0, "project_id");
@@ -1065,34 +1062,23 @@ participants_set_participant_status(PG_FUNCTION_ARGS)
 	PtFetchParticipant(project_id, participant, query_by_id, ACL_SELECT, false, &row);
 	memcpy(person->data, row.rec.id.data, UUID_LEN);
 
-	args[0] = UUIDPGetDatum(project_id);
-	args[1] = UUIDPGetDatum(study_id);
-	args[2] = UUIDPGetDatum(person);
-	args[3] = CStringGetTextDatum(pt_statuses[status]);
 	memset(&pt_status_call, 0, sizeof(pt_status_call));
 	pt_status_call.active = true;
 	pt_status_call.completion_code = code;
 	pt_status_call.cxt = CurrentMemoryContext;
-	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan, "UPDATE participants.study_participant SET status = $4 "
-					  "WHERE project_id = $1 AND study_id = $2 AND participant_id = $3", 4, types);
 	PG_TRY();
 	{
 		/* the trigger checks the transition and writes the event */
-		if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not update the status");
-		updated = SPI_processed;
+		updated = PtAccessSetStatus(project_id, study_id, person, pt_statuses[status]);
 	}
 	PG_FINALLY();
 	{
 		pt_status_call.active = false;
 	}
 	PG_END_TRY();
-	SPI_finish();
 	payload = pt_status_call.payload;
 	memset(&pt_status_call, 0, sizeof(pt_status_call));
-	if (updated == 0)
+	if (!updated)
 		NotInStudy(project_id, study_id, text_to_cstring(participant));
 	if (payload == NULL)
 		elog(ERROR, "the status change wrote no event");
