@@ -109,6 +109,10 @@ Try:
   SELECT * FROM participants.segment_summary;
   SELECT participants.query_participants('$project',
          segment_id => (SELECT id FROM participants.segment WHERE name = 'Smokers'));
+  SELECT participants.set_participant_status('$project',
+         (SELECT id FROM participants.study WHERE name = 'Sleep study'), 'SAMPLE-001', 'SCREENER_STARTED');
+  SELECT participants.events_since('$project');
+  SELECT * FROM participants.study_funnel;
 
 Stop:  sudo bash test/dev.sh down
 EOF
@@ -179,6 +183,7 @@ cmd_bench() {
     build_install
     bash "$ROOT/bench/upsert.sh"
     bash "$ROOT/bench/segments.sh"
+    bash "$ROOT/bench/statuses.sh"
 }
 
 main() {

@@ -29,3 +29,8 @@ SELECT participants.create_segment(:'project', 'Call list', 'Phone these first')
 SELECT participants.add_segment_members(:'project', :'call_list', '["SAMPLE-001", "SAMPLE-003"]');
 SELECT participants.create_segment(:'project', 'Smokers', 'Participants whose Smoker field is 1',
        '{"custom_fields": {"Smoker": 1}, "withdrawn": false}') IS NOT NULL AS dynamic_segment;
+
+-- a study open to the call list, one participant invited
+SELECT participants.create_study(:'project', 'Sleep study', ARRAY[:'call_list']::uuid[])->>'studyID' AS sleep_study \gset
+SELECT participants.add_study_participants(:'project', :'sleep_study', '["SAMPLE-001", "SAMPLE-003"]');
+SELECT participants.set_participant_status(:'project', :'sleep_study', 'SAMPLE-001', 'INVITE_SENT') IS NOT NULL AS invited;
