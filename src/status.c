@@ -48,6 +48,7 @@
 #include "nodes/makefuncs.h"
 #include "parser/parsetree.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/snapmgr.h"
@@ -1074,19 +1075,61 @@ participants_event_guard(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* Copy the default graph into a new project's status_transition */
+/* The default graph's rows, in from/to pairs; returns their number */
+static int
+DefaultEdges(int from[], int to[])
+{
+	int			n = 0;
+	int			i,
+				s;
+
+	for (i = 0; i < (int) lengthof(default_edges); i++)
+	{
+		from[n] = default_edges[i][0];
+		to[n++] = default_edges[i][1];
+	}
+	for (s = 0; s < PT_NUM_STATUSES; s++)
+	{
+		if (PtStatusIsFinal(s))
+			continue;
+		from[n] = s;
+		to[n++] = ST_CANCELLED;
+		from[n] = s;
+		to[n++] = ST_OPTED_OUT;
+	}
+	return n;
+}
+
+#define MAX_DEFAULT_EDGES (lengthof(default_edges) + 2 * PT_NUM_STATUSES)
+
+/*
+ * Copy the default graph into a new project's status_transition (from C:
+ * the caller needs no privilege on default_status_transitions())
+ */
 void
 PtSeedTransitions(pg_uuid_t *project_id)
 {
-	Oid			types[1] = {UUIDOID};
-	Datum		args[1];
+	int			from[MAX_DEFAULT_EDGES];
+	int			to[MAX_DEFAULT_EDGES];
+	Datum		f[MAX_DEFAULT_EDGES];
+	Datum		t[MAX_DEFAULT_EDGES];
+	int			n = DefaultEdges(from, to);
+	int			i;
+	Oid			types[3] = {UUIDOID, TEXTARRAYOID, TEXTARRAYOID};
+	Datum		args[3];
 
+	for (i = 0; i < n; i++)
+	{
+		f[i] = CStringGetTextDatum(pt_statuses[from[i]]);
+		t[i] = CStringGetTextDatum(pt_statuses[to[i]]);
+	}
 	args[0] = UUIDPGetDatum(project_id);
+	args[1] = PointerGetDatum(construct_array(f, n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_array(t, n, TEXTOID, -1, false, TYPALIGN_INT));
 	SPI_connect();
 	if (SPI_execute_with_args("INSERT INTO participants.status_transition (project_id, from_status, to_status) "
-							  "SELECT $1, d.from_status, d.to_status "
-							  "FROM participants.default_status_transitions() d",
-							  1, types, args, NULL, false, 0) != SPI_OK_INSERT)
+							  "SELECT $1, e.f, e.t FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) e(f, t)",
+							  3, types, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not copy the default status transitions");
 	SPI_finish();
 }
@@ -1098,33 +1141,20 @@ participants_default_status_transitions(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			i;
-	int			s;
+
+	int			from[MAX_DEFAULT_EDGES];
+	int			to[MAX_DEFAULT_EDGES];
+	int			n = DefaultEdges(from, to);
 
 	InitMaterializedSRF(fcinfo, 0);
-	for (i = 0; i < (int) lengthof(default_edges); i++)
+	for (i = 0; i < n; i++)
 	{
 		Datum		values[2];
 		bool		nulls[2] = {false, false};
 
-		values[0] = CStringGetTextDatum(pt_statuses[default_edges[i][0]]);
-		values[1] = CStringGetTextDatum(pt_statuses[default_edges[i][1]]);
+		values[0] = CStringGetTextDatum(pt_statuses[from[i]]);
+		values[1] = CStringGetTextDatum(pt_statuses[to[i]]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	for (s = 0; s < PT_NUM_STATUSES; s++)
-	{
-		int			t;
-
-		if (PtStatusIsFinal(s))
-			continue;
-		for (t = ST_CANCELLED; t <= ST_OPTED_OUT; t++)
-		{
-			Datum		values[2];
-			bool		nulls[2] = {false, false};
-
-			values[0] = CStringGetTextDatum(pt_statuses[s]);
-			values[1] = CStringGetTextDatum(pt_statuses[t]);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		}
 	}
 	return (Datum) 0;
 }

@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -1298,9 +1299,12 @@ participants_events_since(PG_FUNCTION_ARGS)
 	project_id = PG_GETARG_UUID_P(0);
 	(void) PtGetProject(project_id);
 
-	PtLockEvents(project_id, ShareLock);
+	/* a standby has no event writers, and cannot take this lock */
+	if (!RecoveryInProgress())
+		PtLockEvents(project_id, ShareLock);
 	snap = RegisterSnapshot(GetLatestSnapshot());
-	PtUnlockEvents(project_id, ShareLock);
+	if (!RecoveryInProgress())
+		PtUnlockEvents(project_id, ShareLock);
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = Int64GetDatum(after_id);
