@@ -1229,6 +1229,8 @@ participants_eligible_participants(PG_FUNCTION_ARGS)
 	}
 	if (PtExecutePlan(page_plan, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eligible participants query failed");
+	/* the page outlives SPI_finish: build it in the caller's memory */
+	MemoryContextSwitchTo(cxt);
 	nrows = SPI_processed;
 	rows = palloc(sizeof(Jsonb *) * Max(nrows, 1));
 	for (i = 0; i < nrows; i++)
