@@ -219,6 +219,28 @@ participants_set_opted_out(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(PtActionResult("update", &rec));
 }
 
+/* Order of uuid Datums (for qsort and bsearch) */
+int
+PtUuidCmp(const void *a, const void *b)
+{
+	return memcmp(DatumGetUUIDP(*(const Datum *) a)->data,
+				  DatumGetUUIDP(*(const Datum *) b)->data, UUID_LEN);
+}
+
+/* Sort uuid Datums and keep each once; returns how many are left */
+int
+PtSortDistinctIds(Datum *ids, int n)
+{
+	int			i,
+				k = 0;
+
+	qsort(ids, n, sizeof(Datum), PtUuidCmp);
+	for (i = 0; i < n; i++)
+		if (k == 0 || PtUuidCmp(&ids[k - 1], &ids[i]) != 0)
+			ids[k++] = ids[i];
+	return k;
+}
+
 /*
  * The participant id of each element of a JSON array of participantIdentifiers
  * (or ids with query_by_id), in the array's order; 22023 for a malformed

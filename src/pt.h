@@ -177,6 +177,8 @@ extern Jsonb *PtActionResult(const char *action, PtRecord *rec);
 extern void PtWriteActionResult(StringInfo buf, const char *action, PtRecord *rec);
 extern Jsonb *PtMergeCustomFields(Jsonb *old, PtInput *in);
 extern void PtPushKey(JsonbParseState **state, const char *key);
+extern void PtPushNumber(JsonbParseState **state, const char *key, int64 n);
+extern void PtPushString(JsonbParseState **state, const char *key, const char *s);
 extern bool PtRecordsEqual(PtRecord *a, PtRecord *b);
 
 /* bulkout.c */
@@ -201,6 +203,10 @@ extern void PtPreparePlan(struct _SPI_plan **slot, const char *sql, int nargs, O
 extern struct _SPI_plan *PtKeepPlan(const char *sql, int nargs, Oid *types, int cursor_options);
 extern int	PtExecutePlan(struct _SPI_plan *plan, Datum *args, const char *nulls,
 						  bool read_only, long count);
+extern bool PtRunValue(struct _SPI_plan **slot, const char *sql, int nargs, Oid *types,
+					   Datum *args, const char *nulls, bool read_only, Datum *value, bool *isnull);
+extern Jsonb *PtJsonbStatement(struct _SPI_plan **slot, const char *sql, int nargs, Oid *types,
+							   Datum *args, const char *nulls, bool read_only);
 
 extern Oid	PtParticipantRelid(void);
 
@@ -343,6 +349,10 @@ extern void PtCheckSegment(pg_uuid_t *project_id, pg_uuid_t *segment_id);
 extern void PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,
 							   AclMode need, bool lock, PtRow *row);
 
+/* query.c */
+extern Jsonb *PtParticipantPage(int32 page_number, int32 page_size, int64 total,
+								Jsonb **rows, int nrows);
+
 /* validate.c, paging arguments */
 extern void PtCheckPaging(int32 page_number, int32 page_size, const char *items);
 
@@ -425,6 +435,8 @@ extern void PtNotNull(FunctionCallInfo fcinfo, int arg, const char *name);
 
 /* ops.c, participant lists: the participant id of each element of a JSON
  * array of participantIdentifiers (ids with query_by_id), aligned with it */
+extern int	PtUuidCmp(const void *a, const void *b);
+extern int	PtSortDistinctIds(Datum *ids, int n);
 extern Datum *PtResolveParticipantList(pg_uuid_t *project_id, Jsonb *list, bool query_by_id,
 									   int *n, char ***texts);
 

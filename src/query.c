@@ -185,16 +185,32 @@ ShapePlan(const char *sql, int nparams, Oid *types, bool generic)
 	return plan;
 }
 
-/* Push "key": n into the object being built */
-static void
-PushNumber(JsonbParseState **state, const char *key, int64 n)
+/*
+ * A page of participants: {"pageNumber", "pageSize", "totalParticipants",
+ * "participants": [rows]}
+ */
+Jsonb *
+PtParticipantPage(int32 page_number, int32 page_size, int64 total, Jsonb **rows, int nrows)
 {
+	JsonbParseState *state = NULL;
 	JsonbValue	v;
+	int			i;
 
-	PtPushKey(state, key);
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(n);
-	pushJsonbValue(state, WJB_VALUE, &v);
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	PtPushNumber(&state, "pageNumber", page_number);
+	PtPushNumber(&state, "pageSize", page_size);
+	PtPushNumber(&state, "totalParticipants", total);
+	PtPushKey(&state, "participants");
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	for (i = 0; i < nrows; i++)
+	{
+		v.type = jbvBinary;
+		v.val.binary.data = &rows[i]->root;
+		v.val.binary.len = VARSIZE(rows[i]) - VARHDRSZ;
+		pushJsonbValue(&state, WJB_ELEM, &v);
+	}
+	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 }
 
 PG_FUNCTION_INFO_V1(participants_query_participants);
@@ -224,9 +240,6 @@ participants_query_participants(PG_FUNCTION_ARGS)
 				noffset;
 	int64		total = 0;
 	uint64		i;
-	JsonbParseState *state = NULL;
-	JsonbValue	v;
-	JsonbValue *res;
 	Jsonb	  **rows;
 	uint64		nrows;
 
@@ -348,22 +361,7 @@ participants_query_participants(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	PushNumber(&state, "pageNumber", page_number);
-	PushNumber(&state, "pageSize", page_size);
-	PushNumber(&state, "totalParticipants", total);
-	PtPushKey(&state, "participants");
-	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
-	for (i = 0; i < nrows; i++)
-	{
-		v.type = jbvBinary;
-		v.val.binary.data = &rows[i]->root;
-		v.val.binary.len = VARSIZE(rows[i]) - VARHDRSZ;
-		pushJsonbValue(&state, WJB_ELEM, &v);
-	}
-	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
-	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
+	PG_RETURN_JSONB_P(PtParticipantPage(page_number, page_size, total, rows, (int) nrows));
 }
 
 PG_FUNCTION_INFO_V1(participants_participant_search_text);

@@ -300,6 +300,36 @@ PtPushKey(JsonbParseState **state, const char *key)
 	pushJsonbValue(state, WJB_KEY, &v);
 }
 
+/* Push "key": n */
+void
+PtPushNumber(JsonbParseState **state, const char *key, int64 n)
+{
+	JsonbValue	v;
+
+	PtPushKey(state, key);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(n);
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* Push "key": "s" (null when s is NULL) */
+void
+PtPushString(JsonbParseState **state, const char *key, const char *s)
+{
+	JsonbValue	v;
+
+	PtPushKey(state, key);
+	if (s == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) s;
+		v.val.string.len = strlen(s);
+	}
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
 /*
  * Merge a body's custom field assignments into the stored object: keys of
  * the body replace stored ones, JSON null removes a key, other keys stay.

@@ -266,46 +266,6 @@ SegmentNotFound(pg_uuid_t *segment_id)
 			 errhint("list_segments(project_id) lists the project's segments.")));
 }
 
-/* Run a kept plan that returns one value (or none: *isnull, false returned) */
-static bool
-RunValue(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only,
-		 Datum *value, bool *isnull)
-{
-	int			ret = PtExecutePlan(plan, args, nulls, read_only, 0);
-
-	if (ret < 0)
-		elog(ERROR, "segment statement failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 0)
-		return false;
-	*value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
-	return true;
-}
-
-/*
- * Run a statement (prepared into *slot on first use) that returns one jsonb
- * value, copied into the caller's memory; NULL when it returns no row
- */
-static Jsonb *
-JsonbStatement(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types,
-			   Datum *args, const char *nulls, bool read_only)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	Datum		v;
-	bool		isnull;
-	Jsonb	   *res = NULL;
-
-	SPI_connect();
-	if (*slot == NULL)
-		PtPreparePlan(slot, sql, nargs, types);
-	if (RunValue(*slot, args, nulls, read_only, &v, &isnull) && !isnull)
-	{
-		MemoryContextSwitchTo(cxt);
-		res = DatumGetJsonbPCopy(v);
-	}
-	SPI_finish();
-	return res;
-}
-
 /*
  * Check that a segment exists in the project; PT404 otherwise. Used by
  * query_participants.
@@ -323,10 +283,9 @@ PtCheckSegment(pg_uuid_t *project_id, pg_uuid_t *segment_id)
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(segment_id);
 	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan, "SELECT 1 FROM participants.segment "
-					  "WHERE project_id = $1 AND id = $2", 2, types);
-	found = RunValue(plan, args, NULL, true, &v, &isnull);
+	found = PtRunValue(&plan, "SELECT 1 FROM participants.segment "
+					   "WHERE project_id = $1 AND id = $2", 2, types,
+					   args, NULL, true, &v, &isnull);
 	SPI_finish();
 	if (!found)
 		SegmentNotFound(segment_id);
@@ -349,12 +308,10 @@ SegmentKind(pg_uuid_t *project_id, pg_uuid_t *segment_id, bool lock)
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(segment_id);
 	SPI_connect();
-	if (plans[lock] == NULL)
-		PtPreparePlan(&plans[lock], lock ?
-					  "SELECT kind FROM participants.segment WHERE project_id = $1 AND id = $2 FOR KEY SHARE" :
-					  "SELECT kind FROM participants.segment WHERE project_id = $1 AND id = $2",
-					  2, types);
-	if (RunValue(plans[lock], args, NULL, !lock, &v, &isnull))
+	if (PtRunValue(&plans[lock], lock ?
+				   "SELECT kind FROM participants.segment WHERE project_id = $1 AND id = $2 FOR KEY SHARE" :
+				   "SELECT kind FROM participants.segment WHERE project_id = $1 AND id = $2",
+				   2, types, args, NULL, !lock, &v, &isnull))
 		kind = TextDatumGetCString(v)[0];
 	SPI_finish();
 	if (kind == 0)
@@ -372,7 +329,7 @@ SegmentObject(pg_uuid_t *project_id, pg_uuid_t *segment_id, bool read_only)
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(segment_id);
-	return JsonbStatement(&plan, "SELECT " SEGMENT_JSON " FROM participants.segment s "
+	return PtJsonbStatement(&plan, "SELECT " SEGMENT_JSON " FROM participants.segment s "
 						  "WHERE s.project_id = $1 AND s.id = $2", 2, types, args, NULL, read_only);
 }
 
@@ -422,11 +379,10 @@ CheckNameFree(pg_uuid_t *project_id, const char *name, pg_uuid_t *self)
 	args[1] = CStringGetTextDatum(name);
 	args[2] = self ? UUIDPGetDatum(self) : (Datum) 0;
 	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan, "SELECT 1 FROM participants.segment WHERE project_id = $1 "
-					  "AND pg_catalog.lower(name) = pg_catalog.lower($2) "
-					  "AND id IS DISTINCT FROM $3", 3, types);
-	taken = RunValue(plan, args, self ? "   " : "  n", true, &v, &isnull);
+	taken = PtRunValue(&plan, "SELECT 1 FROM participants.segment WHERE project_id = $1 "
+					   "AND pg_catalog.lower(name) = pg_catalog.lower($2) "
+					   "AND id IS DISTINCT FROM $3", 3, types,
+					   args, self ? "   " : "  n", true, &v, &isnull);
 	SPI_finish();
 	if (taken)
 		ereport(ERROR,
@@ -539,10 +495,9 @@ participants_create_segment(PG_FUNCTION_ARGS)
 	nulls[3] = dynamic ? ' ' : 'n';
 	args[4] = CStringGetTextDatum(dynamic ? "dynamic" : "static");
 	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan, "INSERT INTO participants.segment (project_id, id, name, description, filter, kind) "
-					  "VALUES ($1, pg_catalog.gen_random_uuid(), $2, $3, $4, $5) RETURNING id", 5, types);
-	if (!RunValue(plan, args, nulls, false, &v, &isnull))
+	if (!PtRunValue(&plan, "INSERT INTO participants.segment (project_id, id, name, description, filter, kind) "
+					"VALUES ($1, pg_catalog.gen_random_uuid(), $2, $3, $4, $5) RETURNING id", 5, types,
+					args, nulls, false, &v, &isnull))
 		elog(ERROR, "segment insert returned no row");
 	memcpy(segment_id->data, DatumGetUUIDP(v)->data, UUID_LEN);
 	SPI_finish();
@@ -599,15 +554,14 @@ participants_update_segment(PG_FUNCTION_ARGS)
 	args[4] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
 	nulls[4] = PG_ARGISNULL(4) ? 'n' : ' ';
 	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan, "UPDATE participants.segment SET "
-					  "name = coalesce($3, name), "
-					  "description = CASE WHEN $4 IS NULL THEN description "
-					  "WHEN $4 = '' THEN NULL ELSE $4 END, "
-					  "filter = coalesce($5, filter) "
-					  "WHERE project_id = $1 AND id = $2 RETURNING 1", 5, types);
 	/* segment_sync rebuilds the membership when the filter changed */
-	if (!RunValue(plan, args, nulls, false, &v, &isnull))
+	if (!PtRunValue(&plan, "UPDATE participants.segment SET "
+					"name = coalesce($3, name), "
+					"description = CASE WHEN $4 IS NULL THEN description "
+					"WHEN $4 = '' THEN NULL ELSE $4 END, "
+					"filter = coalesce($5, filter) "
+					"WHERE project_id = $1 AND id = $2 RETURNING 1", 5, types,
+					args, nulls, false, &v, &isnull))
 	{
 		SPI_finish();
 		SegmentNotFound(segment_id);
@@ -635,7 +589,7 @@ participants_delete_segment(PG_FUNCTION_ARGS)
 	(void) PtGetProject(project_id);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(segment_id);
-	res = JsonbStatement(&plan, "DELETE FROM participants.segment s "
+	res = PtJsonbStatement(&plan, "DELETE FROM participants.segment s "
 						 "WHERE s.project_id = $1 AND s.id = $2 RETURNING " SEGMENT_JSON,
 						 2, types, args, NULL, false);
 	if (res == NULL)
@@ -684,7 +638,7 @@ participants_list_segments(PG_FUNCTION_ARGS)
 	args[1] = Int32GetDatum(page_number);
 	args[2] = Int32GetDatum(page_size);
 	args[3] = Int64GetDatum((int64) page_number * page_size);
-	res = JsonbStatement(&plan,
+	res = PtJsonbStatement(&plan,
 					  "SELECT pg_catalog.jsonb_build_object('pageNumber', $2, 'pageSize', $3, "
 					  "'totalSegments', (SELECT pg_catalog.count(*) FROM participants.segment "
 					  "WHERE project_id = $1), "
@@ -699,13 +653,6 @@ participants_list_segments(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(res);
 }
 
-static int
-UuidCmp(const void *a, const void *b)
-{
-	return memcmp(DatumGetUUIDP(*(const Datum *) a)->data,
-				  DatumGetUUIDP(*(const Datum *) b)->data, UUID_LEN);
-}
-
 /*
  * The participants named by a JSON array (participantIdentifiers, or ids
  * with query_by_id), as a sorted array of distinct ids (PT404 naming the
@@ -716,16 +663,10 @@ ResolveParticipants(pg_uuid_t *project_id, Jsonb *list, bool query_by_id, int *n
 {
 	char	  **texts;
 	int			n;
-	int			i;
-	int			k = 0;
 	Datum	   *ids = PtResolveParticipantList(project_id, list, query_by_id, &n, &texts);
 
-	qsort(ids, n, sizeof(Datum), UuidCmp);
-	for (i = 0; i < n; i++)
-		if (k == 0 || UuidCmp(&ids[k - 1], &ids[i]) != 0)
-			ids[k++] = ids[i];
-	*ndistinct = k;
-	return PointerGetDatum(construct_array(ids, k, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	*ndistinct = PtSortDistinctIds(ids, n);
+	return PointerGetDatum(construct_array(ids, *ndistinct, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 }
 
 /* Common part of add_segment_members and remove_segment_members */
@@ -743,7 +684,6 @@ ChangeMembers(FunctionCallInfo fcinfo, bool add)
 	int			ndistinct;
 	int64		changed;
 	JsonbParseState *state = NULL;
-	JsonbValue	num;
 
 	PtNotNull(fcinfo, 0, "project_id");
 	PtNotNull(fcinfo, 1, "segment_id");
@@ -761,32 +701,25 @@ ChangeMembers(FunctionCallInfo fcinfo, bool add)
 	args[2] = ResolveParticipants(project_id, PG_GETARG_JSONB_P(2), query_by_id, &ndistinct);
 
 	SPI_connect();
-	if (plans[add] == NULL)
-		PtPreparePlan(&plans[add], add ?
-		/* in id order, so that two overlapping calls cannot deadlock */
-					  "WITH ins AS (INSERT INTO participants.segment_membership "
-					  "(project_id, segment_id, participant_id, add_date) "
-					  "SELECT $1, $2, a.id, pg_catalog.now() FROM pg_catalog.unnest($3) a(id) "
-					  "ON CONFLICT (project_id, segment_id, participant_id) WHERE remove_date IS NULL "
-					  "DO NOTHING RETURNING 1) SELECT pg_catalog.count(*) FROM ins" :
-					  "WITH upd AS (UPDATE participants.segment_membership m "
-					  "SET remove_date = GREATEST(pg_catalog.now(), m.add_date) "
-					  "WHERE m.project_id = $1 AND m.segment_id = $2 AND m.remove_date IS NULL "
-					  "AND m.participant_id = ANY ($3) RETURNING 1) SELECT pg_catalog.count(*) FROM upd",
-					  3, types);
-	if (!RunValue(plans[add], args, NULL, false, &v, &isnull))
+	if (!PtRunValue(&plans[add], add ?
+	/* in id order, so that two overlapping calls cannot deadlock */
+					"WITH ins AS (INSERT INTO participants.segment_membership "
+					"(project_id, segment_id, participant_id, add_date) "
+					"SELECT $1, $2, a.id, pg_catalog.now() FROM pg_catalog.unnest($3) a(id) "
+					"ON CONFLICT (project_id, segment_id, participant_id) WHERE remove_date IS NULL "
+					"DO NOTHING RETURNING 1) SELECT pg_catalog.count(*) FROM ins" :
+					"WITH upd AS (UPDATE participants.segment_membership m "
+					"SET remove_date = GREATEST(pg_catalog.now(), m.add_date) "
+					"WHERE m.project_id = $1 AND m.segment_id = $2 AND m.remove_date IS NULL "
+					"AND m.participant_id = ANY ($3) RETURNING 1) SELECT pg_catalog.count(*) FROM upd",
+					3, types, args, NULL, false, &v, &isnull))
 		elog(ERROR, "membership change returned no row");
 	changed = DatumGetInt64(v);
 	SPI_finish();
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	PtPushKey(&state, add ? "added" : "removed");
-	num.type = jbvNumeric;
-	num.val.numeric = int64_to_numeric(changed);
-	pushJsonbValue(&state, WJB_VALUE, &num);
-	PtPushKey(&state, add ? "alreadyMembers" : "notMembers");
-	num.val.numeric = int64_to_numeric(ndistinct - changed);
-	pushJsonbValue(&state, WJB_VALUE, &num);
+	PtPushNumber(&state, add ? "added" : "removed", changed);
+	PtPushNumber(&state, add ? "alreadyMembers" : "notMembers", ndistinct - changed);
 	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 }
 
@@ -846,7 +779,7 @@ participants_segment_history(PG_FUNCTION_ARGS)
 		args[2] = ResolveParticipant(project_id, PG_GETARG_TEXT_PP(2), query_by_id);
 		nulls[2] = ' ';
 	}
-	res = JsonbStatement(&plan,
+	res = PtJsonbStatement(&plan,
 					  "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
 					  "'participantID', m.participant_id, 'addDate', m.add_date, "
 					  "'removeDate', m.remove_date) ORDER BY m.add_date, m.id), '[]') "
@@ -876,7 +809,7 @@ participants_participant_segments(PG_FUNCTION_ARGS)
 	(void) PtGetProject(project_id);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = ResolveParticipant(project_id, PG_GETARG_TEXT_PP(1), query_by_id);
-	res = JsonbStatement(&plan,
+	res = PtJsonbStatement(&plan,
 					  "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
 					  "'segmentID', s.id, 'segmentName', s.name, 'addDate', m.add_date) "
 					  "ORDER BY m.add_date, m.id), '[]') "

@@ -61,3 +61,49 @@ PtExecutePlan(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only,
 	MemoryContextSwitchTo(cxt);
 	return ret;
 }
+
+/*
+ * Run a statement (prepared into *slot on first use) and return its first
+ * row's first value in *value; false when it returns no row. The caller is
+ * connected to SPI; the value lives in SPI's memory.
+ */
+bool
+PtRunValue(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *args,
+		   const char *nulls, bool read_only, Datum *value, bool *isnull)
+{
+	int			ret;
+
+	if (*slot == NULL)
+		PtPreparePlan(slot, sql, nargs, types);
+	ret = PtExecutePlan(*slot, args, nulls, read_only, 0);
+	if (ret < 0)
+		elog(ERROR, "statement failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		return false;
+	*value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+	return true;
+}
+
+/*
+ * Run a statement (prepared into *slot on first use) that returns one jsonb
+ * value, copied into the caller's memory; NULL when it returns no row (or a
+ * null)
+ */
+Jsonb *
+PtJsonbStatement(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types,
+				 Datum *args, const char *nulls, bool read_only)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		v;
+	bool		isnull;
+	Jsonb	   *res = NULL;
+
+	SPI_connect();
+	if (PtRunValue(slot, sql, nargs, types, args, nulls, read_only, &v, &isnull) && !isnull)
+	{
+		MemoryContextSwitchTo(cxt);
+		res = DatumGetJsonbPCopy(v);
+	}
+	SPI_finish();
+	return res;
+}

@@ -444,29 +444,6 @@ NotifyEvent(int64 id, Jsonb *payload, TimestampTz at)
 		Async_Notify("participants_events", psprintf(INT64_FORMAT, id));
 }
 
-static void
-PushString(JsonbParseState **state, const char *key, const char *s)
-{
-	JsonbValue	v;
-
-	PtPushKey(state, key);
-	if (s == NULL)
-		v.type = jbvNull;
-	else
-	{
-		v.type = jbvString;
-		v.val.string.val = (char *) s;
-		v.val.string.len = strlen(s);
-	}
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-static char *
-UuidString(Datum id)
-{
-	return DatumGetCString(DirectFunctionCall1(uuid_out, id));
-}
-
 /* Event table columns */
 enum
 {
@@ -563,13 +540,13 @@ WriteStatusEvent(pg_uuid_t *project_id, int64 id, Datum person_id, Datum study_i
 	Jsonb	   *payload;
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	PushString(&state, "eventType", "participant.status_changed");
-	PushString(&state, "participantId", UuidString(sp_id));
-	PushString(&state, "personId", UuidString(person_id));
-	PushString(&state, "studyId", UuidString(study_id));
-	PushString(&state, "status", pt_statuses[status]);
-	PushString(&state, "priorStatus", prior >= 0 ? pt_statuses[prior] : NULL);
-	PushString(&state, "updatedAt", JsonEncodeDateTime(NULL, TimestampTzGetDatum(at), TIMESTAMPTZOID, NULL));
+	PtPushString(&state, "eventType", "participant.status_changed");
+	PtPushString(&state, "participantId", PtUuidText(DatumGetUUIDP(sp_id)));
+	PtPushString(&state, "personId", PtUuidText(DatumGetUUIDP(person_id)));
+	PtPushString(&state, "studyId", PtUuidText(DatumGetUUIDP(study_id)));
+	PtPushString(&state, "status", pt_statuses[status]);
+	PtPushString(&state, "priorStatus", prior >= 0 ? pt_statuses[prior] : NULL);
+	PtPushString(&state, "updatedAt", JsonEncodeDateTime(NULL, TimestampTzGetDatum(at), TIMESTAMPTZOID, NULL));
 	payload = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 
 	InsertEvent(project_id, id, "participant.status_changed", person_id, study_id, sp_id,
@@ -597,13 +574,13 @@ WriteOptOutEvent(pg_uuid_t *project_id, Datum person_id, bool opted_out)
 	TimestampTz at = GetCurrentTimestamp();
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	PushString(&state, "eventType", "person.opted_out");
-	PushString(&state, "personId", UuidString(person_id));
+	PtPushString(&state, "eventType", "person.opted_out");
+	PtPushString(&state, "personId", PtUuidText(DatumGetUUIDP(person_id)));
 	PtPushKey(&state, "optedOut");
 	v.type = jbvBool;
 	v.val.boolean = opted_out;
 	pushJsonbValue(&state, WJB_VALUE, &v);
-	PushString(&state, "updatedAt", JsonEncodeDateTime(NULL, TimestampTzGetDatum(at), TIMESTAMPTZOID, NULL));
+	PtPushString(&state, "updatedAt", JsonEncodeDateTime(NULL, TimestampTzGetDatum(at), TIMESTAMPTZOID, NULL));
 	payload = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 	InsertEvent(project_id, id, "person.opted_out", person_id, (Datum) 0, (Datum) 0,
 				NULL, payload, at);

@@ -50,44 +50,6 @@
  * ------------------------------------------------------------------------
  */
 
-/* Run a statement (prepared into *slot on first use); its first row's first value */
-static bool
-RunValue(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *args,
-		 const char *nulls, bool read_only, Datum *value, bool *isnull)
-{
-	int			ret;
-
-	if (*slot == NULL)
-		PtPreparePlan(slot, sql, nargs, types);
-	ret = PtExecutePlan(*slot, args, nulls, read_only, 0);
-	if (ret < 0)
-		elog(ERROR, "study statement failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 0)
-		return false;
-	*value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
-	return true;
-}
-
-/* One jsonb value (copied to the caller's memory), or NULL for no row */
-static Jsonb *
-JsonbValueOf(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *args,
-			 const char *nulls, bool read_only)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	Datum		v;
-	bool		isnull;
-	Jsonb	   *res = NULL;
-
-	SPI_connect();
-	if (RunValue(slot, sql, nargs, types, args, nulls, read_only, &v, &isnull) && !isnull)
-	{
-		MemoryContextSwitchTo(cxt);
-		res = DatumGetJsonbPCopy(v);
-	}
-	SPI_finish();
-	return res;
-}
-
 static void
 StudyNotFound(pg_uuid_t *study_id)
 {
@@ -118,7 +80,7 @@ CheckStudy(pg_uuid_t *project_id, pg_uuid_t *study_id, int lock)
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(study_id);
 	SPI_connect();
-	found = RunValue(&plans[lock], sql[lock], 2, types, args, NULL, lock == 0, &v, &isnull);
+	found = PtRunValue(&plans[lock], sql[lock], 2, types, args, NULL, lock == 0, &v, &isnull);
 	SPI_finish();
 	if (!found)
 		StudyNotFound(study_id);
@@ -137,31 +99,8 @@ StudyObject(pg_uuid_t *project_id, pg_uuid_t *study_id, bool read_only)
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(study_id);
-	return JsonbValueOf(&plan, "SELECT " STUDY_JSON " FROM participants.study st "
+	return PtJsonbStatement(&plan, "SELECT " STUDY_JSON " FROM participants.study st "
 						"WHERE st.project_id = $1 AND st.id = $2", 2, types, args, NULL, read_only);
-}
-
-static void
-PushNumber(JsonbParseState **state, const char *key, int64 n)
-{
-	JsonbValue	v;
-
-	PtPushKey(state, key);
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(n);
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-static void
-PushString(JsonbParseState **state, const char *key, const char *s)
-{
-	JsonbValue	v;
-
-	PtPushKey(state, key);
-	v.type = jbvString;
-	v.val.string.val = (char *) s;
-	v.val.string.len = strlen(s);
-	pushJsonbValue(state, WJB_VALUE, &v);
 }
 
 /* ------------------------------------------------------------------------
@@ -660,7 +599,7 @@ participants_create_study(PG_FUNCTION_ARGS)
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = CStringGetTextDatum(name);
 	SPI_connect();
-	if (!RunValue(&plan, "INSERT INTO participants.study (project_id, id, name) "
+	if (!PtRunValue(&plan, "INSERT INTO participants.study (project_id, id, name) "
 				  "VALUES ($1, pg_catalog.gen_random_uuid(), $2) RETURNING id",
 				  2, types, args, NULL, false, &v, &isnull))
 		elog(ERROR, "study insert returned no row");
@@ -716,7 +655,7 @@ participants_update_study(PG_FUNCTION_ARGS)
 		args[1] = UUIDPGetDatum(study_id);
 		args[2] = CStringGetTextDatum(name);
 		SPI_connect();
-		(void) RunValue(&plan, "UPDATE participants.study SET name = $3 "
+		(void) PtRunValue(&plan, "UPDATE participants.study SET name = $3 "
 						"WHERE project_id = $1 AND id = $2 RETURNING 1",
 						3, types, args, NULL, false, &v, &isnull);
 		SPI_finish();
@@ -752,13 +691,6 @@ participants_get_study(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
-static int
-UuidCmp(const void *a, const void *b)
-{
-	return memcmp(DatumGetUUIDP(*(const Datum *) a)->data,
-				  DatumGetUUIDP(*(const Datum *) b)->data, UUID_LEN);
-}
-
 /* Why a participant cannot join, by its place in the sorted distinct ids */
 typedef struct Candidate
 {
@@ -776,7 +708,7 @@ FindCandidate(Candidate *c, int n, Datum id)
 	while (lo <= hi)
 	{
 		int			mid = (lo + hi) / 2;
-		int			cmp = UuidCmp(&c[mid].id, &id);
+		int			cmp = PtUuidCmp(&c[mid].id, &id);
 
 		if (cmp == 0)
 			return &c[mid];
@@ -826,11 +758,10 @@ participants_add_study_participants(PG_FUNCTION_ARGS)
 	/* distinct ids in order: rows are locked in that order (no deadlock) */
 	sorted = palloc(sizeof(Datum) * Max(n, 1));
 	memcpy(sorted, ids, sizeof(Datum) * n);
-	qsort(sorted, n, sizeof(Datum), UuidCmp);
-	cand = palloc0(sizeof(Candidate) * Max(n, 1));
-	for (i = 0; i < n; i++)
-		if (nd == 0 || UuidCmp(&cand[nd - 1].id, &sorted[i]) != 0)
-			cand[nd++].id = sorted[i];
+	nd = PtSortDistinctIds(sorted, n);
+	cand = palloc0(sizeof(Candidate) * Max(nd, 1));
+	for (i = 0; i < nd; i++)
+		cand[i].id = sorted[i];
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(study_id);
@@ -859,7 +790,7 @@ participants_add_study_participants(PG_FUNCTION_ARGS)
 	{
 		uint64		r;
 
-		args[2] = PointerGetDatum(UuidArray(sorted, n));
+		args[2] = PointerGetDatum(UuidArray(sorted, nd));
 		if (PtExecutePlan(check, args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the participants");
 		for (r = 0; r < SPI_processed; r++)
@@ -906,9 +837,9 @@ participants_add_study_participants(PG_FUNCTION_ARGS)
 
 					got[r] = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
 				}
-				qsort(got, SPI_processed, sizeof(Datum), UuidCmp);
+				qsort(got, SPI_processed, sizeof(Datum), PtUuidCmp);
 				for (i = 0; i < nadd; i++)
-					if (bsearch(&adds[i], got, SPI_processed, sizeof(Datum), UuidCmp) == NULL)
+					if (bsearch(&adds[i], got, SPI_processed, sizeof(Datum), PtUuidCmp) == NULL)
 						FindCandidate(cand, nd, adds[i])->reason = "already_in_study";
 			}
 		}
@@ -916,7 +847,7 @@ participants_add_study_participants(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(cxt);
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	PushNumber(&state, "added", added);
+	PtPushNumber(&state, "added", added);
 	PtPushKey(&state, "skipped");
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 	for (i = 0; i < n; i++)
@@ -931,8 +862,8 @@ participants_add_study_participants(PG_FUNCTION_ARGS)
 		if (reason == NULL)
 			continue;
 		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-		PushString(&state, "participant", texts[i]);
-		PushString(&state, "reason", reason);
+		PtPushString(&state, "participant", texts[i]);
+		PtPushString(&state, "reason", reason);
 		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	}
 	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
@@ -955,7 +886,7 @@ CheckCode(pg_uuid_t *project_id, pg_uuid_t *study_id, const char *code)
 	args[1] = UUIDPGetDatum(study_id);
 	args[2] = CStringGetTextDatum(code);
 	SPI_connect();
-	found = RunValue(&plan, "SELECT 1 FROM participants.completion_code "
+	found = PtRunValue(&plan, "SELECT 1 FROM participants.completion_code "
 					 "WHERE project_id = $1 AND study_id = $2 AND code = $3",
 					 3, types, args, NULL, true, &v, &isnull);
 	SPI_finish();
@@ -982,7 +913,7 @@ RunCode(pg_uuid_t *project_id, pg_uuid_t *study_id, const char *code, Datum pers
 	args[3] = person_id;
 	SPI_connect();
 	/* an action row written by hand may name a dynamic segment */
-	if (RunValue(&plans[0], "SELECT a.segment_id FROM participants.completion_action a "
+	if (PtRunValue(&plans[0], "SELECT a.segment_id FROM participants.completion_action a "
 				 "JOIN participants.segment s ON s.project_id = a.project_id AND s.id = a.segment_id "
 				 "WHERE a.project_id = $1 AND a.study_id = $2 AND a.code = $3 AND s.kind = 'dynamic' "
 				 "AND $4 IS NOT NULL LIMIT 1", 4, types, args, NULL, false, &v, &isnull))
@@ -998,14 +929,14 @@ RunCode(pg_uuid_t *project_id, pg_uuid_t *study_id, const char *code, Datum pers
 				 errmsg("completion code \"%s\" acts on segment %s, which is dynamic", code, seg),
 				 errhint("Completion codes add to and remove from static segments; fix the code with update_study.")));
 	}
-	(void) RunValue(&plans[1], "WITH ins AS (INSERT INTO participants.segment_membership "
+	(void) PtRunValue(&plans[1], "WITH ins AS (INSERT INTO participants.segment_membership "
 				 "(project_id, segment_id, participant_id, add_date) "
 				 "SELECT $1, a.segment_id, $4, pg_catalog.now() FROM participants.completion_action a "
 				 "WHERE a.project_id = $1 AND a.study_id = $2 AND a.code = $3 AND a.action = 'ADD_TO_SEGMENT' "
 				 "ORDER BY a.segment_id "
 				 "ON CONFLICT (project_id, segment_id, participant_id) WHERE remove_date IS NULL DO NOTHING "
 				 "RETURNING 1) SELECT pg_catalog.count(*) FROM ins", 4, types, args, NULL, false, &v, &isnull);
-	(void) RunValue(&plans[2], "WITH upd AS (UPDATE participants.segment_membership m "
+	(void) PtRunValue(&plans[2], "WITH upd AS (UPDATE participants.segment_membership m "
 				 "SET remove_date = GREATEST(pg_catalog.now(), m.add_date) "
 				 "FROM participants.completion_action a "
 				 "WHERE a.project_id = $1 AND a.study_id = $2 AND a.code = $3 "
@@ -1122,7 +1053,7 @@ participants_study_participants(PG_FUNCTION_ARGS)
 	args[3] = Int32GetDatum(page_number);
 	args[4] = Int32GetDatum(page_size);
 	args[5] = Int64GetDatum((int64) page_number * page_size);
-	res = JsonbValueOf(&plan,
+	res = PtJsonbStatement(&plan,
 					   "SELECT pg_catalog.jsonb_build_object('pageNumber', $4, 'pageSize', $5, "
 					   "'totalParticipants', (SELECT pg_catalog.count(*) FROM participants.study_participant sp "
 					   "WHERE sp.project_id = $1 AND sp.study_id = $2 AND ($3::text IS NULL OR sp.status = $3)), "
@@ -1169,7 +1100,7 @@ participants_status_history(PG_FUNCTION_ARGS)
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(study_id);
 	args[2] = UUIDPGetDatum(person);
-	res = JsonbValueOf(&plan,
+	res = PtJsonbStatement(&plan,
 					   "SELECT CASE WHEN EXISTS (SELECT 1 FROM participants.study_participant sp "
 					   "WHERE sp.project_id = $1 AND sp.study_id = $2 AND sp.participant_id = $3) "
 					   "THEN coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
@@ -1201,8 +1132,6 @@ participants_eligible_participants(PG_FUNCTION_ARGS)
 				nrows;
 	bool		isnull;
 	Jsonb	  **rows;
-	JsonbParseState *state = NULL;
-	JsonbValue	v;
 	MemoryContext cxt = CurrentMemoryContext;
 
 #define ELIGIBLE_WHERE \
@@ -1249,22 +1178,8 @@ participants_eligible_participants(PG_FUNCTION_ARGS)
 		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	MemoryContextSwitchTo(cxt);
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	PushNumber(&state, "pageNumber", page_number);
-	PushNumber(&state, "pageSize", page_size);
-	PushNumber(&state, "totalParticipants", total);
-	PtPushKey(&state, "participants");
-	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
-	for (i = 0; i < nrows; i++)
-	{
-		v.type = jbvBinary;
-		v.val.binary.data = &rows[i]->root;
-		v.val.binary.len = VARSIZE(rows[i]) - VARHDRSZ;
-		pushJsonbValue(&state, WJB_ELEM, &v);
-	}
-	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 	SPI_finish();
-	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+	PG_RETURN_JSONB_P(PtParticipantPage(page_number, page_size, total, rows, (int) nrows));
 }
 
 PG_FUNCTION_INFO_V1(participants_events_since);
