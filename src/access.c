@@ -266,12 +266,46 @@ PtAccessLookup(PtAccess *a, Datum project_id, Datum *keys[PT_NUM_KEYS],
 	return nrows;
 }
 
+/*
+ * Executor state for writing rows of rel one at a time through the
+ * executor's single-row paths (ExecSimpleRelationInsert/Update: triggers,
+ * constraints, indexes), as a statement of its own for AFTER triggers
+ */
+void
+PtBeginRowWrites(PtRowWrites *w, Relation rel, Snapshot snap)
+{
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+	w->estate = CreateExecutorState();
+	w->rri = makeNode(ResultRelInfo);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = RELKIND_RELATION;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(w->estate, list_make1(rte));
+	InitResultRelInfo(w->rri, rel, 1, NULL, 0);
+	w->estate->es_opened_result_relations = lappend(w->estate->es_opened_result_relations, w->rri);
+	w->estate->es_output_cid = GetCurrentCommandId(true);
+	w->estate->es_snapshot = snap;
+	AfterTriggerBeginQuery();
+	ExecOpenIndices(w->rri, false);
+	EvalPlanQualInit(&w->epq, w->estate, NULL, NIL, -1);
+}
+
+void
+PtEndRowWrites(PtRowWrites *w)
+{
+	ExecCloseIndices(w->rri);
+	EvalPlanQualEnd(&w->epq);
+	AfterTriggerEndQuery(w->estate);
+	ExecResetTupleTable(w->estate->es_tupleTable, false);
+	FreeExecutorState(w->estate);
+}
+
 /* Executor state for writing one chunk's rows */
 typedef struct Modify
 {
-	EState	   *estate;
-	ResultRelInfo *rri;
-	EPQState	epq;
+	PtRowWrites w;
 	TupleTableSlot *oldslot;	/* a locked row's stored version */
 	TupleTableSlot *newslot;	/* the version to write */
 	int			ndefaults;		/* columns an add leaves to their defaults */
@@ -282,27 +316,13 @@ typedef struct Modify
 static void
 BeginModify(PtAccess *a, Modify *m, Snapshot snap)
 {
-	RangeTblEntry *rte = makeNode(RangeTblEntry);
 	TupleDesc	desc = RelationGetDescr(a->rel);
 	bool	   *set = palloc0(sizeof(bool) * desc->natts);
 	int			i;
 
-	m->estate = CreateExecutorState();
-	m->rri = makeNode(ResultRelInfo);
-	rte->rtekind = RTE_RELATION;
-	rte->relid = RelationGetRelid(a->rel);
-	rte->relkind = RELKIND_RELATION;
-	rte->rellockmode = RowExclusiveLock;
-	ExecInitRangeTable(m->estate, list_make1(rte));
-	InitResultRelInfo(m->rri, a->rel, 1, NULL, 0);
-	m->estate->es_opened_result_relations = lappend(m->estate->es_opened_result_relations, m->rri);
-	m->estate->es_output_cid = GetCurrentCommandId(true);
-	m->estate->es_snapshot = snap;
-	AfterTriggerBeginQuery();
-	ExecOpenIndices(m->rri, false);
-	EvalPlanQualInit(&m->epq, m->estate, NULL, NIL, -1);
-	m->oldslot = ExecInitExtraTupleSlot(m->estate, desc, &TTSOpsHeapTuple);
-	m->newslot = ExecInitExtraTupleSlot(m->estate, desc, &TTSOpsVirtual);
+	PtBeginRowWrites(&m->w, a->rel, snap);
+	m->oldslot = ExecInitExtraTupleSlot(m->w.estate, desc, &TTSOpsHeapTuple);
+	m->newslot = ExecInitExtraTupleSlot(m->w.estate, desc, &TTSOpsVirtual);
 
 	/* an add sets the record's writable columns, its dates, and project_id */
 	for (i = 0; i < PT_RECORD_NCOLS; i++)
@@ -327,11 +347,7 @@ BeginModify(PtAccess *a, Modify *m, Snapshot snap)
 static void
 EndModify(Modify *m)
 {
-	ExecCloseIndices(m->rri);
-	EvalPlanQualEnd(&m->epq);
-	AfterTriggerEndQuery(m->estate);
-	ExecResetTupleTable(m->estate->es_tupleTable, false);
-	FreeExecutorState(m->estate);
+	PtEndRowWrites(&m->w);
 }
 
 /*
@@ -353,7 +369,7 @@ PtAccessWrite(PtAccess *a, pg_uuid_t *project_id, PtRecord **adds, int nadd,
 				j;
 
 	BeginModify(a, &m, snap);
-	econtext = GetPerTupleExprContext(m.estate);
+	econtext = GetPerTupleExprContext(m.w.estate);
 	for (i = 0; i < nadd; i++)
 	{
 		PtRecord   *r = adds[i];
@@ -385,8 +401,8 @@ PtAccessWrite(PtAccess *a, pg_uuid_t *project_id, PtRecord **adds, int nadd,
 		values[a->att_updated] = TimestampTzGetDatum(r->inserted_date);
 		nulls[a->att_updated] = false;
 		ExecStoreVirtualTuple(m.newslot);
-		ExecSimpleRelationInsert(m.rri, m.estate, m.newslot);
-		ResetPerTupleExprContext(m.estate);
+		ExecSimpleRelationInsert(m.w.rri, m.w.estate, m.newslot);
+		ResetPerTupleExprContext(m.w.estate);
 	}
 	for (i = 0; i < nupd; i++)
 	{
@@ -399,9 +415,9 @@ PtAccessWrite(PtAccess *a, pg_uuid_t *project_id, PtRecord **adds, int nadd,
 		m.newslot->tts_values[a->att_updated] = TimestampTzGetDatum(now);
 		m.newslot->tts_isnull[a->att_updated] = false;
 		ExecStoreVirtualTuple(m.newslot);
-		EvalPlanQualSetSlot(&m.epq, m.newslot);
-		ExecSimpleRelationUpdate(m.rri, m.estate, &m.epq, m.oldslot, m.newslot);
-		ResetPerTupleExprContext(m.estate);
+		EvalPlanQualSetSlot(&m.w.epq, m.newslot);
+		ExecSimpleRelationUpdate(m.w.rri, m.w.estate, &m.w.epq, m.oldslot, m.newslot);
+		ResetPerTupleExprContext(m.w.estate);
 	}
 	EndModify(&m);
 }
@@ -429,10 +445,7 @@ PtAccessSetStatus(pg_uuid_t *project_id, pg_uuid_t *study_id, pg_uuid_t *person,
 	Snapshot	snap;
 	bool		found;
 	int			att_status;
-	RangeTblEntry *rte;
-	ResultRelInfo *rri;
-	EState	   *estate;
-	EPQState	epq;
+	PtRowWrites w;
 	TM_FailureData tmfd;
 	TM_Result	res;
 
@@ -481,22 +494,8 @@ PtAccessSetStatus(pg_uuid_t *project_id, pg_uuid_t *study_id, pg_uuid_t *person,
 	}
 
 	/* the locked version, with the new status */
-	estate = CreateExecutorState();
-	rte = makeNode(RangeTblEntry);
-	rri = makeNode(ResultRelInfo);
-	rte->rtekind = RTE_RELATION;
-	rte->relid = relid;
-	rte->relkind = RELKIND_RELATION;
-	rte->rellockmode = RowExclusiveLock;
-	ExecInitRangeTable(estate, list_make1(rte));
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, rri);
-	estate->es_output_cid = GetCurrentCommandId(true);
-	estate->es_snapshot = snap;
-	AfterTriggerBeginQuery();
-	ExecOpenIndices(rri, false);
-	EvalPlanQualInit(&epq, estate, NULL, NIL, -1);
-	newslot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
+	PtBeginRowWrites(&w, rel, snap);
+	newslot = ExecInitExtraTupleSlot(w.estate, RelationGetDescr(rel), &TTSOpsVirtual);
 	slot_getallattrs(oldslot);
 	ExecClearTuple(newslot);
 	memcpy(newslot->tts_values, oldslot->tts_values, sizeof(Datum) * RelationGetDescr(rel)->natts);
@@ -505,14 +504,9 @@ PtAccessSetStatus(pg_uuid_t *project_id, pg_uuid_t *study_id, pg_uuid_t *person,
 	newslot->tts_values[att_status] = CStringGetTextDatum(status);
 	newslot->tts_isnull[att_status] = false;
 	ExecStoreVirtualTuple(newslot);
-	EvalPlanQualSetSlot(&epq, newslot);
-	ExecSimpleRelationUpdate(rri, estate, &epq, oldslot, newslot);
-
-	ExecCloseIndices(rri);
-	EvalPlanQualEnd(&epq);
-	AfterTriggerEndQuery(estate);
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	FreeExecutorState(estate);
+	EvalPlanQualSetSlot(&w.epq, newslot);
+	ExecSimpleRelationUpdate(w.rri, w.estate, &w.epq, oldslot, newslot);
+	PtEndRowWrites(&w);
 	ExecDropSingleTupleTableSlot(oldslot);
 	UnregisterSnapshot(snap);
 	index_close(idx, NoLock);

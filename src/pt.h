@@ -11,6 +11,7 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "catalog/pg_type.h"
+#include "nodes/execnodes.h"
 #include "nodes/parsenodes.h"
 #include "datatype/timestamp.h"
 #include "utils/date.h"
@@ -264,6 +265,17 @@ typedef struct PtRow
 } PtRow;
 
 struct SnapshotData;
+
+/* Executor state for single-row writes to one table (access.c) */
+typedef struct PtRowWrites
+{
+	struct EState *estate;
+	struct ResultRelInfo *rri;
+	EPQState	epq;
+} PtRowWrites;
+
+extern void PtBeginRowWrites(PtRowWrites *w, struct RelationData *rel, struct SnapshotData *snap);
+extern void PtEndRowWrites(PtRowWrites *w);
 extern void PtAccessOpen(PtAccess *a, AclMode need, int lockmode);
 extern bool PtAccessFetch(PtAccess *a, Datum project_id, int kind, Datum value,
 						  struct SnapshotData *snap, bool lock, PtRow *row);

@@ -454,6 +454,11 @@ static const char *const ev_cols[EV_NCOLS] = {
 	"project_id", "id", "event_type", "person_id", "study_id", "study_participant_id",
 	"completion_code", "payload", "created_date"
 };
+static struct
+{
+	Oid			relid;
+	int			att[EV_NCOLS];	/* 1-based */
+} evcols;
 
 /*
  * Insert an event row through the executor's single-row path (constraints,
@@ -468,9 +473,7 @@ InsertEvent(pg_uuid_t *project_id, int64 id, const char *type, Datum person,
 	Relation	rel = table_open(EventRelid(), RowExclusiveLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	AclResult	acl = pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT);
-	RangeTblEntry *rte = makeNode(RangeTblEntry);
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	EState	   *estate;
+	PtRowWrites w;
 	TupleTableSlot *slot;
 	Datum		values[EV_NCOLS];
 	bool		nulls[EV_NCOLS];
@@ -490,40 +493,32 @@ InsertEvent(pg_uuid_t *project_id, int64 id, const char *type, Datum person,
 	for (i = 0; i < EV_NCOLS; i++)
 		nulls[i] = (values[i] == (Datum) 0 && i != EV_ID);
 
-	estate = CreateExecutorState();
-	rte->rtekind = RTE_RELATION;
-	rte->relid = RelationGetRelid(rel);
-	rte->relkind = RELKIND_RELATION;
-	rte->rellockmode = RowExclusiveLock;
-	ExecInitRangeTable(estate, list_make1(rte));
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, rri);
-	estate->es_output_cid = GetCurrentCommandId(true);
-	estate->es_snapshot = GetActiveSnapshot();
-	AfterTriggerBeginQuery();
-	ExecOpenIndices(rri, false);
-	slot = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
+	PtBeginRowWrites(&w, rel, GetActiveSnapshot());
+	slot = ExecInitExtraTupleSlot(w.estate, desc, &TTSOpsVirtual);
 	ExecClearTuple(slot);
 	for (i = 0; i < desc->natts; i++)
 	{
 		slot->tts_values[i] = (Datum) 0;
 		slot->tts_isnull[i] = true;
 	}
+	if (evcols.relid != RelationGetRelid(rel))
+	{
+		for (i = 0; i < EV_NCOLS; i++)
+		{
+			evcols.att[i] = SPI_fnumber(desc, ev_cols[i]);
+			if (evcols.att[i] <= 0)
+				elog(ERROR, "participants.event has no column \"%s\"", ev_cols[i]);
+		}
+		evcols.relid = RelationGetRelid(rel);
+	}
 	for (i = 0; i < EV_NCOLS; i++)
 	{
-		int			att = SPI_fnumber(desc, ev_cols[i]);
-
-		if (att <= 0)
-			elog(ERROR, "participants.event has no column \"%s\"", ev_cols[i]);
-		slot->tts_values[att - 1] = values[i];
-		slot->tts_isnull[att - 1] = nulls[i];
+		slot->tts_values[evcols.att[i] - 1] = values[i];
+		slot->tts_isnull[evcols.att[i] - 1] = nulls[i];
 	}
 	ExecStoreVirtualTuple(slot);
-	ExecSimpleRelationInsert(rri, estate, slot);
-	ExecCloseIndices(rri);
-	AfterTriggerEndQuery(estate);
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	FreeExecutorState(estate);
+	ExecSimpleRelationInsert(w.rri, w.estate, slot);
+	PtEndRowWrites(&w);
 	table_close(rel, NoLock);
 }
 
