@@ -20,12 +20,12 @@ OBJS = \
 	src/filter.o \
 	src/segment.o \
 	src/status.o \
-	src/study.o
+	src/study.o src/confine.o
 
 DATA = sql/participants--0.1.0.sql
 
 # pg_regress tests, in order (sql/NAME.sql, expected/NAME.out)
-REGRESS = install upsert validation enrollment bulk custom_fields ops query segments directory studies privileges projects
+REGRESS = install upsert validation enrollment bulk custom_fields ops query segments directory studies privileges confinement projects
 REGRESS_OPTS = --load-extension=pg_trgm --load-extension=btree_gin --load-extension=participants
 
 # isolation specs (test/specs/NAME.spec, test/expected/NAME.out)

@@ -32,6 +32,10 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
+-- the same with generated ids masked (messages that name a project)
+CREATE FUNCTION errx(sql text) RETURNS text LANGUAGE sql AS $$
+	SELECT regexp_replace(err(sql), '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<id>', 'g')
+$$;
 
 -- a participant object without the generated values (id, dates, link identifier)
 CREATE FUNCTION strip(j jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$

@@ -241,6 +241,15 @@ COMMENT ON TABLE participants.event IS
 -- a participant's events (status_history; deleting a participant)
 CREATE INDEX event_person_idx ON participants.event (project_id, person_id, id);
 
+CREATE TABLE participants.project_access (
+	project_id		uuid NOT NULL REFERENCES participants.project (id) ON DELETE CASCADE,
+	role_name		name NOT NULL,
+	granted_date	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (project_id, role_name)
+);
+COMMENT ON TABLE participants.project_access IS
+'Which projects a confined role may use: a role (and every role that is a member of it) may use the projects listed for it here. Superusers, roles with BYPASSRLS and the owner of these tables are not confined. PostgREST callers may also use the projects their JWT lists (setting participants.jwt_project_claim). A role that does not exist grants nothing.';
+
 -- user data survives pg_dump / pg_restore
 SELECT pg_catalog.pg_extension_config_dump('participants.project', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.participant', '');
@@ -257,6 +266,7 @@ SELECT pg_catalog.pg_extension_config_dump('participants.status_transition', '')
 SELECT pg_catalog.pg_extension_config_dump('participants.study_participant', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.event', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('participants.project_access', '');
 
 ------------------------------------------------------------------------------
 -- Triggers (C)
@@ -388,13 +398,16 @@ CREATE TRIGGER event_guard
 CREATE FUNCTION participants.cache_invalidate() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_cache_invalidate';
 COMMENT ON FUNCTION participants.cache_invalidate() IS
-'Statement trigger: every backend reloads its cached project settings and custom field definitions.';
+'Statement trigger: every backend reloads its cached project settings, custom field definitions and project access grants.';
 
 CREATE TRIGGER project_cache_invalidate
 	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON participants.project
 	FOR EACH STATEMENT EXECUTE FUNCTION participants.cache_invalidate();
 CREATE TRIGGER custom_field_cache_invalidate
 	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON participants.custom_field
+	FOR EACH STATEMENT EXECUTE FUNCTION participants.cache_invalidate();
+CREATE TRIGGER project_access_cache_invalidate
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON participants.project_access
 	FOR EACH STATEMENT EXECUTE FUNCTION participants.cache_invalidate();
 
 ------------------------------------------------------------------------------
@@ -404,6 +417,7 @@ CREATE TRIGGER custom_field_cache_invalidate
 CREATE FUNCTION participants.create_project(name text, settings jsonb DEFAULT '{}')
 	RETURNS uuid
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_create_project';
 COMMENT ON FUNCTION participants.create_project(text, jsonb) IS
 'Create a project (tenant) and return its id.
@@ -413,6 +427,7 @@ Errors: 22023 for an unknown setting or a wrong type.';
 CREATE FUNCTION participants.upsert_participant(project_id uuid, participant jsonb)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_upsert_participant';
 COMMENT ON FUNCTION participants.upsert_participant(uuid, jsonb) IS
 'Add or update one participant.
@@ -424,6 +439,7 @@ Errors: 22023/22007/22008 invalid body, 23505 duplicate identifier/email/phone, 
 CREATE FUNCTION participants.upsert_participants(project_id uuid, participants jsonb, allow_update boolean DEFAULT true)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_upsert_participants';
 COMMENT ON FUNCTION participants.upsert_participants(uuid, jsonb, boolean) IS
 'Add or update many participants, all or nothing, in order.
@@ -433,7 +449,8 @@ Errors name the element, e.g. participants[3].demographics.email; SQLSTATEs as f
 
 CREATE FUNCTION participants.get_participant(project_id uuid, participant text, query_by_id boolean DEFAULT false)
 	RETURNS jsonb
-	LANGUAGE c STABLE PARALLEL SAFE
+	LANGUAGE c STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_get_participant';
 COMMENT ON FUNCTION participants.get_participant(uuid, text, boolean) IS
 'One participant, by participantIdentifier (or by id with query_by_id).
@@ -442,6 +459,7 @@ Errors: PT404 project or participant not found, 22023 malformed id.';
 CREATE FUNCTION participants.enroll_participant(project_id uuid, participant text, query_by_id boolean DEFAULT false)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_enroll_participant';
 COMMENT ON FUNCTION participants.enroll_participant(uuid, text, boolean) IS
 'Enroll a participant: sets enrollmentDate, which locks email and mobile phone.
@@ -451,6 +469,7 @@ Errors: PT404 not found, PT409 withdrawn.';
 CREATE FUNCTION participants.withdraw_participant(project_id uuid, participant text, query_by_id boolean DEFAULT false)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_withdraw_participant';
 COMMENT ON FUNCTION participants.withdraw_participant(uuid, text, boolean) IS
 'Withdraw a participant: sets withdrawDate, which is final. The record and its history are kept.
@@ -460,6 +479,7 @@ Errors: PT404 not found, PT409 already withdrawn.';
 CREATE FUNCTION participants.delete_participant(project_id uuid, participant text, query_by_id boolean DEFAULT false)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_delete_participant';
 COMMENT ON FUNCTION participants.delete_participant(uuid, text, boolean) IS
 'Delete a participant and everything that refers to it, in one transaction.
@@ -469,6 +489,7 @@ Errors: PT404 not found.';
 CREATE FUNCTION participants.define_custom_field(project_id uuid, name text, type text, options jsonb DEFAULT '{}')
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_define_custom_field';
 COMMENT ON FUNCTION participants.define_custom_field(uuid, text, text, jsonb) IS
 'Declare a typed custom field (text, number, integer, boolean, date, timestamp). Values participants already hold are converted to the type, or the call fails.
@@ -478,7 +499,8 @@ Errors: 22023 bad name, type or option, or an existing value that does not conve
 
 CREATE FUNCTION participants.custom_fields(project_id uuid)
 	RETURNS jsonb
-	LANGUAGE c STABLE PARALLEL SAFE
+	LANGUAGE c STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_custom_fields';
 COMMENT ON FUNCTION participants.custom_fields(uuid) IS
 'The declared custom fields of a project, by name: [{"name", "type", "options", "createdDate"}].
@@ -487,6 +509,7 @@ Errors: PT404 project not found.';
 CREATE FUNCTION participants.drop_custom_field(project_id uuid, name text)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_drop_custom_field';
 COMMENT ON FUNCTION participants.drop_custom_field(uuid, text) IS
 'Drop a custom field definition and return it. Values participants hold stay, as undeclared values.
@@ -498,7 +521,8 @@ CREATE FUNCTION participants.query_participants(project_id uuid, query text DEFA
 		sort_ascending boolean DEFAULT true, page_number integer DEFAULT 0,
 		page_size integer DEFAULT 20)
 	RETURNS jsonb
-	LANGUAGE c STABLE PARALLEL SAFE
+	LANGUAGE c STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_query_participants';
 COMMENT ON FUNCTION participants.query_participants(uuid, text, uuid, jsonb, jsonb, text, boolean, integer, integer) IS
 'Search a project''s participants, a page at a time.
@@ -511,6 +535,7 @@ Errors: 22023 bad argument (page_size outside 1..1000, negative page, unknown so
 CREATE FUNCTION participants.create_segment(project_id uuid, name text, description text DEFAULT NULL, filter jsonb DEFAULT NULL)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_create_segment';
 COMMENT ON FUNCTION participants.create_segment(uuid, text, text, jsonb) IS
 'Create a segment. With filter null it is static (a participant group: members added and removed by hand); with a filter it is dynamic: its members are the participants the filter matches, kept current by the database.
@@ -521,6 +546,7 @@ Errors: 22023 bad name or filter, 23505 name taken in the project, PT404 project
 CREATE FUNCTION participants.update_segment(project_id uuid, segment_id uuid, name text DEFAULT NULL, description text DEFAULT NULL, filter jsonb DEFAULT NULL)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_update_segment';
 COMMENT ON FUNCTION participants.update_segment(uuid, uuid, text, text, jsonb) IS
 'Rename a segment, change its description (an empty string clears it) or, for a dynamic segment, its filter, which rebuilds its membership. A null argument keeps the value.
@@ -530,6 +556,7 @@ Errors: 22023 bad name or filter, 23505 name taken, PT404 project or segment not
 CREATE FUNCTION participants.delete_segment(project_id uuid, segment_id uuid)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_delete_segment';
 COMMENT ON FUNCTION participants.delete_segment(uuid, uuid) IS
 'Delete a segment with its memberships and their history. Returns the segment object as it was.
@@ -537,7 +564,8 @@ Errors: PT404 project or segment not found.';
 
 CREATE FUNCTION participants.get_segment(project_id uuid, segment_id uuid)
 	RETURNS jsonb
-	LANGUAGE c STABLE PARALLEL SAFE
+	LANGUAGE c STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_get_segment';
 COMMENT ON FUNCTION participants.get_segment(uuid, uuid) IS
 'One segment: {"segmentID", "segmentName", "description", "kind", "filter", "createdDate", "participantCount"}.
@@ -545,7 +573,8 @@ Errors: PT404 project or segment not found.';
 
 CREATE FUNCTION participants.list_segments(project_id uuid, page_number integer DEFAULT 0, page_size integer DEFAULT 20)
 	RETURNS jsonb
-	LANGUAGE c STABLE PARALLEL SAFE
+	LANGUAGE c STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_list_segments';
 COMMENT ON FUNCTION participants.list_segments(uuid, integer, integer) IS
 'A project''s segments by name, a page at a time: {"pageNumber", "pageSize", "totalSegments", "segments": [...]}.
@@ -554,6 +583,7 @@ Errors: 22023 page_size outside 1..1000 or negative page_number, PT404 project n
 CREATE FUNCTION participants.add_segment_members(project_id uuid, segment_id uuid, participants jsonb, query_by_id boolean DEFAULT false)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_add_segment_members';
 COMMENT ON FUNCTION participants.add_segment_members(uuid, uuid, jsonb, boolean) IS
 'Add participants to a static segment. participants: a JSON array of participantIdentifiers (ids with query_by_id). Current members are counted, not added again.
@@ -563,6 +593,7 @@ Errors: 22023 not an array of strings, PT404 project, segment or a participant n
 CREATE FUNCTION participants.remove_segment_members(project_id uuid, segment_id uuid, participants jsonb, query_by_id boolean DEFAULT false)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_remove_segment_members';
 COMMENT ON FUNCTION participants.remove_segment_members(uuid, uuid, jsonb, boolean) IS
 'Remove participants from a static segment: each current membership ends and stays in the history. Non-members are counted, not an error.
@@ -571,7 +602,8 @@ Errors: 22023 not an array of strings, PT404 project, segment or a participant n
 
 CREATE FUNCTION participants.segment_history(project_id uuid, segment_id uuid, participant text DEFAULT NULL, query_by_id boolean DEFAULT false)
 	RETURNS jsonb
-	LANGUAGE c STABLE PARALLEL SAFE
+	LANGUAGE c STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_segment_history';
 COMMENT ON FUNCTION participants.segment_history(uuid, uuid, text, boolean) IS
 'Membership episodes of a segment (of one participant when given), in the order they began: [{"participantID", "addDate", "removeDate"}], removeDate null while current. participantID is the participant''s id.
@@ -579,7 +611,8 @@ Errors: PT404 project, segment or participant not found.';
 
 CREATE FUNCTION participants.participant_segments(project_id uuid, participant text, query_by_id boolean DEFAULT false)
 	RETURNS jsonb
-	LANGUAGE c STABLE PARALLEL SAFE
+	LANGUAGE c STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_participant_segments';
 COMMENT ON FUNCTION participants.participant_segments(uuid, text, boolean) IS
 'The segments a participant is a member of now, in the order it joined them: [{"segmentID", "segmentName", "addDate"}].
@@ -589,6 +622,7 @@ CREATE FUNCTION participants.create_study(project_id uuid, name text, allowlist 
 		blocklist uuid[] DEFAULT '{}', completion_codes jsonb DEFAULT '[]')
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_create_study';
 COMMENT ON FUNCTION participants.create_study(uuid, text, uuid[], uuid[], jsonb) IS
 'Create a study.
@@ -601,6 +635,7 @@ CREATE FUNCTION participants.update_study(project_id uuid, study_id uuid, name t
 		allowlist uuid[] DEFAULT NULL, blocklist uuid[] DEFAULT NULL, completion_codes jsonb DEFAULT NULL)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_update_study';
 COMMENT ON FUNCTION participants.update_study(uuid, uuid, text, uuid[], uuid[], jsonb) IS
 'Rename a study or replace its allowlist, blocklist or completion codes. A null argument keeps the value; ''{}'' or ''[]'' empties it.
@@ -609,7 +644,8 @@ Errors: as create_study, and PT404 study not found.';
 
 CREATE FUNCTION participants.get_study(project_id uuid, study_id uuid)
 	RETURNS jsonb
-	LANGUAGE c STABLE PARALLEL SAFE
+	LANGUAGE c STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_get_study';
 COMMENT ON FUNCTION participants.get_study(uuid, uuid) IS
 'One study: {"studyID", "studyName", "allowlist", "blocklist", "completionCodes", "createdDate", "participantCount"}.
@@ -618,6 +654,7 @@ Errors: PT404 project or study not found.';
 CREATE FUNCTION participants.add_study_participants(project_id uuid, study_id uuid, participants jsonb, query_by_id boolean DEFAULT false)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_add_study_participants';
 COMMENT ON FUNCTION participants.add_study_participants(uuid, uuid, jsonb, boolean) IS
 'Add participants to a study at NOT_STARTED, each with its first event. participants: a JSON array of participantIdentifiers (ids with query_by_id).
@@ -629,6 +666,7 @@ CREATE FUNCTION participants.set_participant_status(project_id uuid, study_id uu
 		query_by_id boolean DEFAULT false, completion_code text DEFAULT NULL)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_set_participant_status';
 COMMENT ON FUNCTION participants.set_participant_status(uuid, uuid, text, text, boolean, text) IS
 'Move a participant to a new status in a study, along the project''s transition graph (participants.status_transition). With completion_code, the code''s actions run in the same transaction.
@@ -638,7 +676,8 @@ Errors: 22023 unknown status or completion code, PT404 project, study or partici
 CREATE FUNCTION participants.study_participants(project_id uuid, study_id uuid, status text DEFAULT NULL,
 		page_number integer DEFAULT 0, page_size integer DEFAULT 20)
 	RETURNS jsonb
-	LANGUAGE c STABLE PARALLEL SAFE
+	LANGUAGE c STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_study_participants';
 COMMENT ON FUNCTION participants.study_participants(uuid, uuid, text, integer, integer) IS
 'A study''s participants (only those at status, when given) in the order they were added, a page at a time:
@@ -647,7 +686,8 @@ Errors: 22023 unknown status or bad paging, PT404 project or study not found.';
 
 CREATE FUNCTION participants.status_history(project_id uuid, study_id uuid, participant text, query_by_id boolean DEFAULT false)
 	RETURNS jsonb
-	LANGUAGE c STABLE PARALLEL SAFE
+	LANGUAGE c STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_status_history';
 COMMENT ON FUNCTION participants.status_history(uuid, uuid, text, boolean) IS
 'A participant''s statuses in a study, oldest first: [{"status", "priorStatus", "updatedAt"}], the first with priorStatus null.
@@ -655,7 +695,8 @@ Errors: PT404 project, study or participant not found, or the participant is not
 
 CREATE FUNCTION participants.eligible_participants(project_id uuid, study_id uuid, page_number integer DEFAULT 0, page_size integer DEFAULT 20)
 	RETURNS jsonb
-	LANGUAGE c STABLE PARALLEL SAFE
+	LANGUAGE c STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_eligible_participants';
 COMMENT ON FUNCTION participants.eligible_participants(uuid, uuid, integer, integer) IS
 'The participants eligible for a study now (not withdrawn, not opted out, in an allowlist segment when the study names any, in no blocklist segment), in the order they were added to the project, a page at a time:
@@ -665,6 +706,7 @@ Errors: 22023 bad paging, PT404 project or study not found.';
 CREATE FUNCTION participants.set_opted_out(project_id uuid, participant text, opted_out boolean, query_by_id boolean DEFAULT false)
 	RETURNS jsonb
 	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_set_opted_out';
 COMMENT ON FUNCTION participants.set_opted_out(uuid, text, boolean, boolean) IS
 'Opt a participant out of (true) or back into (false) all research. Opting out moves every non-final study status to OPTED_OUT (each with its event) and keeps the participant out of new studies; opting back in allows new studies and revives no status. Each change writes a person.opted_out event {"eventType", "personId", "optedOut", "updatedAt"}.
@@ -674,6 +716,7 @@ Errors: 22023 null argument, PT404 project or participant not found.';
 CREATE FUNCTION participants.events_since(project_id uuid, after_id bigint DEFAULT 0, max_events integer DEFAULT 100)
 	RETURNS jsonb
 	LANGUAGE c STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'participants_events_since';
 COMMENT ON FUNCTION participants.events_since(uuid, bigint, integer) IS
 'A project''s events after event after_id, oldest first, at most max_events (1..1000): [{"eventID", "payload", "createdDate"}].
@@ -727,7 +770,7 @@ CREATE INDEX participant_inserted_idx ON participants.participant (project_id, i
 -- Views for people in psql
 ------------------------------------------------------------------------------
 
-CREATE VIEW participants.participant_directory AS
+CREATE VIEW participants.participant_directory WITH (security_invoker = true) AS
 SELECT
 	pr.name AS project,
 	p.participant_identifier,
@@ -755,7 +798,7 @@ JOIN participants.project pr ON pr.id = p.project_id;
 COMMENT ON VIEW participants.participant_directory IS
 'One readable row per participant: project name, identifiers, names, contact, enrollment, withdrawal, opt-out, invitation status, segment count and custom fields.';
 
-CREATE VIEW participants.segment_summary AS
+CREATE VIEW participants.segment_summary WITH (security_invoker = true) AS
 SELECT
 	pr.name AS project,
 	s.name,
@@ -773,7 +816,7 @@ JOIN participants.project pr ON pr.id = s.project_id;
 COMMENT ON VIEW participants.segment_summary IS
 'One row per segment: project name, segment name, kind (static or dynamic), current members, created date, description and filter.';
 
-CREATE VIEW participants.study_funnel AS
+CREATE VIEW participants.study_funnel WITH (security_invoker = true) AS
 SELECT
 	pr.name AS project,
 	st.name AS study,
@@ -788,7 +831,7 @@ GROUP BY pr.name, st.project_id, st.id, st.name, sp.status;
 COMMENT ON VIEW participants.study_funnel IS
 'Participants per study and status (statuses nobody is at are left out).';
 
-CREATE VIEW participants.study_summary AS
+CREATE VIEW participants.study_summary WITH (security_invoker = true) AS
 SELECT
 	pr.name AS project,
 	st.name AS study,
@@ -812,6 +855,61 @@ FROM participants.study st
 JOIN participants.project pr ON pr.id = st.project_id;
 COMMENT ON VIEW participants.study_summary IS
 'One row per study: project, name, participants, how many reached a final status, allowlist and blocklist segment names, completion codes, created date.';
+
+------------------------------------------------------------------------------
+-- Confinement: row-level security on every table. A role that row-level
+-- security applies to (not a superuser, not BYPASSRLS, not the owner) sees
+-- and writes only the rows of the projects it may use. The API functions
+-- check the same rule themselves (confine.c) and then work as the owner.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION participants.allowed_projects()
+	RETURNS uuid[]
+	LANGUAGE c STABLE PARALLEL RESTRICTED	-- no arguments; null: not confined
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'participants_allowed_projects';
+COMMENT ON FUNCTION participants.allowed_projects() IS
+'The projects the current role may use: those participants.project_access grants to it or to a role it belongs to, and those its JWT claim lists (setting participants.jwt_project_claim). Null for a role that is not confined. The row-level security policies of the extension''s tables call it.';
+
+ALTER TABLE participants.project ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_confinement ON participants.project
+	USING (id = ANY ((SELECT participants.allowed_projects())::uuid[]));
+ALTER TABLE participants.participant ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_confinement ON participants.participant
+	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
+ALTER TABLE participants.custom_field ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_confinement ON participants.custom_field
+	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
+ALTER TABLE participants.segment ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_confinement ON participants.segment
+	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
+ALTER TABLE participants.segment_membership ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_confinement ON participants.segment_membership
+	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
+ALTER TABLE participants.study ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_confinement ON participants.study
+	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
+ALTER TABLE participants.study_segment ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_confinement ON participants.study_segment
+	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
+ALTER TABLE participants.completion_code ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_confinement ON participants.completion_code
+	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
+ALTER TABLE participants.completion_action ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_confinement ON participants.completion_action
+	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
+ALTER TABLE participants.status_transition ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_confinement ON participants.status_transition
+	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
+ALTER TABLE participants.study_participant ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_confinement ON participants.study_participant
+	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
+ALTER TABLE participants.event ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_confinement ON participants.event
+	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
+ALTER TABLE participants.project_access ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_confinement ON participants.project_access
+	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
 
 ------------------------------------------------------------------------------
 -- Privileges: nothing for PUBLIC; README.md shows the grants per role.

@@ -335,10 +335,8 @@ ConvertExistingValues(pg_uuid_t *project_id, const char *name, PtFieldType type)
 	}
 }
 
-PG_FUNCTION_INFO_V1(participants_define_custom_field);
 /* define_custom_field(project_id, name, type, options) */
-Datum
-participants_define_custom_field(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_define_custom_field)
 {
 	pg_uuid_t  *project_id;
 	text	   *name;
@@ -400,10 +398,8 @@ participants_define_custom_field(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(res);
 }
 
-PG_FUNCTION_INFO_V1(participants_drop_custom_field);
 /* drop_custom_field(project_id, name): the dropped definition */
-Datum
-participants_drop_custom_field(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_drop_custom_field)
 {
 	pg_uuid_t  *project_id;
 	text	   *name;
@@ -429,10 +425,8 @@ participants_drop_custom_field(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(res);
 }
 
-PG_FUNCTION_INFO_V1(participants_custom_fields);
 /* custom_fields(project_id): the definitions, by name */
-Datum
-participants_custom_fields(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_custom_fields)
 {
 	pg_uuid_t  *project_id;
 	Oid			types[1] = {UUIDOID};

@@ -11,6 +11,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/datum.h"
@@ -205,8 +206,11 @@ CheckFormats(HeapTuple oldt, HeapTuple newt, TupleDesc desc)
 	{
 		bool		isnull;
 
-		/* PT404 for a project that does not exist */
-		(void) PtGetProject(DatumGetUUIDP(heap_getattr(newt, cols.project_id, desc, &isnull)));
+		pg_uuid_t  *project_id = DatumGetUUIDP(heap_getattr(newt, cols.project_id, desc, &isnull));
+
+		/* 42501 for a project the role may not use, PT404 for none at all */
+		PtCheckProjectAccess(GetUserId(), project_id);
+		(void) PtGetProject(project_id);
 	}
 	if (SETS(cols.identifier))
 	{

@@ -132,10 +132,8 @@ WriteRow(WriteKind kind, PtRow *row, PtRecord *rec)
 	SPI_finish();
 }
 
-PG_FUNCTION_INFO_V1(participants_get_participant);
 /* get_participant(project_id, participant, query_by_id) */
-Datum
-participants_get_participant(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_get_participant)
 {
 	PtRow		row;
 
@@ -144,10 +142,8 @@ participants_get_participant(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(PtRecordToJsonb(&row.rec, false, 0));
 }
 
-PG_FUNCTION_INFO_V1(participants_enroll_participant);
 /* enroll_participant(project_id, participant, query_by_id) */
-Datum
-participants_enroll_participant(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_enroll_participant)
 {
 	PtRow		row;
 	PtRecord	rec;
@@ -166,10 +162,8 @@ participants_enroll_participant(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(PtActionResult("update", &rec));
 }
 
-PG_FUNCTION_INFO_V1(participants_withdraw_participant);
 /* withdraw_participant(project_id, participant, query_by_id) */
-Datum
-participants_withdraw_participant(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_withdraw_participant)
 {
 	PtRow		row;
 	PtRecord	rec;
@@ -185,10 +179,8 @@ participants_withdraw_participant(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(PtActionResult("update", &rec));
 }
 
-PG_FUNCTION_INFO_V1(participants_delete_participant);
 /* delete_participant(project_id, participant, query_by_id) */
-Datum
-participants_delete_participant(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_delete_participant)
 {
 	PtRow		row;
 	PtRecord	rec;
@@ -199,10 +191,8 @@ participants_delete_participant(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(PtActionResult("delete", &rec));
 }
 
-PG_FUNCTION_INFO_V1(participants_set_opted_out);
 /* set_opted_out(project_id, participant, opted_out, query_by_id) */
-Datum
-participants_set_opted_out(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_set_opted_out)
 {
 	PtRow		row;
 	PtRecord	rec;

@@ -28,6 +28,13 @@ _PG_init(void)
 							1000, 1, 10000,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	DefineCustomStringVariable("participants.jwt_project_claim",
+							   "The JWT claim that lists the projects a confined caller may use.",
+							   "When set (to e.g. project_ids), a confined role may also use the projects this claim of request.jwt.claims lists, as PostgREST sets it. Only superusers can set it, typically with ALTER ROLE for PostgREST's login role, so a role that can run SQL cannot widen its own projects.",
+							   &pt_jwt_project_claim,
+							   "",
+							   PGC_SUSET, 0,
+							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("participants");
 	PtInitProjectCache();
 }

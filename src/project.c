@@ -68,7 +68,10 @@ ProjectXactCallback(XactEvent event, void *arg)
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 	{
 		if (cache_written_in_xact)
+		{
 			ProjectCacheCallback((Datum) 0, InvalidOid);
+			PtResetAccessCache();
+		}
 	}
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
 		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
@@ -81,7 +84,10 @@ ProjectSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 					   SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB && cache_written_in_xact)
+	{
 		ProjectCacheCallback((Datum) 0, InvalidOid);
+		PtResetAccessCache();
+	}
 }
 
 /* Register the invalidation callbacks once per backend */
@@ -281,6 +287,7 @@ participants_cache_invalidate(PG_FUNCTION_ARGS)
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	PtInitProjectCache();
 	ProjectCacheCallback((Datum) 0, InvalidOid);
+	PtResetAccessCache();
 	cache_written_in_xact = true;
 	return PointerGetDatum(NULL);
 }
@@ -326,10 +333,8 @@ CheckProjectSettings(Jsonb *settings)
 	}
 }
 
-PG_FUNCTION_INFO_V1(participants_create_project);
 /* create_project(name, settings): a new project's id */
-Datum
-participants_create_project(PG_FUNCTION_ARGS)
+PT_API_FUNCTION_NO_PROJECT(participants_create_project)
 {
 	text	   *name;
 	Jsonb	   *settings;

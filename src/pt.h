@@ -452,4 +452,29 @@ extern int	PtSortDistinctIds(Datum *ids, int n);
 extern Datum *PtResolveParticipantList(pg_uuid_t *project_id, Jsonb *list, bool query_by_id,
 									   int *n, char ***texts);
 
+/* confine.c, per-project confinement and the entry of API functions */
+extern char *pt_jwt_project_claim;
+extern void PtResetAccessCache(void);
+extern void PtCheckProjectAccess(Oid role, pg_uuid_t *project);
+extern Datum PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg);
+
+/*
+ * Declare an API function fn whose first argument is a project id: fn checks
+ * that the caller may use the project (42501 otherwise), then runs the body
+ * that follows the macro, fn_work, as the extension's owner (PtApiCall).
+ * PT_API_FUNCTION_NO_PROJECT is for create_project: unconfined callers only.
+ */
+#define PT_API_FUNCTION_AS(fn, project_arg) \
+	static Datum fn##_work(PG_FUNCTION_ARGS); \
+	PG_FUNCTION_INFO_V1(fn); \
+	Datum \
+	fn(PG_FUNCTION_ARGS) \
+	{ \
+		return PtApiCall(fcinfo, fn##_work, project_arg); \
+	} \
+	static Datum \
+	fn##_work(PG_FUNCTION_ARGS)
+#define PT_API_FUNCTION(fn) PT_API_FUNCTION_AS(fn, true)
+#define PT_API_FUNCTION_NO_PROJECT(fn) PT_API_FUNCTION_AS(fn, false)
+
 #endif							/* PT_H */

@@ -213,13 +213,11 @@ PtParticipantPage(int32 page_number, int32 page_size, int64 total, Jsonb **rows,
 	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 }
 
-PG_FUNCTION_INFO_V1(participants_query_participants);
 /*
  * query_participants(project_id, query, segment_id, custom_fields,
  * demographic_fields, sort_by, sort_ascending, page_number, page_size)
  */
-Datum
-participants_query_participants(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_query_participants)
 {
 	pg_uuid_t  *project_id;
 	PtProject  *project;

@@ -457,10 +457,8 @@ RebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_jb
  * ------------------------------------------------------------------------
  */
 
-PG_FUNCTION_INFO_V1(participants_create_segment);
 /* create_segment(project_id, name, description, filter) */
-Datum
-participants_create_segment(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_create_segment)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
@@ -507,10 +505,8 @@ participants_create_segment(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(res);
 }
 
-PG_FUNCTION_INFO_V1(participants_update_segment);
 /* update_segment(project_id, segment_id, name, description, filter) */
-Datum
-participants_update_segment(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_update_segment)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
@@ -570,10 +566,8 @@ participants_update_segment(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(SegmentObject(project_id, segment_id, false));
 }
 
-PG_FUNCTION_INFO_V1(participants_delete_segment);
 /* delete_segment(project_id, segment_id): the segment as it was */
-Datum
-participants_delete_segment(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_delete_segment)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
@@ -597,10 +591,8 @@ participants_delete_segment(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(res);
 }
 
-PG_FUNCTION_INFO_V1(participants_get_segment);
 /* get_segment(project_id, segment_id) */
-Datum
-participants_get_segment(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_get_segment)
 {
 	pg_uuid_t  *project_id;
 	pg_uuid_t  *segment_id;
@@ -617,10 +609,8 @@ participants_get_segment(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(res);
 }
 
-PG_FUNCTION_INFO_V1(participants_list_segments);
 /* list_segments(project_id, page_number, page_size): by name */
-Datum
-participants_list_segments(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_list_segments)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
@@ -723,18 +713,14 @@ ChangeMembers(FunctionCallInfo fcinfo, bool add)
 	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 }
 
-PG_FUNCTION_INFO_V1(participants_add_segment_members);
 /* add_segment_members(project_id, segment_id, participants, query_by_id) */
-Datum
-participants_add_segment_members(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_add_segment_members)
 {
 	PG_RETURN_JSONB_P(ChangeMembers(fcinfo, true));
 }
 
-PG_FUNCTION_INFO_V1(participants_remove_segment_members);
 /* remove_segment_members(project_id, segment_id, participants, query_by_id) */
-Datum
-participants_remove_segment_members(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_remove_segment_members)
 {
 	PG_RETURN_JSONB_P(ChangeMembers(fcinfo, false));
 }
@@ -751,10 +737,8 @@ ResolveParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id)
 	return UUIDPGetDatum(id);
 }
 
-PG_FUNCTION_INFO_V1(participants_segment_history);
 /* segment_history(project_id, segment_id, participant, query_by_id) */
-Datum
-participants_segment_history(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_segment_history)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
@@ -791,10 +775,8 @@ participants_segment_history(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(res);
 }
 
-PG_FUNCTION_INFO_V1(participants_participant_segments);
 /* participant_segments(project_id, participant, query_by_id): current memberships */
-Datum
-participants_participant_segments(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_participant_segments)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;

@@ -562,10 +562,8 @@ WriteCodes(pg_uuid_t *project_id, pg_uuid_t *study_id, Codes *c)
  * ------------------------------------------------------------------------
  */
 
-PG_FUNCTION_INFO_V1(participants_create_study);
 /* create_study(project_id, name, allowlist, blocklist, completion_codes) */
-Datum
-participants_create_study(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_create_study)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
@@ -610,10 +608,8 @@ participants_create_study(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(StudyObject(project_id, study_id, false));
 }
 
-PG_FUNCTION_INFO_V1(participants_update_study);
 /* update_study(project_id, study_id, name, allowlist, blocklist, completion_codes) */
-Datum
-participants_update_study(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_update_study)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
@@ -666,10 +662,8 @@ participants_update_study(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(StudyObject(project_id, study_id, false));
 }
 
-PG_FUNCTION_INFO_V1(participants_get_study);
 /* get_study(project_id, study_id) */
-Datum
-participants_get_study(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_get_study)
 {
 	pg_uuid_t  *project_id;
 	pg_uuid_t  *study_id;
@@ -721,10 +715,8 @@ FindCandidate(Candidate *c, int n, Datum id)
 	return NULL;
 }
 
-PG_FUNCTION_INFO_V1(participants_add_study_participants);
 /* add_study_participants(project_id, study_id, participants, query_by_id) */
-Datum
-participants_add_study_participants(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_add_study_participants)
 {
 	static SPIPlanPtr check = NULL;
 	static SPIPlanPtr ins = NULL;
@@ -957,13 +949,11 @@ NotInStudy(pg_uuid_t *project_id, pg_uuid_t *study_id, const char *participant)
 			 errhint("add_study_participants adds participants to a study.")));
 }
 
-PG_FUNCTION_INFO_V1(participants_set_participant_status);
 /*
  * set_participant_status(project_id, study_id, participant, status,
  * query_by_id, completion_code): the event payload
  */
-Datum
-participants_set_participant_status(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_set_participant_status)
 {
 	pg_uuid_t  *project_id;
 	pg_uuid_t  *study_id;
@@ -1019,10 +1009,8 @@ participants_set_participant_status(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(payload);
 }
 
-PG_FUNCTION_INFO_V1(participants_study_participants);
 /* study_participants(project_id, study_id, status, page_number, page_size) */
-Datum
-participants_study_participants(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_study_participants)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
@@ -1073,10 +1061,8 @@ participants_study_participants(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(res);
 }
 
-PG_FUNCTION_INFO_V1(participants_status_history);
 /* status_history(project_id, study_id, participant, query_by_id) */
-Datum
-participants_status_history(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_status_history)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
@@ -1114,10 +1100,8 @@ participants_status_history(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(res);
 }
 
-PG_FUNCTION_INFO_V1(participants_eligible_participants);
 /* eligible_participants(project_id, study_id, page_number, page_size) */
-Datum
-participants_eligible_participants(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_eligible_participants)
 {
 	static SPIPlanPtr page_plan = NULL;
 	static SPIPlanPtr count_plan = NULL;
@@ -1182,13 +1166,11 @@ participants_eligible_participants(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(PtParticipantPage(page_number, page_size, total, rows, (int) nrows));
 }
 
-PG_FUNCTION_INFO_V1(participants_events_since);
 /*
  * events_since(project_id, after_id, max_events): see status.c for why it
  * waits for the project's event writers before it reads
  */
-Datum
-participants_events_since(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_events_since)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;

@@ -596,10 +596,8 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 	MemoryContextDelete(chunkcxt);
 }
 
-PG_FUNCTION_INFO_V1(participants_upsert_participant);
 /* upsert_participant(project_id, participant) */
-Datum
-participants_upsert_participant(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_upsert_participant)
 {
 	pg_uuid_t  *project_id;
 	Jsonb	   *body;
@@ -619,10 +617,8 @@ participants_upsert_participant(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(result);
 }
 
-PG_FUNCTION_INFO_V1(participants_upsert_participants);
 /* upsert_participants(project_id, participants, allow_update) */
-Datum
-participants_upsert_participants(PG_FUNCTION_ARGS)
+PT_API_FUNCTION(participants_upsert_participants)
 {
 	pg_uuid_t  *project_id;
 	Jsonb	   *arg;

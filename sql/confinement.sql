@@ -1,0 +1,185 @@
+-- confinement: a role confined to some projects gets 42501 for any other
+-- project from every function, and reads and writes no other project's rows
+-- by raw SQL or the views; JWT claims (PostgREST) confine the same way.
+INSERT INTO t SELECT 'conf_a', participants.create_project('Confined A');
+INSERT INTO t SELECT 'conf_b', participants.create_project('Confined B');
+DO $$
+DECLARE
+	n text;
+	seg uuid;
+	st uuid;
+BEGIN
+	FOREACH n IN ARRAY ARRAY['conf_a', 'conf_b'] LOOP
+		PERFORM participants.upsert_participant(pid(n), '{"participantIdentifier": "P-1", "demographics": {"email": "p1@example.com"}}');
+		PERFORM participants.define_custom_field(pid(n), 'Score', 'integer');
+		seg := (participants.create_segment(pid(n), 'Group') ->> 'segmentID')::uuid;
+		PERFORM participants.add_segment_members(pid(n), seg, '["P-1"]');
+		st := (participants.create_study(pid(n), 'Study') ->> 'studyID')::uuid;
+		PERFORM participants.add_study_participants(pid(n), st, '["P-1"]');
+		INSERT INTO t VALUES (n || '_seg', seg), (n || '_study', st);
+	END LOOP;
+END $$;
+
+-- every API function with a project, as format() templates:
+-- %1$s project, %2$s segment, %3$s study
+CREATE TABLE calls (n int PRIMARY KEY, fn text, sql text);
+INSERT INTO calls VALUES
+ (1, 'upsert_participant', $$SELECT participants.upsert_participant('%1$s', '{"participantIdentifier": "P-2", "demographics": {"email": "p2@example.com"}}')$$),
+ (2, 'upsert_participants', $$SELECT participants.upsert_participants('%1$s', '[{"participantIdentifier": "P-3"}]')$$),
+ (3, 'get_participant', $$SELECT participants.get_participant('%1$s', 'P-1')$$),
+ (4, 'enroll_participant', $$SELECT participants.enroll_participant('%1$s', 'P-2')$$),
+ (5, 'withdraw_participant', $$SELECT participants.withdraw_participant('%1$s', 'P-3')$$),
+ (6, 'set_opted_out', $$SELECT participants.set_opted_out('%1$s', 'P-2', true)$$),
+ (7, 'define_custom_field', $$SELECT participants.define_custom_field('%1$s', 'Note', 'text')$$),
+ (8, 'custom_fields', $$SELECT participants.custom_fields('%1$s')$$),
+ (9, 'drop_custom_field', $$SELECT participants.drop_custom_field('%1$s', 'Note')$$),
+ (10, 'query_participants', $$SELECT participants.query_participants('%1$s', query => 'p1')$$),
+ (11, 'create_segment', $$SELECT participants.create_segment('%1$s', 'Group 2', filter => '{"enrolled": true}')$$),
+ (12, 'update_segment', $$SELECT participants.update_segment('%1$s', '%2$s', description => 'd')$$),
+ (13, 'get_segment', $$SELECT participants.get_segment('%1$s', '%2$s')$$),
+ (14, 'list_segments', $$SELECT participants.list_segments('%1$s')$$),
+ (15, 'add_segment_members', $$SELECT participants.add_segment_members('%1$s', '%2$s', '["P-2"]')$$),
+ (16, 'remove_segment_members', $$SELECT participants.remove_segment_members('%1$s', '%2$s', '["P-2"]')$$),
+ (17, 'segment_history', $$SELECT participants.segment_history('%1$s', '%2$s')$$),
+ (18, 'participant_segments', $$SELECT participants.participant_segments('%1$s', 'P-1')$$),
+ (19, 'create_study', $$SELECT participants.create_study('%1$s', 'Study 2')$$),
+ (20, 'update_study', $$SELECT participants.update_study('%1$s', '%3$s', name => 'Study 1')$$),
+ (21, 'get_study', $$SELECT participants.get_study('%1$s', '%3$s')$$),
+ (22, 'add_study_participants', $$SELECT participants.add_study_participants('%1$s', '%3$s', '["P-2"]')$$),
+ (23, 'set_participant_status', $$SELECT participants.set_participant_status('%1$s', '%3$s', 'P-1', 'INVITE_SENT')$$),
+ (24, 'study_participants', $$SELECT participants.study_participants('%1$s', '%3$s')$$),
+ (25, 'status_history', $$SELECT participants.status_history('%1$s', '%3$s', 'P-1')$$),
+ (26, 'eligible_participants', $$SELECT participants.eligible_participants('%1$s', '%3$s')$$),
+ (27, 'events_since', $$SELECT participants.events_since('%1$s')$$),
+ (28, 'delete_segment', $$SELECT participants.delete_segment('%1$s', '%2$s')$$),
+ (29, 'delete_participant', $$SELECT participants.delete_participant('%1$s', 'P-3')$$);
+GRANT SELECT ON calls TO PUBLIC;
+-- every API function that takes a project is in the matrix
+SELECT p.proname FROM pg_proc p
+WHERE p.pronamespace = 'participants'::regnamespace AND p.proargnames[1] = 'project_id'
+  AND p.proname NOT IN (SELECT fn FROM calls) ORDER BY 1;
+
+-- a row count per table and project: what "nothing changed" compares
+CREATE FUNCTION project_rows(p uuid) RETURNS text LANGUAGE sql AS $$
+	SELECT concat_ws(' ',
+		(SELECT count(*) FROM participants.participant WHERE project_id = p),
+		(SELECT count(*) FROM participants.custom_field WHERE project_id = p),
+		(SELECT count(*) FROM participants.segment WHERE project_id = p),
+		(SELECT count(*) FROM participants.segment_membership WHERE project_id = p),
+		(SELECT count(*) FROM participants.study WHERE project_id = p),
+		(SELECT count(*) FROM participants.study_participant WHERE project_id = p),
+		(SELECT count(*) FROM participants.event WHERE project_id = p),
+		(SELECT string_agg(name || ':' || coalesce(description, ''), ',' ORDER BY name) FROM participants.segment WHERE project_id = p),
+		(SELECT string_agg(name, ',' ORDER BY name) FROM participants.study WHERE project_id = p))
+$$;
+SELECT project_rows(pid('conf_b')) AS b_before \gset
+
+-- a role confined to project A through a group role it belongs to
+CREATE ROLE regress_clinic_group;
+CREATE ROLE regress_clinic IN ROLE regress_clinic_group;
+GRANT USAGE ON SCHEMA participants TO regress_clinic_group;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA participants TO regress_clinic_group;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA participants TO regress_clinic_group;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA participants TO regress_clinic_group;
+GRANT SELECT ON t TO regress_clinic_group;
+INSERT INTO participants.project_access (project_id, role_name) VALUES (pid('conf_a'), 'regress_clinic_group');
+
+SET ROLE regress_clinic;
+SELECT participants.allowed_projects() = ARRAY[pid('conf_a')] AS allowed_a;
+-- project B: 42501 from every function, and nothing written
+SELECT c.fn, errx(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'))) AS project_b
+FROM calls c ORDER BY c.n;
+SELECT errx($$SELECT participants.create_project('Clinic project')$$) AS create_project;
+-- project A: every function works
+SELECT c.fn, err(format(c.sql, pid('conf_a'), pid('conf_a_seg'), pid('conf_a_study'))) AS project_a
+FROM calls c ORDER BY c.n;
+RESET ROLE;
+SELECT project_rows(pid('conf_b')) = :'b_before' AS b_unchanged, project_rows(pid('conf_a')) AS a_after;
+
+-- raw SQL: only project A's rows, in every table and view
+SET ROLE regress_clinic;
+SELECT 'project' AS rel, count(*) AS visible, count(*) FILTER (WHERE id <> pid('conf_a')) AS other FROM participants.project
+UNION ALL SELECT 'participant', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.participant
+UNION ALL SELECT 'custom_field', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.custom_field
+UNION ALL SELECT 'segment', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.segment
+UNION ALL SELECT 'segment_membership', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.segment_membership
+UNION ALL SELECT 'study', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.study
+UNION ALL SELECT 'study_segment', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.study_segment
+UNION ALL SELECT 'completion_code', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.completion_code
+UNION ALL SELECT 'completion_action', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.completion_action
+UNION ALL SELECT 'status_transition', count(*) / 69, count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.status_transition
+UNION ALL SELECT 'study_participant', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.study_participant
+UNION ALL SELECT 'event', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.event
+UNION ALL SELECT 'project_access', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.project_access
+UNION ALL SELECT 'participant_directory', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.participant_directory
+UNION ALL SELECT 'segment_summary', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.segment_summary
+UNION ALL SELECT 'study_funnel', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.study_funnel
+UNION ALL SELECT 'study_summary', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.study_summary;
+-- writes into project B are refused or touch nothing
+SELECT errx(format($$INSERT INTO participants.participant (project_id, id, participant_identifier) VALUES ('%s', gen_random_uuid(), 'RAW-1')$$, pid('conf_b'))) AS raw_insert_b;
+WITH u AS (UPDATE participants.participant SET first_name = 'X' WHERE project_id = pid('conf_b') RETURNING 1) SELECT count(*) AS raw_update_b FROM u;
+WITH d AS (DELETE FROM participants.event WHERE project_id = pid('conf_b') RETURNING 1) SELECT count(*) AS raw_delete_b FROM d;
+SELECT errx(format($$UPDATE participants.participant SET project_id = '%s' WHERE project_id = '%s'$$, pid('conf_b'), pid('conf_a'))) AS raw_move_to_b;
+-- nor can the role grant itself project B
+SELECT errx(format($$INSERT INTO participants.project_access (project_id, role_name) VALUES ('%s', 'regress_clinic')$$, pid('conf_b'))) AS grant_self_b;
+-- a raw write in project A still runs the triggers (opt-out cascade, events)
+UPDATE participants.participant SET opted_out = true WHERE project_id = pid('conf_a') AND participant_identifier = 'P-1';
+SELECT status FROM participants.study_participant WHERE project_id = pid('conf_a') ORDER BY 1;
+RESET ROLE;
+SELECT project_rows(pid('conf_b')) = :'b_before' AS b_unchanged;
+
+-- a grant takes effect at once, and a rolled-back grant is forgotten
+BEGIN;
+INSERT INTO participants.project_access (project_id, role_name) VALUES (pid('conf_b'), 'regress_clinic');
+SET LOCAL ROLE regress_clinic;
+SELECT participants.get_participant(pid('conf_b'), 'P-1') ->> 'participantIdentifier' AS granted_b;
+ROLLBACK;
+SET ROLE regress_clinic;
+SELECT errx($$SELECT participants.get_participant(pid('conf_b'), 'P-1')$$) AS after_rollback;
+RESET ROLE;
+
+-- JWT claims, as PostgREST sets them: a role with EXECUTE and nothing else
+CREATE ROLE regress_web;
+GRANT USAGE ON SCHEMA participants TO regress_web;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA participants TO regress_web;
+GRANT SELECT ON t TO regress_web;
+CREATE FUNCTION claims(VARIADIC projects uuid[]) RETURNS text LANGUAGE sql AS $$
+	SELECT set_config('request.jwt.claims', json_build_object('role', current_user, 'project_ids', projects)::text, false)
+$$;
+-- the claim counts only where a superuser named it (ALTER ROLE for PostgREST's login role)
+SET ROLE regress_web;
+SELECT claims(pid('conf_a')) IS NOT NULL AS claims_set;
+SELECT errx($$SELECT participants.get_participant(pid('conf_a'), 'P-1')$$) AS claim_not_trusted;
+SELECT err($$SET participants.jwt_project_claim = 'project_ids'$$) AS set_claim_setting;
+RESET ROLE;
+SET participants.jwt_project_claim = 'project_ids';
+SET ROLE regress_web;
+SELECT participants.allowed_projects() = ARRAY[pid('conf_a')] AS allowed_a;
+SELECT c.fn, errx(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'))) AS token_a_project_b
+FROM calls c ORDER BY c.n;
+SELECT participants.get_participant(pid('conf_a'), 'P-1') ->> 'participantIdentifier' AS token_a_project_a;
+SELECT claims(pid('conf_a'), pid('conf_b')) IS NOT NULL AS claims_set;
+SELECT participants.get_participant(pid('conf_b'), 'P-1') ->> 'participantIdentifier' AS token_ab_project_b;
+-- malformed claims grant nothing
+SELECT set_config('request.jwt.claims', json_build_object('project_ids', pid('conf_b'))::text, false) IS NOT NULL AS not_an_array;
+SELECT errx($$SELECT participants.get_participant(pid('conf_b'), 'P-1')$$) AS claim_not_array;
+SELECT set_config('request.jwt.claims', '{"project_ids": ["CONF-B", 42, null]}', false) IS NOT NULL AS not_ids;
+SELECT errx($$SELECT participants.get_participant(pid('conf_b'), 'P-1')$$) AS claim_not_ids;
+SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS no_claims;
+SELECT errx($$SELECT participants.get_participant(pid('conf_a'), 'P-1')$$) AS no_token;
+SELECT errx($$SELECT count(*) FROM participants.participant$$) AS web_table;
+RESET ROLE;
+-- in its own session (no superuser set the claim setting), a confined role
+-- cannot use claims to widen its projects
+RESET participants.jwt_project_claim;
+SET ROLE regress_clinic;
+SELECT claims(pid('conf_b')) IS NOT NULL AS claims_set;
+SELECT participants.allowed_projects() = ARRAY[pid('conf_a')] AS clinic_allowed_a_only;
+SELECT errx($$SELECT participants.get_participant(pid('conf_b'), 'P-1')$$) AS clinic_claim_untrusted;
+RESET ROLE;
+SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS reset_claims;
+
+DELETE FROM participants.project_access WHERE role_name LIKE 'regress_%';
+DROP OWNED BY regress_clinic_group, regress_clinic, regress_web;
+DROP ROLE regress_clinic, regress_clinic_group, regress_web;
+DROP FUNCTION claims(uuid[]);
