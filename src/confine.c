@@ -10,6 +10,8 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_proc.h"
+#include "tcop/utility.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -264,6 +266,14 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 	Oid			save_userid;
 	int			save_sec;
 	Datum		result;
+
+	/*
+	 * The work writes through the executor's single-row paths, which do not
+	 * check for a read-only transaction as SQL statements do: check here
+	 * (25006, which PostgREST answers with 405 for a writer called by GET).
+	 */
+	if (XactReadOnly && func_volatile(fcinfo->flinfo->fn_oid) == PROVOLATILE_VOLATILE)
+		PreventCommandIfReadOnly(psprintf("%s()", get_func_name(fcinfo->flinfo->fn_oid)));
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	if (!project_arg)

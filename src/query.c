@@ -16,6 +16,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "common/jsonapi.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/formatting.h"
@@ -214,6 +215,29 @@ PtParticipantPage(int32 page_number, int32 page_size, int64 total, Jsonb **rows,
 }
 
 /*
+ * A jsonb argument; a JSON string is taken as the JSON text it holds, since
+ * that is what an HTTP GET query parameter becomes through PostgREST
+ * (?custom_fields={"Smoker":"1"} arrives as the string "{\"Smoker\":\"1\"}").
+ */
+static Jsonb *
+JsonbArg(FunctionCallInfo fcinfo, int arg)
+{
+	Jsonb	   *jb = PG_GETARG_JSONB_P(arg);
+	JsonbValue	v;
+	char	   *text;
+	JsonLexContext *lex;
+
+	if (!JB_ROOT_IS_SCALAR(jb) || !JsonbExtractScalar(&jb->root, &v) || v.type != jbvString)
+		return jb;
+	text = pnstrdup(v.val.string.val, v.val.string.len);
+	lex = makeJsonLexContextCstringLen(text, v.val.string.len, GetDatabaseEncoding(), false);
+	/* a string that is not JSON text stays a string, which the caller refuses */
+	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
+		return jb;
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+}
+
+/*
  * query_participants(project_id, query, segment_id, custom_fields,
  * demographic_fields, sort_by, sort_ascending, page_number, page_size)
  */
@@ -257,9 +281,9 @@ PT_API_FUNCTION(participants_query_participants)
 	if (!PG_ARGISNULL(1))
 		PtFilterQuery(&filter, text_to_cstring(PG_GETARG_TEXT_PP(1)), "");
 	if (!PG_ARGISNULL(3))
-		PtFilterCustomFields(&filter, PG_GETARG_JSONB_P(3), "");
+		PtFilterCustomFields(&filter, JsonbArg(fcinfo, 3), "");
 	if (!PG_ARGISNULL(4))
-		PtFilterDemographics(&filter, PG_GETARG_JSONB_P(4), "");
+		PtFilterDemographics(&filter, JsonbArg(fcinfo, 4), "");
 
 	memset(&q, 0, sizeof(q));
 	initStringInfo(&q.sql);

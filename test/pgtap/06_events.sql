@@ -75,7 +75,9 @@ SELECT pg_temp.w(format($$SELECT participants.upsert_participant(%L, '{"particip
 SELECT id AS s FROM dblink('w', format($$SELECT (participants.create_study(%L, 'notify study')->>'studyID')::uuid$$, :'p')) AS t(id uuid) \gset
 SELECT pg_temp.w(format($$SELECT participants.add_study_participants(%L, %L, '["N1"]')$$, :'p', :'s'));
 SELECT is(pg_temp.wait_for(1, 10), 1, 'adding a participant to a study notifies its first status');
-SELECT is((SELECT payload::jsonb->'payload'->>'status' FROM got WHERE n = 1), 'NOT_STARTED', 'the first status is NOT_STARTED');
+SELECT is((SELECT e.payload->>'status' FROM got g JOIN participants.event e
+	ON e.project_id = (g.payload::jsonb->>'projectID')::uuid AND e.id = (g.payload::jsonb->>'eventID')::bigint WHERE g.n = 1),
+	'NOT_STARTED', 'the notification names the event of the first status, NOT_STARTED');
 
 -- a status change: nothing before COMMIT, the event after it
 SELECT dblink_exec('w', 'BEGIN');
@@ -84,10 +86,11 @@ SELECT is(pg_temp.wait_for(2, 1), 1, 'nothing is delivered before the transactio
 SELECT dblink_exec('w', 'COMMIT');
 SELECT is(pg_temp.wait_for(2, 10), 2, 'the status change is delivered after COMMIT');
 SELECT is((SELECT payload::jsonb FROM got WHERE n = 2),
-	(SELECT jsonb_build_object('eventID', e.id, 'payload', e.payload, 'createdDate', e.created_date)
+	(SELECT jsonb_build_object('projectID', e.project_id, 'eventID', e.id)
 	 FROM participants.event e WHERE e.project_id = :'p' AND e.payload->>'status' = 'INVITE_SENT'),
-	'the notification carries the stored event: eventID, payload, createdDate');
-SELECT is((SELECT payload::jsonb->'payload'->>'priorStatus' FROM got WHERE n = 2), 'NOT_STARTED', 'with its prior status');
+	'the notification is {projectID, eventID} of the stored event, and no more (anyone may LISTEN)');
+SELECT is((SELECT (participants.events_since(:'p', (payload::jsonb->>'eventID')::bigint - 1, 1))->0->'payload'->>'priorStatus' FROM got WHERE n = 2),
+	'NOT_STARTED', 'events_since from the notified id gives the event, with its prior status');
 
 -- a rolled-back status change: no notification, no event
 SELECT dblink_exec('w', 'BEGIN');
@@ -100,7 +103,8 @@ SELECT is((SELECT count(*)::int FROM participants.event WHERE project_id = :'p' 
 -- opt-out: the person event and the cascaded status, in order
 SELECT pg_temp.w(format($$SELECT participants.set_opted_out(%L, 'N1', true)$$, :'p'));
 SELECT is(pg_temp.wait_for(4, 10), 4, 'an opt-out notifies twice');
-SELECT is(ARRAY(SELECT coalesce(payload::jsonb->'payload'->>'status', payload::jsonb->'payload'->>'eventType') FROM got WHERE n > 2 ORDER BY n),
+SELECT is(ARRAY(SELECT coalesce(e.payload->>'status', e.payload->>'eventType') FROM got g JOIN participants.event e
+	ON e.project_id = (g.payload::jsonb->>'projectID')::uuid AND e.id = (g.payload::jsonb->>'eventID')::bigint WHERE g.n > 2 ORDER BY g.n),
 	ARRAY['person.opted_out', 'OPTED_OUT'], 'person.opted_out, then the status moved to OPTED_OUT');
 SELECT ok((SELECT (payload::jsonb->>'eventID')::bigint FROM got WHERE n = 3) < (SELECT (payload::jsonb->>'eventID')::bigint FROM got WHERE n = 4),
 	'notifications arrive in event order');

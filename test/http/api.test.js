@@ -1,0 +1,426 @@
+// test/http/api.test.js: the participants API over HTTP, against a real
+// PostgREST 12 (test/dev.sh test starts it and sets PT_HTTP_URL).
+//
+//   cd test/http && PT_HTTP_URL=http://127.0.0.1:3000 node --test
+//
+// Tests run in order and share state: the admin token creates projects A and
+// B, tokens confined to A (participants_web, participants_web_reader) and to B
+// do the rest.
+'use strict';
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { token, sign } = require('./token.js');
+
+const BASE = process.env.PT_HTTP_URL || 'http://127.0.0.1:3000';
+
+// The API: every SPEC function, STABLE (GET and POST) or VOLATILE (POST)
+const READERS = ['get_participant', 'query_participants', 'custom_fields', 'get_segment',
+	'list_segments', 'segment_history', 'participant_segments', 'get_study',
+	'study_participants', 'status_history', 'eligible_participants', 'events_since'];
+const WRITERS = ['upsert_participant', 'upsert_participants', 'enroll_participant',
+	'withdraw_participant', 'delete_participant', 'set_opted_out', 'define_custom_field',
+	'drop_custom_field', 'create_segment', 'update_segment', 'delete_segment',
+	'add_segment_members', 'remove_segment_members', 'create_study', 'update_study',
+	'add_study_participants', 'set_participant_status'];
+const ALL = [...READERS, ...WRITERS, 'create_project'];
+
+// call(fn, args, {tok, method}): {status, body} of /rpc/fn
+async function call(fn, args = {}, { tok, method = 'POST' } = {}) {
+	const headers = {};
+	if (tok) headers.Authorization = `Bearer ${tok}`;
+	let res;
+	if (method === 'GET') {
+		const qs = new URLSearchParams();
+		for (const [k, v] of Object.entries(args))
+			qs.set(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
+		res = await fetch(`${BASE}/rpc/${fn}?${qs}`, { headers });
+	} else {
+		headers['Content-Type'] = 'application/json';
+		res = await fetch(`${BASE}/rpc/${fn}`, { method, headers, body: JSON.stringify(args) });
+	}
+	return { status: res.status, body: await parse(res) };
+}
+
+async function get(path, tok) {
+	const res = await fetch(`${BASE}${path}`, { headers: tok ? { Authorization: `Bearer ${tok}` } : {} });
+	return { status: res.status, body: await parse(res) };
+}
+
+async function parse(res) {
+	const text = await res.text();
+	try {
+		return JSON.parse(text);
+	} catch {
+		return text;
+	}
+}
+
+// ok(r): assert a 200 and return the body
+function ok(r) {
+	assert.equal(r.status, 200, `expected 200, got ${r.status}: ${JSON.stringify(r.body)}`);
+	return r.body;
+}
+
+// fails(r, status, code): assert PostgREST's error body for our error
+function fails(r, status, code) {
+	assert.equal(r.status, status, `expected ${status}, got ${r.status}: ${JSON.stringify(r.body)}`);
+	assert.equal(r.body.code, code);
+	for (const key of ['message', 'details', 'hint'])
+		assert.ok(key in r.body, `error body has "${key}"`);
+	assert.ok(r.body.message.length > 0);
+	return r.body;
+}
+
+const S = {};				// shared state: projects, ids, tokens
+const admin = token('participants_admin', []);
+
+// args of a call of each function against project p (ids from S[p])
+function argsFor(fn, p) {
+	const o = S[p];
+	const base = { project_id: o.id };
+	switch (fn) {
+		case 'upsert_participant': return { ...base, participant: { participantIdentifier: 'X-1', demographics: { email: 'x1@example.com' } } };
+		case 'upsert_participants': return { ...base, participants: [{ participantIdentifier: 'X-2' }] };
+		case 'get_participant':
+		case 'enroll_participant':
+		case 'withdraw_participant':
+		case 'delete_participant':
+		case 'participant_segments': return { ...base, participant: 'P-1' };
+		case 'set_opted_out': return { ...base, participant: 'P-1', opted_out: true };
+		case 'define_custom_field': return { ...base, name: 'Extra', type: 'text' };
+		case 'drop_custom_field': return { ...base, name: 'Smoker' };
+		case 'custom_fields':
+		case 'list_segments':
+		case 'events_since': return base;
+		case 'query_participants': return { ...base, query: 'p-', page_size: 10 };
+		case 'create_segment': return { ...base, name: 'Another' };
+		case 'update_segment': return { ...base, segment_id: o.segment, description: 'changed' };
+		case 'delete_segment':
+		case 'get_segment':
+		case 'segment_history': return { ...base, segment_id: o.segment };
+		case 'add_segment_members':
+		case 'remove_segment_members': return { ...base, segment_id: o.segment, participants: ['P-1'] };
+		case 'create_study': return { ...base, name: 'Another study' };
+		case 'update_study': return { ...base, study_id: o.study, name: 'Renamed' };
+		case 'get_study':
+		case 'study_participants':
+		case 'eligible_participants': return { ...base, study_id: o.study };
+		case 'add_study_participants': return { ...base, study_id: o.study, participants: ['P-1'] };
+		case 'set_participant_status': return { ...base, study_id: o.study, participant: 'P-1', status: 'INVITE_SENT' };
+		case 'status_history': return { ...base, study_id: o.study, participant: 'P-1' };
+		default: throw new Error(`no args for ${fn}`);
+	}
+}
+
+// a snapshot of everything a token for p can read, to prove nothing changed
+async function snapshot(p, tok) {
+	const o = S[p];
+	const out = {};
+	for (const fn of READERS)
+		out[fn] = (await call(fn, argsFor(fn, p), { tok })).body;
+	out.events = (await call('events_since', { project_id: o.id, max_events: 1000 }, { tok })).body;
+	return out;
+}
+
+// ---------------------------------------------------------------- setup
+
+test('admin token creates projects A and B (create_project)', async () => {
+	for (const p of ['A', 'B']) {
+		const id = ok(await call('create_project', { name: `HTTP project ${p}`, settings: { participantIdentifierPrefix: `${p}-` } }, { tok: admin }));
+		assert.match(id, /^[0-9a-f-]{36}$/);
+		S[p] = { id };
+	}
+	S.A.web = token('participants_web', [S.A.id]);
+	S.A.reader = token('participants_web_reader', [S.A.id]);
+	S.B.web = token('participants_web', [S.B.id]);
+});
+
+test('project B gets a participant, a segment and a study (token for B)', async () => {
+	const tok = S.B.web;
+	ok(await call('upsert_participant', { project_id: S.B.id, participant: { participantIdentifier: 'P-1', demographics: { email: 'b1@example.com' } } }, { tok }));
+	ok(await call('define_custom_field', { project_id: S.B.id, name: 'Smoker', type: 'integer' }, { tok }));
+	S.B.segment = ok(await call('create_segment', { project_id: S.B.id, name: 'Group' }, { tok })).segmentID;
+	ok(await call('add_segment_members', { project_id: S.B.id, segment_id: S.B.segment, participants: ['P-1'] }, { tok }));
+	S.B.study = ok(await call('create_study', { project_id: S.B.id, name: 'Study' }, { tok })).studyID;
+	ok(await call('add_study_participants', { project_id: S.B.id, study_id: S.B.study, participants: ['P-1'] }, { tok }));
+	ok(await call('set_participant_status', { project_id: S.B.id, study_id: S.B.study, participant: 'P-1', status: 'INVITE_SENT' }, { tok }));
+	S.B.before = await snapshot('B', tok);
+});
+
+// ------------------------------------------------ every function, happy path
+
+const happy = [
+	['define_custom_field', (p) => ({ project_id: p, name: 'Smoker', type: 'integer' }),
+		(b) => assert.deepEqual([b.name, b.type], ['Smoker', 'integer'])],
+	['custom_fields', (p) => ({ project_id: p }),
+		(b) => assert.deepEqual(b.map((f) => f.name), ['Smoker'])],
+	['upsert_participant', (p) => ({ project_id: p, participant: { participantIdentifier: 'P-1', demographics: { email: 'p1@example.com', lastName: 'Smith', dateOfBirth: '1980-05-17' }, customFields: { Smoker: '1' } } }),
+		(b) => { assert.equal(b.actionTaken, 'add'); assert.equal(b.result.customFields.Smoker, 1); }],
+	['upsert_participants', (p) => ({ project_id: p, participants: [{ participantIdentifier: 'P-2', demographics: { email: 'p2@example.com' } }, { participantIdentifier: 'P-3' }] }),
+		(b) => assert.deepEqual([b.totalAdded, b.totalUpdated], [2, 0])],
+	['get_participant', (p) => ({ project_id: p, participant: 'P-1' }),
+		(b) => assert.equal(b.demographics.lastName, 'Smith')],
+	['query_participants', (p) => ({ project_id: p, query: 'smith', page_size: 10 }),
+		(b) => { assert.equal(b.totalParticipants, 1); assert.equal(b.participants[0].participantIdentifier, 'P-1'); }],
+	['enroll_participant', (p) => ({ project_id: p, participant: 'P-1' }),
+		(b) => { assert.equal(b.actionTaken, 'update'); assert.equal(b.result.enrolled, true); }],
+	['create_segment', (p) => ({ project_id: p, name: 'Group', description: 'called first' }),
+		(b) => { assert.equal(b.kind, 'static'); S.A.segment = b.segmentID; }],
+	['add_segment_members', (p) => ({ project_id: p, segment_id: S.A.segment, participants: ['P-1', 'P-2'] }),
+		(b) => assert.ok(b)],
+	['remove_segment_members', (p) => ({ project_id: p, segment_id: S.A.segment, participants: ['P-2'] }),
+		(b) => assert.ok(b)],
+	['get_segment', (p) => ({ project_id: p, segment_id: S.A.segment }),
+		(b) => assert.equal(b.participantCount, 1)],
+	['list_segments', (p) => ({ project_id: p }),
+		(b) => assert.ok(JSON.stringify(b).includes(S.A.segment))],
+	['update_segment', (p) => ({ project_id: p, segment_id: S.A.segment, description: 'call these first' }),
+		(b) => assert.equal(b.description, 'call these first')],
+	['segment_history', (p) => ({ project_id: p, segment_id: S.A.segment }),
+		(b) => assert.deepEqual(b.map((m) => m.removeDate === null).sort(), [false, true])],
+	['participant_segments', (p) => ({ project_id: p, participant: 'P-1' }),
+		(b) => assert.ok(JSON.stringify(b).includes(S.A.segment))],
+	['create_study', (p) => ({ project_id: p, name: 'Sleep', allowlist: [S.A.segment] }),
+		(b) => { assert.deepEqual(b.allowlist, [S.A.segment]); S.A.study = b.studyID; }],
+	['update_study', (p) => ({ project_id: p, study_id: S.A.study, name: 'Sleep study' }),
+		(b) => assert.equal(b.studyName, 'Sleep study')],
+	['get_study', (p) => ({ project_id: p, study_id: S.A.study }),
+		(b) => assert.equal(b.studyName, 'Sleep study')],
+	['add_study_participants', (p) => ({ project_id: p, study_id: S.A.study, participants: ['P-1', 'P-2'] }),
+		(b) => { assert.equal(b.added, 1); assert.deepEqual(b.skipped, [{ participant: 'P-2', reason: 'not_eligible' }]); }],
+	['set_participant_status', (p) => ({ project_id: p, study_id: S.A.study, participant: 'P-1', status: 'INVITE_SENT' }),
+		(b) => { assert.equal(b.eventType, 'participant.status_changed'); assert.equal(b.priorStatus, 'NOT_STARTED'); }],
+	['study_participants', (p) => ({ project_id: p, study_id: S.A.study }),
+		(b) => { assert.equal(b.totalParticipants, 1); assert.equal(b.participants[0].status, 'INVITE_SENT'); }],
+	['status_history', (p) => ({ project_id: p, study_id: S.A.study, participant: 'P-1' }),
+		(b) => assert.deepEqual(b.map((e) => e.status), ['NOT_STARTED', 'INVITE_SENT'])],
+	['eligible_participants', (p) => ({ project_id: p, study_id: S.A.study }),
+		(b) => assert.equal(b.totalParticipants, 1)],
+	['events_since', (p) => ({ project_id: p }),
+		(b) => assert.equal(b.length, 2)],
+	['set_opted_out', (p) => ({ project_id: p, participant: 'P-3', opted_out: true }),
+		(b) => assert.equal(b.actionTaken, 'update')],
+	['withdraw_participant', (p) => ({ project_id: p, participant: 'P-2' }),
+		(b) => assert.ok(b.result.withdrawDate)],
+	['drop_custom_field', (p) => ({ project_id: p, name: 'Smoker' }),
+		(b) => assert.equal(b.name, 'Smoker')],
+	['delete_segment', async (p) => ({ project_id: p, segment_id: ok(await call('create_segment', { project_id: p, name: 'Temporary' }, { tok: S.A.web })).segmentID }),
+		(b) => assert.ok(b)],
+	['delete_participant', (p) => ({ project_id: p, participant: 'P-3' }),
+		(b) => assert.equal(b.actionTaken, 'delete')],
+];
+
+for (const [fn, args, check] of happy) {
+	test(`POST /rpc/${fn} answers 200 with its result`, async () => {
+		check(ok(await call(fn, await args(S.A.id), { tok: S.A.web })));
+	});
+}
+
+test('every API function had a happy path over HTTP', () => {
+	const covered = new Set(['create_project', ...happy.map(([fn]) => fn)]);
+	assert.deepEqual([...ALL].filter((fn) => !covered.has(fn)), []);
+});
+
+// ---------------------------------------------------------- GET and POST
+
+for (const fn of READERS) {
+	test(`GET /rpc/${fn} answers as POST does`, async () => {
+		const args = argsFor(fn, 'A');
+		const viaGet = ok(await call(fn, args, { tok: S.A.web, method: 'GET' }));
+		const viaPost = ok(await call(fn, args, { tok: S.A.web }));
+		assert.deepEqual(viaGet, viaPost);
+	});
+}
+
+test('GET /rpc/query_participants takes JSON filters as query parameters', async () => {
+	const b = ok(await call('query_participants', { project_id: S.A.id, demographic_fields: { LastName: 'smith' }, custom_fields: {} }, { tok: S.A.web, method: 'GET' }));
+	assert.deepEqual(b.participants.map((x) => x.participantIdentifier), ['P-1']);
+});
+
+for (const fn of WRITERS) {
+	test(`GET /rpc/${fn} (a writer) answers 405 and writes nothing`, async () => {
+		const before = await snapshot('A', S.A.web);
+		const r = await call(fn, argsFor(fn, 'A'), { tok: S.A.web, method: 'GET' });
+		assert.equal(r.status, 405, JSON.stringify(r.body));
+		assert.deepEqual(await snapshot('A', S.A.web), before);
+	});
+}
+
+// -------------------------------------------------------------- errors
+
+test('22023 answers 400 (page_size out of range)', async () => {
+	const b = fails(await call('query_participants', { project_id: S.A.id, page_size: 0 }, { tok: S.A.web }), 400, '22023');
+	assert.match(b.message, /page_size/);
+});
+
+test('22023 answers 400 (unknown key, named)', async () => {
+	const b = fails(await call('upsert_participant', { project_id: S.A.id, participant: { participantIdentifier: 'P-9', demographics: { shoeSize: 9 } } }, { tok: S.A.web }), 400, '22023');
+	assert.match(b.message, /demographics\.shoeSize/);
+});
+
+test('22007 answers 400 (a date in the wrong form)', async () => {
+	const b = fails(await call('upsert_participant', { project_id: S.A.id, participant: { participantIdentifier: 'P-9', demographics: { dateOfBirth: '17/05/1980' } } }, { tok: S.A.web }), 400, '22007');
+	assert.match(b.message, /dateOfBirth/);
+});
+
+test('22008 answers 400 (an impossible date)', async () => {
+	fails(await call('upsert_participant', { project_id: S.A.id, participant: { participantIdentifier: 'P-9', demographics: { dateOfBirth: '2021-02-30' } } }, { tok: S.A.web }), 400, '22008');
+});
+
+test('PT404 answers 404 (participant not found)', async () => {
+	const b = fails(await call('get_participant', { project_id: S.A.id, participant: 'NOBODY' }, { tok: S.A.web }), 404, 'PT404');
+	assert.match(b.message, /NOBODY/);
+});
+
+test('PT404 answers 404 (study not found)', async () => {
+	fails(await call('get_study', { project_id: S.A.id, study_id: '00000000-0000-0000-0000-000000000000' }, { tok: S.A.web }), 404, 'PT404');
+});
+
+test('23505 answers 409 with a hint (email taken)', async () => {
+	const b = fails(await call('upsert_participant', { project_id: S.A.id, participant: { demographics: { email: 'P1@example.com' } } }, { tok: S.A.web }), 409, '23505');
+	assert.ok(b.hint, 'a hint says how to fix it');
+});
+
+test('23505 answers 409 (segment name taken)', async () => {
+	fails(await call('create_segment', { project_id: S.A.id, name: 'group' }, { tok: S.A.web }), 409, '23505');
+});
+
+test('PT409 answers 409 (email of an enrolled participant)', async () => {
+	const b = fails(await call('upsert_participant', { project_id: S.A.id, participant: { participantIdentifier: 'P-1', demographics: { email: 'new@example.com' } } }, { tok: S.A.web }), 409, 'PT409');
+	assert.match(b.message, /demographics\.email/);
+});
+
+test('PT409 answers 409 with the allowed statuses in the hint (transition)', async () => {
+	const b = fails(await call('set_participant_status', { project_id: S.A.id, study_id: S.A.study, participant: 'P-1', status: 'INCENTIVE_CLAIMED' }, { tok: S.A.web }), 409, 'PT409');
+	assert.match(b.message, /INVITE_SENT/);
+	assert.match(b.hint, /CANCELLED/);
+});
+
+test('42501 answers 403 (a token for A asks about B)', async () => {
+	const b = fails(await call('get_participant', { project_id: S.B.id, participant: 'P-1' }, { tok: S.A.web }), 403, '42501');
+	assert.match(b.message, new RegExp(S.B.id));
+});
+
+test('a failed call writes nothing (bulk call with a bad element)', async () => {
+	const before = await snapshot('A', S.A.web);
+	fails(await call('upsert_participants', { project_id: S.A.id, participants: [{ participantIdentifier: 'N-1' }, { participantIdentifier: 'N-2', demographics: { email: 'bad' } }] }, { tok: S.A.web }), 400, '22023');
+	assert.deepEqual(await snapshot('A', S.A.web), before);
+});
+
+// ------------------------------------------------- confinement per project
+
+for (const fn of [...READERS, ...WRITERS]) {
+	test(`a token for A gets 403 from /rpc/${fn} for project B`, async () => {
+		fails(await call(fn, argsFor(fn, 'B'), { tok: S.A.web }), 403, '42501');
+	});
+}
+
+test('project B is unchanged after all the calls of a token for A', async () => {
+	assert.deepEqual(await snapshot('B', S.B.web), S.B.before);
+});
+
+test('a token for A and B may use both', async () => {
+	const both = token('participants_web', [S.A.id, S.B.id]);
+	ok(await call('get_participant', { project_id: S.B.id, participant: 'P-1' }, { tok: both }));
+	ok(await call('get_participant', { project_id: S.A.id, participant: 'P-1' }, { tok: both }));
+});
+
+test('a token without project_ids may use no project', async () => {
+	const none = sign({ role: 'participants_web', exp: Math.floor(Date.now() / 1000) + 600 });
+	fails(await call('get_participant', { project_id: S.A.id, participant: 'P-1' }, { tok: none }), 403, '42501');
+});
+
+test('a confined token cannot create projects', async () => {
+	fails(await call('create_project', { name: 'Nope' }, { tok: S.A.web }), 403, '42501');
+});
+
+for (const fn of WRITERS) {
+	test(`the read-only token gets 403 from /rpc/${fn}`, async () => {
+		const r = await call(fn, argsFor(fn, 'A'), { tok: S.A.reader });
+		fails(r, 403, '42501');
+	});
+}
+
+test('the read-only token reads its project', async () => {
+	ok(await call('get_participant', { project_id: S.A.id, participant: 'P-1' }, { tok: S.A.reader }));
+	fails(await call('get_participant', { project_id: S.B.id, participant: 'P-1' }, { tok: S.A.reader }), 403, '42501');
+});
+
+// ------------------------------------------------------- anonymous, tokens
+
+for (const fn of ALL) {
+	test(`an anonymous request to /rpc/${fn} gets 401`, async () => {
+		const r = await call(fn, fn === 'create_project' ? { name: 'Anon' } : argsFor(fn, 'A'));
+		assert.equal(r.status, 401, JSON.stringify(r.body));
+	});
+}
+
+test('an anonymous request sees no endpoint in the OpenAPI document', async () => {
+	const r = await get('/');
+	assert.ok(r.status === 401 || Object.keys(r.body.paths || {}).every((p) => p === '/'), JSON.stringify(r.body).slice(0, 300));
+});
+
+test('an expired token gets 401', async () => {
+	const old = sign({ role: 'participants_web', project_ids: [S.A.id], exp: Math.floor(Date.now() / 1000) - 60 });
+	const r = await call('get_participant', { project_id: S.A.id, participant: 'P-1' }, { tok: old });
+	assert.equal(r.status, 401);
+});
+
+test('a token signed with another secret gets 401', async () => {
+	const forged = sign({ role: 'participants_admin', exp: Math.floor(Date.now() / 1000) + 600 }, 'not-the-secret-of-this-postgrest-instance');
+	const r = await call('get_participant', { project_id: S.A.id, participant: 'P-1' }, { tok: forged });
+	assert.equal(r.status, 401);
+});
+
+test('a token for a role PostgREST may not become is refused', async () => {
+	const r = await call('get_participant', { project_id: S.A.id, participant: 'P-1' }, { tok: token('postgres', [S.A.id]) });
+	assert.ok(r.status === 401 || r.status === 403, `${r.status} ${JSON.stringify(r.body)}`);
+});
+
+// ----------------------------------------------------- nothing else exposed
+
+for (const rel of ['project', 'participant', 'custom_field', 'segment', 'segment_membership', 'study',
+	'study_segment', 'completion_code', 'completion_action', 'status_transition', 'study_participant',
+	'event', 'project_access', 'participant_directory', 'segment_summary', 'study_funnel', 'study_summary']) {
+	test(`/${rel} is not served`, async () => {
+		const r = await get(`/${rel}`, S.A.web);
+		assert.ok([401, 403, 404].includes(r.status), `${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+	});
+}
+
+for (const fn of ['participant_search_text', 'custom_field_sort_number', 'custom_field_sort_date',
+	'default_status_transitions', 'allowed_projects', 'participant_guard', 'cache_invalidate']) {
+	test(`internal /rpc/${fn} is not served`, async () => {
+		const r = await call(fn, {}, { tok: S.A.web });
+		assert.ok([401, 403, 404].includes(r.status), `${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+	});
+}
+
+// ---------------------------------------------------------------- OpenAPI
+
+async function openapi(tok) {
+	const r = await get('/', tok);
+	assert.equal(r.status, 200);
+	return r.body;
+}
+
+test('the OpenAPI document lists exactly the API for each token role', async () => {
+	const paths = (doc) => Object.keys(doc.paths).sort();
+	const rpc = (fns) => ['/', ...fns.map((fn) => `/rpc/${fn}`)].sort();
+	assert.deepEqual(paths(await openapi(S.A.web)), rpc([...READERS, ...WRITERS]));
+	assert.deepEqual(paths(await openapi(S.A.reader)), rpc(READERS));
+	assert.deepEqual(paths(await openapi(admin)), rpc(ALL));
+});
+
+test('the OpenAPI document describes the API and every endpoint', async () => {
+	const doc = await openapi(admin);
+	assert.match(doc.info.description, /participants/i);
+	for (const fn of ALL) {
+		const path = doc.paths[`/rpc/${fn}`];
+		const post = path.post;
+		assert.ok(post.summary && post.summary.length > 10, `${fn} has a summary`);
+		assert.match(post.description || '', /Arguments:/, `${fn} describes its arguments`);
+		assert.match(post.description || '', /Errors:/, `${fn} lists its errors`);
+		assert.ok('post' in path, `${fn} is served for POST`);
+	}
+});
