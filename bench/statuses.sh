@@ -9,8 +9,10 @@
 # -M prepared) moves one of SIZE study participants
 # INTERVIEW_SCHEDULED <-> INTERVIEW_CANCELLED (both allowed by the default graph),
 # one change per transaction: each client walks its own half of the participants
-# in order, so it knows where each one is. Runs alternate (function, plain) REPS
-# times from the same starting state; medians and their ratio.
+# in order, so it knows where each one is. Runs alternate (function, confined,
+# plain) REPS times from the same starting state; medians and their ratios.
+# "confined" is the same function called by a role confined to the project
+# (participants.project_access), which pays for the access check.
 # Needs root and the extension installed (sudo bash test/dev.sh bench does both).
 #
 #   SIZE=100000 REPS=3 PGBENCH_SECONDS=15 sudo -E bash bench/statuses.sh
@@ -36,6 +38,11 @@ FROM participants.participant WHERE project_id = '$P';
 CREATE TABLE plain_sp (LIKE participants.study_participant INCLUDING ALL);
 INSERT INTO plain_sp SELECT * FROM participants.study_participant;
 VACUUM ANALYZE;
+DROP ROLE IF EXISTS bench_confined;
+CREATE ROLE bench_confined LOGIN;
+GRANT USAGE ON SCHEMA participants TO bench_confined;
+GRANT EXECUTE ON FUNCTION participants.set_participant_status TO bench_confined;
+INSERT INTO participants.project_access (project_id, role_name) VALUES ('$P', 'bench_confined');
 SQL
 
 # Each client walks its own participants in turn (client c takes every second
@@ -72,16 +79,19 @@ reset() {
 # warm both paths once
 pgb "$DIR/function.sql" 3 -D k=0 >/dev/null
 pgb "$DIR/plain.sql" 3 -D k=0 >/dev/null
-fn=() plain=()
+fn=() plain=() conf=()
 for r in $(seq 1 "$REPS"); do
     reset; f=$(pgb "$DIR/function.sql" "$SECS" -D k=0)
+    reset; c=$(pgb "$DIR/function.sql" "$SECS" -D k=0 -U bench_confined)
     reset; p=$(pgb "$DIR/plain.sql" "$SECS" -D k=0)
-    fn+=("$f"); plain+=("$p")
-    echo "  run $r: set_participant_status $f changes/s, plain UPDATE $p changes/s"
+    fn+=("$f"); conf+=("$c"); plain+=("$p")
+    echo "  run $r: set_participant_status $f changes/s (confined role $c), plain UPDATE $p changes/s"
 done
 fm=$(printf '%s\n' "${fn[@]}" | median); pm=$(printf '%s\n' "${plain[@]}" | median)
+cm=$(printf '%s\n' "${conf[@]}" | median)
 reset
 events=$("${PSQL[@]}" -c "SELECT count(*) FROM participants.event")
 bad=$("${PSQL[@]}" -c "SELECT count(*) FROM participants.study_participant WHERE status <> 'INTERVIEW_SCHEDULED'")
 echo "status changes/s (median of $REPS): set_participant_status $fm, plain UPDATE $pm, ratio $(ratio "$fm" "$pm") (target >= 0.7)"
+echo "confined role: $cm changes/s, $(ratio "$cm" "$fm") of the unconfined calls"
 echo "events written: $events; study participants away from INTERVIEW_SCHEDULED at the end: $bad"

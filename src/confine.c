@@ -225,6 +225,8 @@ MayUse(Oid role, const pg_uuid_t *project)
 	foreach(lc, ClaimProjects())
 		if (UuidEqual(lfirst(lc), project))
 			return true;
+	/* a grant or revocation committed by now applies, even mid-transaction */
+	AcceptInvalidationMessages();
 	if (!grants_valid)
 		LoadGrants();
 	for (i = 0; i < ngrants; i++)
@@ -313,6 +315,7 @@ participants_allowed_projects(PG_FUNCTION_ARGS)
 	if (Unconfined(role))
 		PG_RETURN_NULL();
 	ids = ClaimProjects();
+	AcceptInvalidationMessages();
 	if (!grants_valid)
 		LoadGrants();
 	elems = palloc(sizeof(Datum) * (list_length(ids) + ngrants + 1));
