@@ -64,10 +64,11 @@ install_http() {
 start_postgrest() {
     local data=$1 pgport=$2 db=$3 port=$4 i
     stop_postgrest "$data"
+    # the shell writes its pid and becomes PostgREST (exec): the pid file names PostgREST
     as_pg env PGRST_DB_URI="postgres://participants_authenticator@/$db?host=$data/sock&port=$pgport" \
         PGRST_SERVER_PORT="$port" \
-        "$POSTGREST" "$HTTP_DIR/postgrest.conf" >"$data/postgrest.log" 2>&1 &
-    echo $! >"$data/postgrest.pid"
+        sh -c 'echo $$ >"$1/postgrest.pid"; exec "$2" "$3"' sh "$data" "$POSTGREST" "$HTTP_DIR/postgrest.conf" \
+        >"$data/postgrest.log" 2>&1 &
     for i in $(seq 1 100); do
         if grep -q "Schema cache loaded" "$data/postgrest.log" 2>/dev/null &&
            curl -s -o /dev/null "http://127.0.0.1:$port/"; then
@@ -81,12 +82,14 @@ start_postgrest() {
 }
 
 stop_postgrest() {
-    local data=$1 pid
+    local data=$1 pid i
     if [ -f "$data/postgrest.pid" ]; then
         pid=$(cat "$data/postgrest.pid")
-        # the pid is runuser's; PostgREST is its child
-        pkill -TERM -P "$pid" 2>/dev/null || true
         kill "$pid" 2>/dev/null || true
+        for i in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
         rm -f "$data/postgrest.pid"
     fi
 }
