@@ -25,7 +25,7 @@ OBJS = \
 DATA = sql/participants--0.1.0.sql
 
 # pg_regress tests, in order (sql/NAME.sql, expected/NAME.out)
-REGRESS = install upsert validation enrollment bulk custom_fields ops query segments directory studies privileges confinement projects
+REGRESS = install upsert validation enrollment bulk custom_fields ops query segments directory studies privileges confinement hijack projects
 REGRESS_OPTS = --load-extension=pg_trgm --load-extension=btree_gin --load-extension=participants
 
 # isolation specs (test/specs/NAME.spec, test/expected/NAME.out)

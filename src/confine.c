@@ -297,6 +297,31 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 	return result;
 }
 
+/* The search_path every function of the extension runs with */
+#define PT_SEARCH_PATH "pg_catalog, pg_temp"
+
+/*
+ * The entry of every trigger function (see PT_TRIGGER_FUNCTION): its SQL runs
+ * with search_path pinned, so a function or operator of the same name in a
+ * schema on the search path of whoever fired the trigger is never called.
+ * Inside an API function the path is pinned already, and nothing is done.
+ */
+Datum
+PtTriggerCall(FunctionCallInfo fcinfo, PGFunction work)
+{
+	int			nest;
+	Datum		result;
+
+	if (namespace_search_path != NULL && strcmp(namespace_search_path, PT_SEARCH_PATH) == 0)
+		return work(fcinfo);
+	nest = NewGUCNestLevel();
+	(void) set_config_option("search_path", PT_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	result = work(fcinfo);
+	AtEOXact_GUC(true, nest);
+	return result;
+}
+
 PG_FUNCTION_INFO_V1(participants_allowed_projects);
 /*
  * allowed_projects(): the projects the current role may use, for the

@@ -170,15 +170,13 @@ SortIndexes(pg_uuid_t *project_id, const char *name, PtFieldType type, bool crea
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
-PG_FUNCTION_INFO_V1(participants_custom_field_indexes);
 /*
  * AFTER INSERT OR UPDATE OR DELETE row trigger on participants.custom_field:
  * a sortable field has its indexes, and a field that stops being sortable
  * (or is dropped) loses them. Restoring a dump inserts the definitions, so
  * the indexes come back with them.
  */
-Datum
-participants_custom_field_indexes(PG_FUNCTION_ARGS)
+PT_TRIGGER_FUNCTION(participants_custom_field_indexes)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -220,9 +218,9 @@ participants_custom_field_indexes(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/* The definition row of (project, name) as jsonb, or NULL */
+/* The definition row of (project, name) as jsonb in cxt, or NULL */
 static Jsonb *
-DefinitionJson(pg_uuid_t *project_id, text *name, const char *sql, int expect)
+DefinitionJson(MemoryContext cxt, pg_uuid_t *project_id, text *name, const char *sql, int expect)
 {
 	Oid			types[2] = {UUIDOID, TEXTOID};
 	Datum		args[2];
@@ -236,10 +234,18 @@ DefinitionJson(pg_uuid_t *project_id, text *name, const char *sql, int expect)
 	ret = SPI_execute_with_args(sql, 2, types, args, NULL, false, 0);
 	if (ret != expect)
 		elog(ERROR, "custom field statement failed: %s", SPI_result_code_string(ret));
+	/*
+	 * Copy into the memory the caller had before connecting to SPI, expanded:
+	 * a short value read from a tuple has a one-byte header, and expanding it
+	 * in SPI's memory would leave the result to be freed by SPI_finish.
+	 */
 	if (SPI_processed > 0)
-		res = DatumGetJsonbP(SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0],
-															 SPI_tuptable->tupdesc, 1, &isnull),
-											   false, -1));
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		res = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContextSwitchTo(old);
+	}
 	return res;
 }
 
@@ -338,6 +344,7 @@ ConvertExistingValues(pg_uuid_t *project_id, const char *name, PtFieldType type)
 /* define_custom_field(project_id, name, type, options) */
 PT_API_FUNCTION(participants_define_custom_field)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	pg_uuid_t  *project_id;
 	text	   *name;
 	char	   *cname;
@@ -391,7 +398,7 @@ PT_API_FUNCTION(participants_define_custom_field)
 		elog(ERROR, "could not define custom field");
 	if (existing == CF_UNDECLARED)
 		ConvertExistingValues(project_id, cname, type);
-	res = DefinitionJson(project_id, name,
+	res = DefinitionJson(cxt, project_id, name,
 						 "SELECT " DEF_JSON " FROM participants.custom_field "
 						 "WHERE project_id = $1 AND name = $2", SPI_OK_SELECT);
 	SPI_finish();
@@ -401,6 +408,7 @@ PT_API_FUNCTION(participants_define_custom_field)
 /* drop_custom_field(project_id, name): the dropped definition */
 PT_API_FUNCTION(participants_drop_custom_field)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	pg_uuid_t  *project_id;
 	text	   *name;
 	Jsonb	   *res;
@@ -413,7 +421,7 @@ PT_API_FUNCTION(participants_drop_custom_field)
 	name = PG_GETARG_TEXT_PP(1);
 	(void) PtGetProject(project_id);
 	SPI_connect();
-	res = DefinitionJson(project_id, name,
+	res = DefinitionJson(cxt, project_id, name,
 						 "DELETE FROM participants.custom_field "
 						 "WHERE project_id = $1 AND name = $2 RETURNING " DEF_JSON,
 						 SPI_OK_DELETE_RETURNING);

@@ -272,10 +272,8 @@ CheckFormats(HeapTuple oldt, HeapTuple newt, TupleDesc desc)
 #undef SETS
 }
 
-PG_FUNCTION_INFO_V1(participants_participant_guard);
 /* BEFORE INSERT OR UPDATE row trigger on participants.participant */
-Datum
-participants_participant_guard(PG_FUNCTION_ARGS)
+PT_TRIGGER_FUNCTION(participants_participant_guard)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -305,13 +303,11 @@ participants_participant_guard(PG_FUNCTION_ARGS)
 	return PointerGetDatum(newt);
 }
 
-PG_FUNCTION_INFO_V1(participants_custom_field_guard);
 /*
  * BEFORE INSERT OR UPDATE row trigger on participants.custom_field: the
  * options are well formed, and a field keeps its project, name and type
  */
-Datum
-participants_custom_field_guard(PG_FUNCTION_ARGS)
+PT_TRIGGER_FUNCTION(participants_custom_field_guard)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -379,7 +375,6 @@ CheckNoParticipants(pg_uuid_t *project_id, const char *what)
 				 errhint("Delete the project's participants first.")));
 }
 
-PG_FUNCTION_INFO_V1(participants_project_guard);
 /*
  * Triggers on participants.project: a project's id never changes, and a
  * project is deleted (or the table truncated) only when no participant
@@ -387,8 +382,7 @@ PG_FUNCTION_INFO_V1(participants_project_guard);
  * would cost a query per inserted participant; writers of participants lock
  * the participant table before checking that their project exists.
  */
-Datum
-participants_project_guard(PG_FUNCTION_ARGS)
+PT_TRIGGER_FUNCTION(participants_project_guard)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;

@@ -270,15 +270,13 @@ PtProjectFieldType(PtProject *project, const char *name)
 	return CF_UNDECLARED;
 }
 
-PG_FUNCTION_INFO_V1(participants_cache_invalidate);
 /*
  * Statement trigger: every other backend reloads project settings after our
  * commit (a relcache invalidation); this backend forgets them at once, as it
  * does not get its own invalidation back for the last command of a
  * transaction.
  */
-Datum
-participants_cache_invalidate(PG_FUNCTION_ARGS)
+PT_TRIGGER_FUNCTION(participants_cache_invalidate)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 

@@ -457,6 +457,7 @@ extern char *pt_jwt_project_claim;
 extern void PtResetAccessCache(void);
 extern void PtCheckProjectAccess(Oid role, pg_uuid_t *project);
 extern Datum PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg);
+extern Datum PtTriggerCall(FunctionCallInfo fcinfo, PGFunction work);
 
 /*
  * Declare an API function fn whose first argument is a project id: fn checks
@@ -475,6 +476,21 @@ extern Datum PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_ar
 	static Datum \
 	fn##_work(PG_FUNCTION_ARGS)
 #define PT_API_FUNCTION(fn) PT_API_FUNCTION_AS(fn, true)
+
+/*
+ * Declare a trigger function fn whose body (fn_work) follows the macro: it
+ * runs with search_path pinned (PtTriggerCall), whoever fired it.
+ */
+#define PT_TRIGGER_FUNCTION(fn) \
+	static Datum fn##_work(PG_FUNCTION_ARGS); \
+	PG_FUNCTION_INFO_V1(fn); \
+	Datum \
+	fn(PG_FUNCTION_ARGS) \
+	{ \
+		return PtTriggerCall(fcinfo, fn##_work); \
+	} \
+	static Datum \
+	fn##_work(PG_FUNCTION_ARGS)
 #define PT_API_FUNCTION_NO_PROJECT(fn) PT_API_FUNCTION_AS(fn, false)
 
 #endif							/* PT_H */

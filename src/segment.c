@@ -852,14 +852,12 @@ TupleRecord(HeapTuple tuple, TupleDesc desc, PtRecord *rec, pg_uuid_t *project_i
 		memcpy(project_id->data, DatumGetUUIDP(values[pcols.project_id])->data, UUID_LEN);
 }
 
-PG_FUNCTION_INFO_V1(participants_participant_segments_sync);
 /*
  * AFTER INSERT OR UPDATE row trigger on participant: evaluate the project's
  * dynamic filters on the new row (and the old one), and begin or end the
  * participant's episodes where the answer changed.
  */
-Datum
-participants_participant_segments_sync(PG_FUNCTION_ARGS)
+PT_TRIGGER_FUNCTION(participants_participant_segments_sync)
 {
 	static SPIPlanPtr add_plan = NULL;
 	static SPIPlanPtr remove_plan = NULL;
@@ -1006,15 +1004,13 @@ CheckSegmentUnused(pg_uuid_t *project_id, pg_uuid_t *segment_id)
 				 errhint("Take it out of the study with update_study first.")));
 }
 
-PG_FUNCTION_INFO_V1(participants_segment_guard);
 /*
  * BEFORE INSERT, UPDATE or DELETE row trigger on segment: the filter is
  * valid; a segment keeps its project, id and kind. A dynamic segment's
  * filter comes, changes and goes under the project lock in exclusive mode
  * (see the top of this file).
  */
-Datum
-participants_segment_guard(PG_FUNCTION_ARGS)
+PT_TRIGGER_FUNCTION(participants_segment_guard)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -1082,7 +1078,6 @@ participants_segment_guard(PG_FUNCTION_ARGS)
 	return PointerGetDatum(newt);
 }
 
-PG_FUNCTION_INFO_V1(participants_segment_sync);
 /*
  * AFTER row trigger on segment (and AFTER TRUNCATE): every backend drops
  * its cached dynamic segments; a dynamic segment whose filter changed gets
@@ -1090,8 +1085,7 @@ PG_FUNCTION_INFO_V1(participants_segment_sync);
  * create_segment, not here: restoring a dump loads segments and their
  * membership history as they were.)
  */
-Datum
-participants_segment_sync(PG_FUNCTION_ARGS)
+PT_TRIGGER_FUNCTION(participants_segment_sync)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 

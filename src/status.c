@@ -720,13 +720,11 @@ TakePending(int64 id)
 	return found;
 }
 
-PG_FUNCTION_INFO_V1(participants_study_participant_guard);
 /*
  * BEFORE INSERT OR UPDATE row trigger on study_participant: see the top of
  * the file
  */
-Datum
-participants_study_participant_guard(PG_FUNCTION_ARGS)
+PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -831,10 +829,8 @@ participants_study_participant_guard(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-PG_FUNCTION_INFO_V1(participants_study_participant_created);
 /* AFTER INSERT row trigger on study_participant: a new row's first event */
-Datum
-participants_study_participant_created(PG_FUNCTION_ARGS)
+PT_TRIGGER_FUNCTION(participants_study_participant_created)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -894,13 +890,11 @@ CascadeStatuses(Datum project_id, Datum person_id, int status)
 	SPI_finish();
 }
 
-PG_FUNCTION_INFO_V1(participants_participant_studies_sync);
 /*
  * AFTER UPDATE row trigger on participant (when opted_out changes or the
  * participant is withdrawn), and AFTER DELETE
  */
-Datum
-participants_participant_studies_sync(PG_FUNCTION_ARGS)
+PT_TRIGGER_FUNCTION(participants_participant_studies_sync)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -968,14 +962,12 @@ participants_participant_studies_sync(PG_FUNCTION_ARGS)
  * The graph table and the event table
  * ------------------------------------------------------------------------
  */
-PG_FUNCTION_INFO_V1(participants_status_transition_guard);
 /*
  * BEFORE INSERT OR UPDATE row trigger on status_transition: both statuses
  * are real, and no transition leaves a final status. AFTER statement
  * trigger: every backend drops its cached graphs.
  */
-Datum
-participants_status_transition_guard(PG_FUNCTION_ARGS)
+PT_TRIGGER_FUNCTION(participants_status_transition_guard)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -1017,10 +1009,8 @@ participants_status_transition_guard(PG_FUNCTION_ARGS)
 	return PointerGetDatum(newt);
 }
 
-PG_FUNCTION_INFO_V1(participants_event_guard);
 /* BEFORE UPDATE row trigger on event */
-Datum
-participants_event_guard(PG_FUNCTION_ARGS)
+PT_TRIGGER_FUNCTION(participants_event_guard)
 {
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "event_guard: must be called as a trigger");
