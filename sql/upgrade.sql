@@ -93,6 +93,23 @@ UNION ALL SELECT 'study_participant', count(*) FROM participants.study_participa
 UNION ALL SELECT 'event', count(*) FROM participants.event
 UNION ALL SELECT 'status_transition', count(*) FROM participants.status_transition;
 
+-- until the update, the 0.1.0 functions on the current library behave as in
+-- 0.1.0: nobody is confined, and they run with the caller's rights (their
+-- declarations do not pin search_path, so they never run as the owner)
+CREATE ROLE regress_window_app;
+CREATE ROLE regress_window_exec;
+GRANT USAGE ON SCHEMA participants TO regress_window_app, regress_window_exec;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA participants TO regress_window_app, regress_window_exec;
+GRANT SELECT ON ALL TABLES IN SCHEMA participants TO regress_window_app;
+GRANT SELECT ON up TO regress_window_app, regress_window_exec;
+SET ROLE regress_window_app;
+SELECT participants.get_participant((SELECT p FROM up), 'U-1') ->> 'participantIdentifier' AS window_app;
+SET ROLE regress_window_exec;
+SELECT err($$SELECT participants.get_participant((SELECT p FROM up), 'U-1')$$) AS window_exec_only;
+RESET ROLE;
+DROP OWNED BY regress_window_app, regress_window_exec;
+DROP ROLE regress_window_app, regress_window_exec;
+
 ALTER EXTENSION participants UPDATE;
 SELECT extversion AS updated FROM pg_extension WHERE extname = 'participants';
 

@@ -27,6 +27,9 @@
 
 #include "pt.h"
 
+/* The search_path every function of the extension runs with */
+#define PT_SEARCH_PATH "pg_catalog, pg_temp"
+
 /* The JWT claim (in request.jwt.claims) listing a caller's projects; "" = none */
 char	   *pt_jwt_project_claim = NULL;
 
@@ -149,12 +152,18 @@ LoadGrants(void)
 	grants_valid = (resets == resets_before);
 }
 
-/* Superusers, roles that bypass row-level security and the owner are not confined */
+/*
+ * Superusers, roles that bypass row-level security and the owner are not
+ * confined; nor is anyone while the extension's tables are those of 0.1.0
+ * (no project_access: the 0.2.0 library runs the 0.1.0 functions until
+ * ALTER EXTENSION ... UPDATE, and 0.1.0 confined no one).
+ */
 static bool
 Unconfined(Oid role)
 {
 	return superuser_arg(role) || has_bypassrls_privilege(role) ||
-		has_privs_of_role(role, Owner());
+		has_privs_of_role(role, Owner()) ||
+		!OidIsValid(get_relname_relid("project_access", get_namespace_oid("participants", false)));
 }
 
 /*
@@ -258,7 +267,8 @@ PtCheckProjectAccess(Oid role, pg_uuid_t *project)
  * so callers need EXECUTE on the function and no privilege on the tables,
  * and PostgREST exposes the functions without exposing a table. The
  * functions pin search_path (SET search_path in their declaration), so no
- * object of the caller's can be reached from the owner's context. An error
+ * object of the caller's can be reached from the owner's context; one whose
+ * declaration does not is run with the caller's rights. An error
  * restores the caller's identity through transaction abort, as for
  * SECURITY DEFINER functions.
  */
@@ -291,14 +301,18 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 	else if (!PG_ARGISNULL(0))
 		PtCheckProjectAccess(save_userid, PG_GETARG_UUID_P(0));
 
+	/*
+	 * Only a function whose declaration pins search_path works as the owner.
+	 * One that does not (0.1.0's, until ALTER EXTENSION ... UPDATE) works
+	 * with the caller's rights, as it did in 0.1.0.
+	 */
+	if (namespace_search_path == NULL || strcmp(namespace_search_path, PT_SEARCH_PATH) != 0)
+		return work(fcinfo);
 	SetUserIdAndSecContext(Owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	result = work(fcinfo);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	return result;
 }
-
-/* The search_path every function of the extension runs with */
-#define PT_SEARCH_PATH "pg_catalog, pg_temp"
 
 /*
  * The entry of every trigger function (see PT_TRIGGER_FUNCTION): its SQL runs
