@@ -14,6 +14,10 @@ The API is the functions of this schema. Over HTTP (PostgREST) each function is 
 Authentication: a JWT carries the role to run as and the projects the caller may use (a claim such as project_ids, named by the setting participants.jwt_project_claim).
 Errors map to HTTP statuses: 22023, 22007, 22008 -> 400 (invalid input); 42501 -> 403 (project not allowed); PT404 -> 404 (not found); 23505, PT409 -> 409 (duplicate, or a rule forbids it).';
 
+-- no foreign key from completion_action to segment, so that pg_dump restores
+-- segments after participants (see the table in participants--0.2.0.sql)
+ALTER TABLE participants.completion_action DROP CONSTRAINT completion_action_project_id_segment_id_fkey;
+
 CREATE TABLE participants.project_access (
 	project_id		uuid NOT NULL REFERENCES participants.project (id) ON DELETE CASCADE,
 	role_name		name NOT NULL,

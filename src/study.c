@@ -193,6 +193,7 @@ static void
 CheckSegments(pg_uuid_t *project_id, Datum *ids, int n, char **keys, bool need_static)
 {
 	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr lock_plan = NULL;
 	Oid			types[2] = {UUIDOID, UUIDARRAYOID};
 	Datum		args[2];
 	uint64		i;
@@ -220,6 +221,20 @@ CheckSegments(pg_uuid_t *project_id, Datum *ids, int n, char **keys, bool need_s
 			missing = k;
 		else if (!isnull && dynamic < 0 && strcmp(TextDatumGetCString(kind), "dynamic") == 0)
 			dynamic = k;
+	}
+
+	/*
+	 * Hold the segments as a foreign key would (completion_action has none,
+	 * see the extension script): a concurrent delete_segment waits for us and
+	 * then sees the study using them.
+	 */
+	if (need_static && missing < 0)
+	{
+		if (lock_plan == NULL)
+			PtPreparePlan(&lock_plan, "SELECT 1 FROM participants.segment WHERE project_id = $1 "
+						  "AND id = ANY ($2) ORDER BY id FOR KEY SHARE", 2, types);
+		if (PtExecutePlan(lock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not lock segments");
 	}
 	SPI_finish();
 	if (missing >= 0)
