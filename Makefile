@@ -25,7 +25,7 @@ OBJS = \
 DATA = sql/participants--0.1.0.sql sql/participants--0.2.0.sql sql/participants--0.1.0--0.2.0.sql
 
 # pg_regress tests, in order (sql/NAME.sql, expected/NAME.out)
-REGRESS = install upsert validation enrollment bulk custom_fields ops query segments directory studies privileges confinement hijack projects upgrade
+REGRESS = install upsert validation enrollment bulk custom_fields ops query segments directory studies privileges confinement hijack fuzz_findings projects upgrade
 REGRESS_OPTS = --load-extension=pg_trgm --load-extension=btree_gin --load-extension=participants
 
 # isolation specs (test/specs/NAME.spec, test/expected/NAME.out)

