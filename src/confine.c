@@ -44,17 +44,18 @@ static AccessGrant *grants = NULL;	/* in TopMemoryContext */
 static int	ngrants = 0;
 static bool grants_valid = false;
 static uint64 resets = 0;		/* invalidations seen, to spot one during a load */
-static Oid	access_relid = InvalidOid;
-static Oid	owner_relid = InvalidOid;
-static Oid	owner_role = InvalidOid;
+static bool tables_valid = false;
+static Oid	owner_relid = InvalidOid;	/* participants.project */
+static Oid	owner_role = InvalidOid;	/* its owner */
+static Oid	access_relid = InvalidOid;	/* participants.project_access, if any */
 static bool callbacks_registered = false;
 
-/* Forget the grants and the owner (project_access or a role changed) */
+/* Forget the grants and the tables (project_access or a role changed) */
 void
 PtResetAccessCache(void)
 {
 	grants_valid = false;
-	owner_role = InvalidOid;
+	tables_valid = false;
 	resets++;
 }
 
@@ -82,18 +83,22 @@ RegisterCallbacks(void)
 }
 
 /*
- * The owner of the extension's tables (whoever ran CREATE EXTENSION, or
- * restored it): the role API functions work as.
+ * Look up, once until invalidated, the owner of the extension's tables and
+ * whether project_access exists. Creating or dropping project_access (its
+ * foreign key to project) invalidates project, and so this lookup.
  */
-static Oid
-Owner(void)
+static void
+LookUpTables(void)
 {
+	uint64		resets_before = resets;
+	Oid			nsp;
 	HeapTuple	tup;
 
 	RegisterCallbacks();
-	if (OidIsValid(owner_role))
-		return owner_role;
-	owner_relid = get_relname_relid("project", get_namespace_oid("participants", false));
+	if (tables_valid)
+		return;
+	nsp = get_namespace_oid("participants", false);
+	owner_relid = get_relname_relid("project", nsp);
 	if (!OidIsValid(owner_relid))
 		elog(ERROR, "table participants.project does not exist");
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(owner_relid));
@@ -101,7 +106,28 @@ Owner(void)
 		elog(ERROR, "cache lookup failed for relation %u", owner_relid);
 	owner_role = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
+	access_relid = get_relname_relid("project_access", nsp);
+	/* an invalidation that arrived meanwhile may predate what was read */
+	tables_valid = (resets == resets_before);
+}
+
+/*
+ * The owner of the extension's tables (whoever ran CREATE EXTENSION, or
+ * restored it): the role API functions work as, and sortable fields'
+ * indexes are built as.
+ */
+Oid
+PtOwner(void)
+{
+	LookUpTables();
 	return owner_role;
+}
+
+/* Is search_path the one the extension's functions pin? */
+static bool
+SearchPathPinned(void)
+{
+	return namespace_search_path != NULL && strcmp(namespace_search_path, PT_SEARCH_PATH) == 0;
 }
 
 /*
@@ -118,9 +144,8 @@ LoadGrants(void)
 	int			n = 0;
 	uint64		i;
 
-	access_relid = get_relname_relid("project_access", get_namespace_oid("participants", false));
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(Owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	SPI_connect();
 	if (SPI_execute("SELECT project_id, role_name FROM participants.project_access", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read participants.project_access");
@@ -161,9 +186,10 @@ LoadGrants(void)
 static bool
 Unconfined(Oid role)
 {
-	return superuser_arg(role) || has_bypassrls_privilege(role) ||
-		has_privs_of_role(role, Owner()) ||
-		!OidIsValid(get_relname_relid("project_access", get_namespace_oid("participants", false)));
+	if (superuser_arg(role) || has_bypassrls_privilege(role))
+		return true;
+	LookUpTables();
+	return has_privs_of_role(role, owner_role) || !OidIsValid(access_relid);
 }
 
 /*
@@ -306,9 +332,9 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 	 * One that does not (0.1.0's, until ALTER EXTENSION ... UPDATE) works
 	 * with the caller's rights, as it did in 0.1.0.
 	 */
-	if (namespace_search_path == NULL || strcmp(namespace_search_path, PT_SEARCH_PATH) != 0)
+	if (!SearchPathPinned())
 		return work(fcinfo);
-	SetUserIdAndSecContext(Owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	result = work(fcinfo);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	return result;
@@ -326,7 +352,7 @@ PtTriggerCall(FunctionCallInfo fcinfo, PGFunction work)
 	int			nest;
 	Datum		result;
 
-	if (namespace_search_path != NULL && strcmp(namespace_search_path, PT_SEARCH_PATH) == 0)
+	if (SearchPathPinned())
 		return work(fcinfo);
 	nest = NewGUCNestLevel();
 	(void) set_config_option("search_path", PT_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,

@@ -120,33 +120,22 @@ SortIndexName(pg_uuid_t *project_id, const char *name, bool ascending)
 /*
  * Create (or drop) the two indexes of a sortable field: its sort key in each
  * direction, rows without it last, then insertion order, only for the
- * field's project. DDL runs as the owner of the participant table, in a
- * restricted security context, like an index build by REFRESH or VACUUM,
- * with search_path pinned so that no operator of the caller's schemas can
- * take part in it.
+ * field's project. DDL runs as the owner of the extension's tables, in a
+ * restricted security context, like an index build by REFRESH or VACUUM.
+ * Its caller, the custom_field_indexes trigger, runs with search_path pinned
+ * (PT_TRIGGER_FUNCTION), so no operator of the caller's schemas can take
+ * part in it.
  */
 static void
 SortIndexes(pg_uuid_t *project_id, const char *name, PtFieldType type, bool create)
 {
-	Oid			relid = PtParticipantRelid();
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner,
-				save_userid;
+	Oid			save_userid;
 	int			save_sec_context;
-	int			nestlevel;
 	int			dir;
 
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+	SetUserIdAndSecContext(PtOwner(), save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	/* operators resolve in pg_catalog only, whatever the caller's search_path */
-	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
 	SPI_connect();
 	for (dir = 0; dir < 2; dir++)
 	{
@@ -166,7 +155,6 @@ SortIndexes(pg_uuid_t *project_id, const char *name, PtFieldType type, bool crea
 			elog(ERROR, "could not %s index %s", create ? "create" : "drop", index);
 	}
 	SPI_finish();
-	AtEOXact_GUC(true, nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 

@@ -455,6 +455,7 @@ extern Datum *PtResolveParticipantList(pg_uuid_t *project_id, Jsonb *list, bool 
 /* confine.c, per-project confinement and the entry of API functions */
 extern char *pt_jwt_project_claim;
 extern void PtResetAccessCache(void);
+extern Oid	PtOwner(void);
 extern void PtCheckProjectAccess(Oid role, pg_uuid_t *project);
 extern Datum PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg);
 extern Datum PtTriggerCall(FunctionCallInfo fcinfo, PGFunction work);
