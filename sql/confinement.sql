@@ -87,9 +87,9 @@ INSERT INTO participants.project_access (project_id, role_name) VALUES (pid('con
 SET ROLE regress_clinic;
 SELECT participants.allowed_projects() = ARRAY[pid('conf_a')] AS allowed_a;
 -- project B: 42501 from every function, and nothing written
-SELECT c.fn, errx(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'))) AS project_b
+SELECT c.fn, serr(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'))) AS project_b
 FROM calls c ORDER BY c.n;
-SELECT errx($$SELECT participants.create_project('Clinic project')$$) AS create_project;
+SELECT serr($$SELECT participants.create_project('Clinic project')$$) AS create_project;
 -- project A: every function works
 SELECT c.fn, err(format(c.sql, pid('conf_a'), pid('conf_a_seg'), pid('conf_a_study'))) AS project_a
 FROM calls c ORDER BY c.n;
@@ -116,12 +116,12 @@ UNION ALL SELECT 'segment_summary', count(*), count(*) FILTER (WHERE project_id 
 UNION ALL SELECT 'study_funnel', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.study_funnel
 UNION ALL SELECT 'study_summary', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.study_summary;
 -- writes into project B are refused or touch nothing
-SELECT errx(format($$INSERT INTO participants.participant (project_id, id, participant_identifier) VALUES ('%s', gen_random_uuid(), 'RAW-1')$$, pid('conf_b'))) AS raw_insert_b;
+SELECT serr(format($$INSERT INTO participants.participant (project_id, id, participant_identifier) VALUES ('%s', gen_random_uuid(), 'RAW-1')$$, pid('conf_b'))) AS raw_insert_b;
 WITH u AS (UPDATE participants.participant SET first_name = 'X' WHERE project_id = pid('conf_b') RETURNING 1) SELECT count(*) AS raw_update_b FROM u;
 WITH d AS (DELETE FROM participants.event WHERE project_id = pid('conf_b') RETURNING 1) SELECT count(*) AS raw_delete_b FROM d;
-SELECT errx(format($$UPDATE participants.participant SET project_id = '%s' WHERE project_id = '%s'$$, pid('conf_b'), pid('conf_a'))) AS raw_move_to_b;
+SELECT serr(format($$UPDATE participants.participant SET project_id = '%s' WHERE project_id = '%s'$$, pid('conf_b'), pid('conf_a'))) AS raw_move_to_b;
 -- nor can the role grant itself project B
-SELECT errx(format($$INSERT INTO participants.project_access (project_id, role_name) VALUES ('%s', 'regress_clinic')$$, pid('conf_b'))) AS grant_self_b;
+SELECT serr(format($$INSERT INTO participants.project_access (project_id, role_name) VALUES ('%s', 'regress_clinic')$$, pid('conf_b'))) AS grant_self_b;
 -- a raw write in project A still runs the triggers (opt-out cascade, events)
 UPDATE participants.participant SET opted_out = true WHERE project_id = pid('conf_a') AND participant_identifier = 'P-1';
 SELECT status FROM participants.study_participant WHERE project_id = pid('conf_a') ORDER BY 1;
@@ -135,7 +135,7 @@ SET LOCAL ROLE regress_clinic;
 SELECT participants.get_participant(pid('conf_b'), 'P-1') ->> 'participantIdentifier' AS granted_b;
 ROLLBACK;
 SET ROLE regress_clinic;
-SELECT errx($$SELECT participants.get_participant(pid('conf_b'), 'P-1')$$) AS after_rollback;
+SELECT serr($$SELECT participants.get_participant(pid('conf_b'), 'P-1')$$) AS after_rollback;
 RESET ROLE;
 
 -- JWT claims, as PostgREST sets them: a role with EXECUTE and nothing else
@@ -149,25 +149,25 @@ $$;
 -- the claim counts only where a superuser named it (ALTER ROLE for PostgREST's login role)
 SET ROLE regress_web;
 SELECT claims(pid('conf_a')) IS NOT NULL AS claims_set;
-SELECT errx($$SELECT participants.get_participant(pid('conf_a'), 'P-1')$$) AS claim_not_trusted;
+SELECT serr($$SELECT participants.get_participant(pid('conf_a'), 'P-1')$$) AS claim_not_trusted;
 SELECT err($$SET participants.jwt_project_claim = 'project_ids'$$) AS set_claim_setting;
 RESET ROLE;
 SET participants.jwt_project_claim = 'project_ids';
 SET ROLE regress_web;
 SELECT participants.allowed_projects() = ARRAY[pid('conf_a')] AS allowed_a;
-SELECT c.fn, errx(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'))) AS token_a_project_b
+SELECT c.fn, serr(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'))) AS token_a_project_b
 FROM calls c ORDER BY c.n;
 SELECT participants.get_participant(pid('conf_a'), 'P-1') ->> 'participantIdentifier' AS token_a_project_a;
 SELECT claims(pid('conf_a'), pid('conf_b')) IS NOT NULL AS claims_set;
 SELECT participants.get_participant(pid('conf_b'), 'P-1') ->> 'participantIdentifier' AS token_ab_project_b;
 -- malformed claims grant nothing
 SELECT set_config('request.jwt.claims', json_build_object('project_ids', pid('conf_b'))::text, false) IS NOT NULL AS not_an_array;
-SELECT errx($$SELECT participants.get_participant(pid('conf_b'), 'P-1')$$) AS claim_not_array;
+SELECT serr($$SELECT participants.get_participant(pid('conf_b'), 'P-1')$$) AS claim_not_array;
 SELECT set_config('request.jwt.claims', '{"project_ids": ["CONF-B", 42, null]}', false) IS NOT NULL AS not_ids;
-SELECT errx($$SELECT participants.get_participant(pid('conf_b'), 'P-1')$$) AS claim_not_ids;
+SELECT serr($$SELECT participants.get_participant(pid('conf_b'), 'P-1')$$) AS claim_not_ids;
 SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS no_claims;
-SELECT errx($$SELECT participants.get_participant(pid('conf_a'), 'P-1')$$) AS no_token;
-SELECT errx($$SELECT count(*) FROM participants.participant$$) AS web_table;
+SELECT serr($$SELECT participants.get_participant(pid('conf_a'), 'P-1')$$) AS no_token;
+SELECT serr($$SELECT count(*) FROM participants.participant$$) AS web_table;
 RESET ROLE;
 -- in its own session (no superuser set the claim setting), a confined role
 -- cannot use claims to widen its projects
@@ -175,7 +175,7 @@ RESET participants.jwt_project_claim;
 SET ROLE regress_clinic;
 SELECT claims(pid('conf_b')) IS NOT NULL AS claims_set;
 SELECT participants.allowed_projects() = ARRAY[pid('conf_a')] AS clinic_allowed_a_only;
-SELECT errx($$SELECT participants.get_participant(pid('conf_b'), 'P-1')$$) AS clinic_claim_untrusted;
+SELECT serr($$SELECT participants.get_participant(pid('conf_b'), 'P-1')$$) AS clinic_claim_untrusted;
 RESET ROLE;
 SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS reset_claims;
 

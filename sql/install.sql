@@ -32,10 +32,15 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
--- the same with generated ids masked (messages that name a project)
-CREATE FUNCTION errx(sql text) RETURNS text LANGUAGE sql AS $$
-	SELECT regexp_replace(err(sql), '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<id>', 'g')
-$$;
+-- the same with generated ids masked (messages that name a project, a
+-- segment or a study), for the later test files
+CREATE FUNCTION serr(sql text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE sql;
+	RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
+END $$;
 
 -- a participant object without the generated values (id, dates, link identifier)
 CREATE FUNCTION strip(j jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$

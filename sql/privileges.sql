@@ -51,7 +51,7 @@ SELECT participants.enroll_participant(pid('main'), 'MDH-0003')->>'actionTaken' 
 SELECT participants.get_participant(pid('main'), 'MDH-0003')->>'enrolled' AS app_get;
 -- the functions work without table privileges; the tables stay closed
 SELECT err($$SELECT count(*) FROM participants.participant$$) AS app_table;
-SELECT errx($$SELECT participants.get_participant(pid('other'), 'x')$$) AS app_other_project;
+SELECT serr($$SELECT participants.get_participant(pid('other'), 'x')$$) AS app_other_project;
 SELECT err($$SELECT participants.create_project('App project')$$) AS app_create_project;
 RESET ROLE;
 

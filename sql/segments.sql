@@ -2,13 +2,6 @@
 -- history, segment-filtered search
 SELECT participants.create_project('Segment study') AS s \gset
 SELECT participants.create_project('Segment other') AS o \gset
-CREATE FUNCTION serr(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE sql;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END $$;
 -- a segment object without its generated id and date
 CREATE FUNCTION seg(j jsonb) RETURNS jsonb LANGUAGE sql AS $$
 	SELECT j - 'segmentID' - 'createdDate' || jsonb_build_object(

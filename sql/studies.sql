@@ -2,13 +2,6 @@
 -- statuses, events, opt-out and withdrawal cascades, completion codes
 SELECT participants.create_project('Study project') AS sp \gset
 SELECT participants.create_project('Study other') AS so \gset
-CREATE FUNCTION sterr(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE sql;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END $$;
 -- uuids and timestamps masked
 CREATE FUNCTION smask(j jsonb) RETURNS text LANGUAGE sql AS $$
 	SELECT regexp_replace(regexp_replace(j::text,
@@ -95,7 +88,7 @@ SELECT participants.add_study_participants(:'sp', :'open',
 	jsonb_build_array((SELECT id FROM participants.participant WHERE project_id = :'sp' AND participant_identifier = 'T04')),
 	query_by_id => true);
 -- nothing is added when one participant is unknown
-SELECT sterr(format('SELECT participants.add_study_participants(%L, %L, %L)', :'sp', :'open', '["T05", "nobody"]'));
+SELECT serr(format('SELECT participants.add_study_participants(%L, %L, %L)', :'sp', :'open', '["T05", "nobody"]'));
 SELECT count(*) AS open_members FROM participants.study_participant WHERE project_id = :'sp' AND study_id = :'open';
 
 -- every creation wrote an event with priorStatus null
@@ -117,15 +110,15 @@ WHERE e.project_id = :'sp' AND e.id = (SELECT max(id) FROM participants.event WH
 -- along the survey path
 SELECT participants.set_participant_status(:'sp', :'st', 'T01', 'SURVEY_STARTED')->>'priorStatus' AS prior;
 -- errors: the graph, final statuses, unknown names
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'st', 'T01', 'INCENTIVE_SENT'));
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'st', 'T01', 'SURVEY_STARTED'));
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'st', 'T01', 'survey_completed'));
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'st', 'T04', 'INVITE_SENT'));
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'st', 'nobody', 'INVITE_SENT'));
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', gen_random_uuid(), 'T01', 'INVITE_SENT'));
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'so', :'st', 'X01', 'INVITE_SENT'));
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, %L, completion_code => %L)', :'sp', :'st', 'T01', 'SURVEY_COMPLETED', 'NOPE'));
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, NULL)', :'sp', :'st', 'T01'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'st', 'T01', 'INCENTIVE_SENT'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'st', 'T01', 'SURVEY_STARTED'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'st', 'T01', 'survey_completed'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'st', 'T04', 'INVITE_SENT'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'st', 'nobody', 'INVITE_SENT'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', gen_random_uuid(), 'T01', 'INVITE_SENT'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'so', :'st', 'X01', 'INVITE_SENT'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L, completion_code => %L)', :'sp', :'st', 'T01', 'SURVEY_COMPLETED', 'NOPE'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, NULL)', :'sp', :'st', 'T01'));
 SELECT sstatus(:'sp', :'st', 'T01') AS t01_unchanged;
 
 -- a completion code runs its actions in the same transaction
@@ -136,7 +129,7 @@ SELECT completion_code FROM participants.study_participant sp
 WHERE sp.project_id = :'sp' AND sp.study_id = :'st' AND sp.participant_id = (SELECT id FROM participants.participant WHERE project_id = :'sp' AND participant_identifier = 'T01');
 -- and not when the status change fails
 BEGIN;
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, %L, completion_code => %L)', :'sp', :'st', 'T03', 'SURVEY_COMPLETED', 'DONE'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L, completion_code => %L)', :'sp', :'st', 'T03', 'SURVEY_COMPLETED', 'DONE'));
 SELECT string_agg(s->>'segmentName', ', ' ORDER BY s->>'segmentName') AS t03_segments_unchanged
 FROM jsonb_array_elements(participants.participant_segments(:'sp', 'T03')) s;
 ROLLBACK;
@@ -144,17 +137,17 @@ ROLLBACK;
 SELECT participants.set_participant_status(:'sp', :'st', 'T01', 'INCENTIVE_SENT', completion_code => 'NOOP')->>'status' AS status;
 SELECT participants.set_participant_status(:'sp', :'st', 'T01', 'COMPLETED_STUDY')->>'status' AS status;
 SELECT (participants.study_participants(:'sp', :'st', 'COMPLETED_STUDY'))->'participants'->0->'completionCode' AS code_cleared;
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'st', 'T01', 'CANCELLED'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'st', 'T01', 'CANCELLED'));
 SELECT shistory(:'sp', :'st', 'T01') AS t01_history;
 
 -- raw writes are held to the same rules
-SELECT sterr(format($$UPDATE participants.study_participant SET status = 'COMPLETED_STUDY' WHERE project_id = %L AND study_id = %L AND status = 'NOT_STARTED'$$, :'sp', :'st'));
-SELECT sterr(format($$UPDATE participants.study_participant SET status = 'NOPE' WHERE project_id = %L AND study_id = %L$$, :'sp', :'st'));
-SELECT sterr(format($$UPDATE participants.study_participant SET completion_code = 'DONE' WHERE project_id = %L AND study_id = %L$$, :'sp', :'st'));
-SELECT sterr(format($$UPDATE participants.study_participant SET study_id = %L WHERE project_id = %L AND study_id = %L$$, :'open', :'sp', :'st'));
-SELECT sterr(format($$INSERT INTO participants.study_participant (project_id, id, study_id, participant_id, status)
+SELECT serr(format($$UPDATE participants.study_participant SET status = 'COMPLETED_STUDY' WHERE project_id = %L AND study_id = %L AND status = 'NOT_STARTED'$$, :'sp', :'st'));
+SELECT serr(format($$UPDATE participants.study_participant SET status = 'NOPE' WHERE project_id = %L AND study_id = %L$$, :'sp', :'st'));
+SELECT serr(format($$UPDATE participants.study_participant SET completion_code = 'DONE' WHERE project_id = %L AND study_id = %L$$, :'sp', :'st'));
+SELECT serr(format($$UPDATE participants.study_participant SET study_id = %L WHERE project_id = %L AND study_id = %L$$, :'open', :'sp', :'st'));
+SELECT serr(format($$INSERT INTO participants.study_participant (project_id, id, study_id, participant_id, status)
 	SELECT %L, gen_random_uuid(), %L, id, 'INVITE_SENT' FROM participants.participant WHERE project_id = %L AND participant_identifier = 'T06'$$, :'sp', :'st', :'sp'));
-SELECT sterr(format($$INSERT INTO participants.study_participant (project_id, id, study_id, participant_id, status)
+SELECT serr(format($$INSERT INTO participants.study_participant (project_id, id, study_id, participant_id, status)
 	SELECT %L, gen_random_uuid(), %L, id, 'NOT_STARTED' FROM participants.participant WHERE project_id = %L AND participant_identifier = 'T05'$$, :'sp', :'st', :'sp'));
 -- a raw move along the graph writes its event like the function
 UPDATE participants.study_participant SET status = 'INVITE_SENT'
@@ -175,7 +168,7 @@ SELECT :'sp', gen_random_uuid(), :'st', id, 'NOT_STARTED' FROM participants.part
 ON CONFLICT DO NOTHING;
 SELECT shistory(:'sp', :'st', 'T06') AS t06_history_unchanged;
 -- events cannot be changed
-SELECT sterr(format($$UPDATE participants.event SET payload = '{}' WHERE project_id = %L$$, :'sp'));
+SELECT serr(format($$UPDATE participants.event SET payload = '{}' WHERE project_id = %L$$, :'sp'));
 
 -- opt-out: every non-final status to OPTED_OUT with its event, then a person.opted_out event
 SELECT participants.set_participant_status(:'sp', :'open', 'T04', 'INVITE_SENT')->>'status' AS t04_open;
@@ -185,7 +178,7 @@ SELECT participants.set_opted_out(:'sp', 'T03', true)->>'actionTaken' AS again;
 SELECT smask(payload) AS event FROM participants.event WHERE id > :before_opt_out ORDER BY id;
 SELECT sstatus(:'sp', :'st', 'T03') AS t03;
 SELECT participants.add_study_participants(:'sp', :'open', '["T03"]');
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'st', 'T03', 'SCREENER_STARTED'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'st', 'T03', 'SCREENER_STARTED'));
 -- opting back in allows new studies and revives nothing
 SELECT participants.set_opted_out(:'sp', 'T03', false)->>'actionTaken' AS opted_in;
 SELECT smask(payload) AS event FROM participants.event WHERE id = (SELECT max(id) FROM participants.event);
@@ -208,13 +201,13 @@ SELECT (participants.eligible_participants(:'sp', :'open'))->'totalParticipants'
 -- study_participants: pages, status filter
 SELECT smask(participants.study_participants(:'sp', :'st', page_number => 1, page_size => 2)) AS page1;
 SELECT (participants.study_participants(:'sp', :'st', 'CANCELLED'))->'totalParticipants' AS cancelled;
-SELECT sterr(format('SELECT participants.study_participants(%L, %L, %L)', :'sp', :'st', 'DONE'));
-SELECT sterr(format('SELECT participants.study_participants(%L, %L, page_size => 0)', :'sp', :'st'));
-SELECT sterr(format('SELECT participants.study_participants(%L, %L)', :'so', :'st'));
+SELECT serr(format('SELECT participants.study_participants(%L, %L, %L)', :'sp', :'st', 'DONE'));
+SELECT serr(format('SELECT participants.study_participants(%L, %L, page_size => 0)', :'sp', :'st'));
+SELECT serr(format('SELECT participants.study_participants(%L, %L)', :'so', :'st'));
 
 -- status_history errors
-SELECT sterr(format('SELECT participants.status_history(%L, %L, %L)', :'sp', :'st', 'T04'));
-SELECT sterr(format('SELECT participants.status_history(%L, %L, %L)', :'sp', :'st', 'nobody'));
+SELECT serr(format('SELECT participants.status_history(%L, %L, %L)', :'sp', :'st', 'T04'));
+SELECT serr(format('SELECT participants.status_history(%L, %L, %L)', :'sp', :'st', 'nobody'));
 
 -- update_study: rename, replace lists and codes; a null keeps
 SELECT smask(participants.update_study(:'sp', :'st', name => 'Diet study 2', blocklist => '{}')) AS updated;
@@ -224,68 +217,68 @@ SELECT jsonb_array_length((participants.update_study(:'sp', :'st', completion_co
 SELECT (participants.get_study(:'sp', :'st'))->>'studyName' AS name_kept;
 
 -- study errors
-SELECT sterr(format('SELECT participants.create_study(%L, %L)', :'sp', '  '));
-SELECT sterr(format('SELECT participants.create_study(%L, NULL)', :'sp'));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, ARRAY[%L]::uuid[])', :'sp', 'X', gen_random_uuid()));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, ARRAY[%L]::uuid[])', :'sp', 'X', :'othergroup'));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, ARRAY[%L, %L]::uuid[])', :'sp', 'X', :'panel', :'panel'));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, ARRAY[%L]::uuid[], ARRAY[%L]::uuid[])', :'sp', 'X', :'panel', :'panel'));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, ARRAY[NULL]::uuid[])', :'sp', 'X'));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X', '{}'));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X', '[{"actions": []}]'));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X', '[{"code": "A"}, {"code": "A"}]'));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X', '[{"code": "A", "color": 1}]'));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X', '[{"code": ""}]'));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X',
+SELECT serr(format('SELECT participants.create_study(%L, %L)', :'sp', '  '));
+SELECT serr(format('SELECT participants.create_study(%L, NULL)', :'sp'));
+SELECT serr(format('SELECT participants.create_study(%L, %L, ARRAY[%L]::uuid[])', :'sp', 'X', gen_random_uuid()));
+SELECT serr(format('SELECT participants.create_study(%L, %L, ARRAY[%L]::uuid[])', :'sp', 'X', :'othergroup'));
+SELECT serr(format('SELECT participants.create_study(%L, %L, ARRAY[%L, %L]::uuid[])', :'sp', 'X', :'panel', :'panel'));
+SELECT serr(format('SELECT participants.create_study(%L, %L, ARRAY[%L]::uuid[], ARRAY[%L]::uuid[])', :'sp', 'X', :'panel', :'panel'));
+SELECT serr(format('SELECT participants.create_study(%L, %L, ARRAY[NULL]::uuid[])', :'sp', 'X'));
+SELECT serr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X', '{}'));
+SELECT serr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X', '[{"actions": []}]'));
+SELECT serr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X', '[{"code": "A"}, {"code": "A"}]'));
+SELECT serr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X', '[{"code": "A", "color": 1}]'));
+SELECT serr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X', '[{"code": ""}]'));
+SELECT serr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X',
 	jsonb_build_array(jsonb_build_object('code', 'A', 'actions', jsonb_build_array(jsonb_build_object('action', 'PAY', 'segmentID', :'panel'))))));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X',
+SELECT serr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X',
 	jsonb_build_array(jsonb_build_object('code', 'A', 'actions', jsonb_build_array(jsonb_build_object('action', 'ADD_TO_SEGMENT', 'segmentID', 'nope'))))));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X',
+SELECT serr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X',
 	jsonb_build_array(jsonb_build_object('code', 'A', 'actions', jsonb_build_array(jsonb_build_object('action', 'ADD_TO_SEGMENT'))))));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X',
+SELECT serr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X',
 	jsonb_build_array(jsonb_build_object('code', 'A', 'actions', jsonb_build_array(jsonb_build_object('action', 'ADD_TO_SEGMENT', 'segmentID', :'austin'))))));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X',
+SELECT serr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X',
 	jsonb_build_array(jsonb_build_object('code', 'A', 'actions', jsonb_build_array(
 		jsonb_build_object('action', 'ADD_TO_SEGMENT', 'segmentID', :'panel'),
 		jsonb_build_object('action', 'REMOVE_FROM_SEGMENT', 'segmentID', :'panel'))))));
-SELECT sterr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X',
+SELECT serr(format('SELECT participants.create_study(%L, %L, completion_codes => %L)', :'sp', 'X',
 	jsonb_build_array(jsonb_build_object('code', 'A', 'actions', jsonb_build_array(jsonb_build_object('action', 'ADD_TO_SEGMENT', 'segmentID', gen_random_uuid()))))));
-SELECT sterr(format('SELECT participants.create_study(%L, %L)', gen_random_uuid(), 'X'));
-SELECT sterr(format('SELECT participants.get_study(%L, %L)', :'sp', gen_random_uuid()));
-SELECT sterr(format('SELECT participants.get_study(%L, %L)', :'so', :'st'));
-SELECT sterr(format('SELECT participants.update_study(%L, %L, name => %L)', :'sp', gen_random_uuid(), 'X'));
-SELECT sterr(format('SELECT participants.add_study_participants(%L, %L, %L)', :'sp', gen_random_uuid(), '["T01"]'));
-SELECT sterr(format('SELECT participants.add_study_participants(%L, %L, %L)', :'sp', :'st', '{"T01": 1}'));
-SELECT sterr(format('SELECT participants.add_study_participants(%L, %L, %L)', :'sp', :'st', '[1]'));
-SELECT sterr(format('SELECT participants.set_opted_out(%L, %L, NULL)', :'sp', 'T01'));
-SELECT sterr(format('SELECT participants.set_opted_out(%L, %L, true)', :'sp', 'nobody'));
-SELECT sterr(format('SELECT participants.events_since(%L, -1)', :'sp'));
-SELECT sterr(format('SELECT participants.events_since(%L, 0, 0)', :'sp'));
-SELECT sterr(format('SELECT participants.events_since(%L, 0, 1001)', :'sp'));
-SELECT sterr(format('SELECT participants.events_since(%L)', gen_random_uuid()));
+SELECT serr(format('SELECT participants.create_study(%L, %L)', gen_random_uuid(), 'X'));
+SELECT serr(format('SELECT participants.get_study(%L, %L)', :'sp', gen_random_uuid()));
+SELECT serr(format('SELECT participants.get_study(%L, %L)', :'so', :'st'));
+SELECT serr(format('SELECT participants.update_study(%L, %L, name => %L)', :'sp', gen_random_uuid(), 'X'));
+SELECT serr(format('SELECT participants.add_study_participants(%L, %L, %L)', :'sp', gen_random_uuid(), '["T01"]'));
+SELECT serr(format('SELECT participants.add_study_participants(%L, %L, %L)', :'sp', :'st', '{"T01": 1}'));
+SELECT serr(format('SELECT participants.add_study_participants(%L, %L, %L)', :'sp', :'st', '[1]'));
+SELECT serr(format('SELECT participants.set_opted_out(%L, %L, NULL)', :'sp', 'T01'));
+SELECT serr(format('SELECT participants.set_opted_out(%L, %L, true)', :'sp', 'nobody'));
+SELECT serr(format('SELECT participants.events_since(%L, -1)', :'sp'));
+SELECT serr(format('SELECT participants.events_since(%L, 0, 0)', :'sp'));
+SELECT serr(format('SELECT participants.events_since(%L, 0, 1001)', :'sp'));
+SELECT serr(format('SELECT participants.events_since(%L)', gen_random_uuid()));
 -- a segment a study uses cannot be deleted (function or raw)
-SELECT sterr(format('SELECT participants.delete_segment(%L, %L)', :'sp', :'panel'));
-SELECT sterr(format('DELETE FROM participants.segment WHERE project_id = %L AND id = %L', :'sp', :'panel'));
-SELECT sterr(format($$SELECT participants.create_study(%L, 'codes', completion_codes => %L)$$, :'sp',
+SELECT serr(format('SELECT participants.delete_segment(%L, %L)', :'sp', :'panel'));
+SELECT serr(format('DELETE FROM participants.segment WHERE project_id = %L AND id = %L', :'sp', :'panel'));
+SELECT serr(format($$SELECT participants.create_study(%L, 'codes', completion_codes => %L)$$, :'sp',
 	jsonb_build_array(jsonb_build_object('code', 'A', 'actions', jsonb_build_array(jsonb_build_object('action', 'ADD_TO_SEGMENT', 'segmentID', :'followup')))))) AS with_code;
-SELECT sterr(format('SELECT participants.delete_segment(%L, %L)', :'sp', :'followup'));
+SELECT serr(format('SELECT participants.delete_segment(%L, %L)', :'sp', :'followup'));
 
 -- the transition table: a DBA's change takes effect; bad rows are refused
-SELECT sterr(format($$INSERT INTO participants.status_transition VALUES (%L, 'CANCELLED', 'INVITE_SENT')$$, :'sp'));
-SELECT sterr(format($$INSERT INTO participants.status_transition VALUES (%L, 'INVITE_SENT', 'INVITE_SENT')$$, :'sp'));
-SELECT sterr(format($$INSERT INTO participants.status_transition VALUES (%L, 'INVITE_SENT', 'SENT')$$, :'sp'));
-SELECT sterr(format($$INSERT INTO participants.status_transition VALUES (%L, 'invite_sent', 'NOT_STARTED')$$, :'sp'));
+SELECT serr(format($$INSERT INTO participants.status_transition VALUES (%L, 'CANCELLED', 'INVITE_SENT')$$, :'sp'));
+SELECT serr(format($$INSERT INTO participants.status_transition VALUES (%L, 'INVITE_SENT', 'INVITE_SENT')$$, :'sp'));
+SELECT serr(format($$INSERT INTO participants.status_transition VALUES (%L, 'INVITE_SENT', 'SENT')$$, :'sp'));
+SELECT serr(format($$INSERT INTO participants.status_transition VALUES (%L, 'invite_sent', 'NOT_STARTED')$$, :'sp'));
 SELECT participants.upsert_participant(:'sp', '{"participantIdentifier": "T07"}')->>'actionTaken' AS t07;
 SELECT participants.add_study_participants(:'sp', :'open', '["T07"]')->'added' AS t07_added;
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'open', 'T07', 'SURVEY_STARTED'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'open', 'T07', 'SURVEY_STARTED'));
 INSERT INTO participants.status_transition VALUES (:'sp', 'NOT_STARTED', 'SURVEY_STARTED');
 SELECT participants.set_participant_status(:'sp', :'open', 'T07', 'SURVEY_STARTED')->>'status' AS new_edge_used;
 DELETE FROM participants.status_transition WHERE project_id = :'sp' AND from_status = 'SURVEY_STARTED' AND to_status = 'SURVEY_COMPLETED';
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'open', 'T07', 'SURVEY_COMPLETED'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'open', 'T07', 'SURVEY_COMPLETED'));
 -- a change rolled back is forgotten
 BEGIN;
 DELETE FROM participants.status_transition WHERE project_id = :'sp' AND to_status = 'CANCELLED';
-SELECT sterr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'open', 'T07', 'CANCELLED'));
+SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)', :'sp', :'open', 'T07', 'CANCELLED'));
 ROLLBACK;
 SELECT participants.set_participant_status(:'sp', :'open', 'T07', 'CANCELLED')->>'status' AS cancel_allowed_again;
 -- the other project's graph is its own

@@ -139,7 +139,7 @@ GRANT USAGE ON SCHEMA participants TO regress_upgrade;
 GRANT EXECUTE ON FUNCTION participants.get_participant TO regress_upgrade;
 GRANT SELECT ON up TO regress_upgrade;
 SET ROLE regress_upgrade;
-SELECT errx($$SELECT participants.get_participant((SELECT p FROM up), 'U-1')$$) AS confined;
+SELECT serr($$SELECT participants.get_participant((SELECT p FROM up), 'U-1')$$) AS confined;
 RESET ROLE;
 DROP OWNED BY regress_upgrade;
 DROP ROLE regress_upgrade;

@@ -216,6 +216,16 @@ count_regress() { # FILE -> "passed failed"
     echo "$ok $bad"
 }
 
+# Count the top-level TAP lines ("ok 3 - …", "ok - …") of the HTTP suite, the
+# dump check and the fuzzer; a file with none counts as one failure.
+count_tap() { # FILE -> "passed failed"
+    local ok bad
+    ok=$(grep -cE '^ok ([0-9]+ )?- ' "$1" || true)
+    bad=$(grep -cE '^not ok ([0-9]+ )?- ' "$1" || true)
+    if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then bad=1; tail -20 "$1" >&2; fi
+    echo "$ok $bad"
+}
+
 cmd_test() {
     install_packages
     install_http
@@ -282,8 +292,7 @@ cmd_test() {
     stop_postgrest "$data/pg"
     grep -vE '^ok |^ *#|^ *$|^TAP version|^ *---|^ *\.\.\.|^ *duration_ms|^1\.\.' "$out/http.txt" | head -60 || true
     grep -E '^# (tests|pass|fail) ' "$out/http.txt" || true
-    p=$(grep -cE '^ok ([0-9]+ )?- ' "$out/http.txt" || true)
-    f=$(grep -cE '^not ok ([0-9]+ )?- ' "$out/http.txt" || true)
+    read -r p f < <(count_tap "$out/http.txt")
     if [ "$http_rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     [ "$f" -eq 0 ] || rc=1
     passed=$((passed + p)); failed=$((failed + f))
@@ -291,9 +300,7 @@ cmd_test() {
     log "dump and restore (custom format and plain)"
     bash "$ROOT/test/dump.sh" "$data/pg/sock" "$TEST_PORT" >"$out/dump.txt" 2>&1 || true
     grep -E '^(not )?ok - ' "$out/dump.txt" | grep -v '^ok - ' || true
-    p=$(grep -cE '^ok - ' "$out/dump.txt" || true)
-    f=$(grep -cE '^not ok - ' "$out/dump.txt" || true)
-    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; tail -20 "$out/dump.txt"; fi
+    read -r p f < <(count_tap "$out/dump.txt")
     passed=$((passed + p)); failed=$((failed + f))
     echo "dump and restore: $p passed, $f failed"
 
@@ -302,9 +309,7 @@ cmd_test() {
         --count "${PT_FUZZ_COUNT:-5000}" --log "$data/pg/server.log" --findings "$out/fuzz-findings.jsonl" \
         >"$out/fuzz.txt" 2>&1 || true
     grep -vE '^ok - |progress|^\s*$' "$out/fuzz.txt" | tail -25 || true
-    p=$(grep -cE '^ok - ' "$out/fuzz.txt" || true)
-    f=$(grep -cE '^not ok - ' "$out/fuzz.txt" || true)
-    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; tail -20 "$out/fuzz.txt"; fi
+    read -r p f < <(count_tap "$out/fuzz.txt")
     passed=$((passed + p)); failed=$((failed + f))
 
     log "bulk memory check"
