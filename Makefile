@@ -20,9 +20,14 @@ OBJS = \
 	src/filter.o \
 	src/segment.o \
 	src/status.o \
-	src/study.o src/confine.o
+	src/study.o \
+	src/confine.o \
+	src/cache.o \
+	src/counter.o \
+	src/grant.o
 
-DATA = sql/participants--0.1.0.sql sql/participants--0.2.0.sql sql/participants--0.1.0--0.2.0.sql
+DATA = sql/participants--0.1.0.sql sql/participants--0.2.0.sql sql/participants--0.3.0.sql \
+	sql/participants--0.1.0--0.2.0.sql sql/participants--0.2.0--0.3.0.sql
 
 # pg_regress tests, in order (sql/NAME.sql, expected/NAME.out)
 REGRESS = install upsert validation enrollment bulk custom_fields ops query segments directory studies privileges confinement hijack fuzz_findings projects upgrade

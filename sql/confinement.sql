@@ -52,7 +52,8 @@ INSERT INTO calls VALUES
  (26, 'eligible_participants', $$SELECT participants.eligible_participants('%1$s', '%3$s')$$),
  (27, 'events_since', $$SELECT participants.events_since('%1$s')$$),
  (28, 'delete_segment', $$SELECT participants.delete_segment('%1$s', '%2$s')$$),
- (29, 'delete_participant', $$SELECT participants.delete_participant('%1$s', 'P-3')$$);
+ (29, 'delete_participant', $$SELECT participants.delete_participant('%1$s', 'P-3')$$),
+ (30, 'event_channel', $$SELECT participants.event_channel('%1$s') IS NOT NULL$$);
 GRANT SELECT ON calls TO PUBLIC;
 -- every API function that takes a project is in the matrix
 SELECT p.proname FROM pg_proc p

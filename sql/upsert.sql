@@ -101,7 +101,7 @@ SELECT r = r::text::jsonb AS well_formed, r->'result'->'demographics'->>'preferr
 FROM participants.upsert_participant(pid('main'), '{"participantIdentifier": "MDH-0001", "demographics": {"preferredLanguage": "es"}}') AS r;
 
 -- a generated identifier skips a number someone already took by hand
-SELECT nextval('participants.participant_identifier_seq') AS n \gset
+SELECT last_participant_number AS n FROM participants.project_counter WHERE project_id = pid('main') \gset
 SELECT participants.upsert_participant(pid('main'), jsonb_build_object('participantIdentifier', 'MS-' || lpad((:n + 1)::text, 8, '0'))) ->> 'actionTaken' AS taken_by_hand;
 SELECT r->>'actionTaken' AS action,
        r->'result'->>'participantIdentifier' = 'MS-' || lpad((:n + 2)::text, 8, '0') AS skipped_to_next

@@ -193,6 +193,8 @@ ParseCustomFields(JsonbContainer *obj, const char *path, PtProject *project,
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 
+	/* before anything else: merging many keys costs their square */
+	PtCheckCustomFieldCount(JsonContainerSize(obj), path);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
 		char	   *name;

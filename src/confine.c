@@ -7,6 +7,10 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
@@ -23,7 +27,9 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/fmgroids.h"
 
 #include "pt.h"
 
@@ -33,53 +39,26 @@
 /* The JWT claim (in request.jwt.claims) listing a caller's projects; "" = none */
 char	   *pt_jwt_project_claim = NULL;
 
-/* One row of participants.project_access, with the role resolved */
-typedef struct AccessGrant
-{
-	pg_uuid_t	project;
-	Oid			role;
-} AccessGrant;
+/* The role that called the API function now running (InvalidOid: none) */
+static Oid	api_caller = InvalidOid;
 
-static AccessGrant *grants = NULL;	/* in TopMemoryContext */
-static int	ngrants = 0;
-static bool grants_valid = false;
-static uint64 resets = 0;		/* invalidations seen, to spot one during a load */
+/*
+ * Catalog facts looked up once until invalidated: the extension's tables'
+ * owner and project_access with its primary key. These are catalog data,
+ * which a relcache invalidation of project or project_access refreshes;
+ * the grants themselves are never cached (see MayUse).
+ */
 static bool tables_valid = false;
 static Oid	owner_relid = InvalidOid;	/* participants.project */
 static Oid	owner_role = InvalidOid;	/* its owner */
 static Oid	access_relid = InvalidOid;	/* participants.project_access, if any */
-static bool callbacks_registered = false;
-
-/* Forget the grants and the tables (project_access or a role changed) */
-void
-PtResetAccessCache(void)
-{
-	grants_valid = false;
-	tables_valid = false;
-	resets++;
-}
+static Oid	access_index = InvalidOid;	/* its primary key */
 
 static void
-AccessRelcacheCallback(Datum arg, Oid relid)
+TablesReset(Oid relid)
 {
 	if (relid == InvalidOid || relid == access_relid || relid == owner_relid)
-		PtResetAccessCache();
-}
-
-static void
-AccessSyscacheCallback(Datum arg, int cacheid, uint32 hashvalue)
-{
-	PtResetAccessCache();
-}
-
-static void
-RegisterCallbacks(void)
-{
-	if (callbacks_registered)
-		return;
-	CacheRegisterRelcacheCallback(AccessRelcacheCallback, (Datum) 0);
-	CacheRegisterSyscacheCallback(AUTHOID, AccessSyscacheCallback, (Datum) 0);
-	callbacks_registered = true;
+		tables_valid = false;
 }
 
 /*
@@ -90,13 +69,12 @@ RegisterCallbacks(void)
 static void
 LookUpTables(void)
 {
-	uint64		resets_before = resets;
 	Oid			nsp;
 	HeapTuple	tup;
 
-	RegisterCallbacks();
 	if (tables_valid)
 		return;
+	PtCacheRegister(TablesReset);
 	nsp = get_namespace_oid("participants", false);
 	owner_relid = get_relname_relid("project", nsp);
 	if (!OidIsValid(owner_relid))
@@ -107,8 +85,8 @@ LookUpTables(void)
 	owner_role = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	access_relid = get_relname_relid("project_access", nsp);
-	/* an invalidation that arrived meanwhile may predate what was read */
-	tables_valid = (resets == resets_before);
+	access_index = get_relname_relid("project_access_pkey", nsp);
+	tables_valid = true;
 }
 
 /*
@@ -131,50 +109,63 @@ SearchPathPinned(void)
 }
 
 /*
- * Load participants.project_access (as the owner: callers need no privilege
- * on it). Roles that no longer exist are left out; they grant nothing.
+ * The role on whose behalf the code now runs: the caller of the API
+ * function in progress (whose work runs as the owner), else the current
+ * user (a raw statement and the triggers it fires).
  */
-static void
-LoadGrants(void)
+Oid
+PtCaller(void)
 {
-	uint64		resets_before = resets;
-	AccessGrant *loaded;
-	Oid			save_userid;
-	int			save_sec;
-	int			n = 0;
-	uint64		i;
+	return OidIsValid(api_caller) ? api_caller : GetUserId();
+}
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	SPI_connect();
-	if (SPI_execute("SELECT project_id, role_name FROM participants.project_access", true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read participants.project_access");
-	loaded = MemoryContextAlloc(TopMemoryContext, sizeof(AccessGrant) * Max(SPI_processed, 1));
-	for (i = 0; i < SPI_processed; i++)
+/*
+ * Call fn(role_oid, arg) for each role that project_access grants project
+ * (every project when project is NULL), read as it is now: with a snapshot
+ * taken after the invalidations committed so far were accepted, whatever
+ * the transaction's isolation level and however old its own snapshot. So a
+ * grant or revocation committed before this call applies to it, in every
+ * session, and one never applies before it commits (this transaction's own
+ * are seen). Stops and returns true when fn does; roles that no longer
+ * exist grant nothing.
+ */
+static bool
+ForEachGrant(const pg_uuid_t *project, bool (*fn) (Oid role, const pg_uuid_t *project, void *arg),
+			 void *arg)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	Snapshot	snap;
+	HeapTuple	tup;
+	bool		done = false;
+
+	AcceptInvalidationMessages();
+	LookUpTables();
+	rel = table_open(access_relid, AccessShareLock);
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	if (project != NULL)
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project));
+	scan = systable_beginscan(rel, access_index, project != NULL && OidIsValid(access_index),
+							  snap, project != NULL ? 1 : 0, &key);
+	while (!done && HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		bool		isnull1,
 					isnull2;
-		Datum		p = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull1);
-		Datum		r = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull2);
+		Datum		p = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull1);
+		Datum		r = heap_getattr(tup, 2, RelationGetDescr(rel), &isnull2);
 		Oid			role;
 
 		if (isnull1 || isnull2)
 			continue;
 		role = get_role_oid(NameStr(*DatumGetName(r)), true);
-		if (!OidIsValid(role))
-			continue;
-		loaded[n].project = *DatumGetUUIDP(p);
-		loaded[n].role = role;
-		n++;
+		if (OidIsValid(role))
+			done = fn(role, DatumGetUUIDP(p), arg);
 	}
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
-	if (grants)
-		pfree(grants);
-	grants = loaded;
-	ngrants = n;
-	/* an invalidation that arrived while loading may predate what was read */
-	grants_valid = (resets == resets_before);
+	systable_endscan(scan);
+	UnregisterSnapshot(snap);
+	table_close(rel, AccessShareLock);
+	return done;
 }
 
 /*
@@ -248,26 +239,36 @@ UuidEqual(const pg_uuid_t *a, const pg_uuid_t *b)
 	return memcmp(a->data, b->data, UUID_LEN) == 0;
 }
 
-/* May role use the project? */
+static bool
+GrantMatches(Oid grantee, const pg_uuid_t *project, void *arg)
+{
+	return has_privs_of_role(*(Oid *) arg, grantee);
+}
+
+/*
+ * May role use the project? Role attributes and memberships, and the
+ * grants, are read as committed when the call is made (see ForEachGrant).
+ */
 static bool
 MayUse(Oid role, const pg_uuid_t *project)
 {
 	ListCell   *lc;
-	int			i;
 
+	AcceptInvalidationMessages();
 	if (Unconfined(role))
 		return true;
 	foreach(lc, ClaimProjects())
 		if (UuidEqual(lfirst(lc), project))
 			return true;
-	/* a grant or revocation committed by now applies, even mid-transaction */
+	return ForEachGrant(project, GrantMatches, &role);
+}
+
+/* Is the role exempt from confinement? */
+bool
+PtUnconfined(Oid role)
+{
 	AcceptInvalidationMessages();
-	if (!grants_valid)
-		LoadGrants();
-	for (i = 0; i < ngrants; i++)
-		if (UuidEqual(&grants[i].project, project) && has_privs_of_role(role, grants[i].role))
-			return true;
-	return false;
+	return Unconfined(role);
 }
 
 /* 42501 unless role may use the project */
@@ -287,6 +288,22 @@ PtCheckProjectAccess(Oid role, pg_uuid_t *project)
 }
 
 /*
+ * Is this session restoring a dump? pg_dump's output (pg_restore's, and a
+ * plain dump replayed with psql -f) sets row_security = off; a role that
+ * row-level security applies to cannot touch the extension's tables at all
+ * with it off, so only an unconfined role's session can be in a restore,
+ * and the caller of an API function is asked, not the owner it works as.
+ * Only then do rows skip the rules and their events (README, Reliability).
+ */
+bool
+PtInRestore(void)
+{
+	const char *rs = GetConfigOption("row_security", true, false);
+
+	return rs != NULL && strcmp(rs, "off") == 0 && PtUnconfined(PtCaller());
+}
+
+/*
  * The entry of every API function (see PT_API_FUNCTION): the caller must
  * be allowed the project of argument 0 (or, for project_arg false, be
  * unconfined); the work then runs as the owner of the extension's tables,
@@ -303,7 +320,8 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 {
 	Oid			save_userid;
 	int			save_sec;
-	Datum		result;
+	Oid			save_caller = api_caller;
+	volatile Datum result = (Datum) 0;
 
 	/*
 	 * The work writes through the executor's single-row paths, which do not
@@ -316,13 +334,13 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	if (!project_arg)
 	{
-		if (!Unconfined(save_userid))
+		if (!PtUnconfined(save_userid))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied to create a project"),
-					 errdetail("Role \"%s\" is confined to the projects granted to it.",
+					 errmsg("permission denied for function %s", get_func_name(fcinfo->flinfo->fn_oid)),
+					 errdetail("Role \"%s\" is confined to the projects granted to it; only a role that is not may call this function.",
 							   GetUserNameFromId(save_userid, false)),
-					 errhint("Create projects as a role that bypasses row-level security, then grant them in participants.project_access.")));
+					 errhint("Call it as a superuser, a role with BYPASSRLS or the owner of the extension's tables.")));
 	}
 	else if (!PG_ARGISNULL(0))
 		PtCheckProjectAccess(save_userid, PG_GETARG_UUID_P(0));
@@ -332,11 +350,23 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 	 * One that does not (0.1.0's, until ALTER EXTENSION ... UPDATE) works
 	 * with the caller's rights, as it did in 0.1.0.
 	 */
-	if (!SearchPathPinned())
-		return work(fcinfo);
-	SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	result = work(fcinfo);
-	SetUserIdAndSecContext(save_userid, save_sec);
+	api_caller = save_userid;
+	PG_TRY();
+	{
+		if (!SearchPathPinned())
+			result = work(fcinfo);
+		else
+		{
+			SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+			result = work(fcinfo);
+			SetUserIdAndSecContext(save_userid, save_sec);
+		}
+	}
+	PG_FINALLY();
+	{
+		api_caller = save_caller;
+	}
+	PG_END_TRY();
 	return result;
 }
 
@@ -367,32 +397,47 @@ PG_FUNCTION_INFO_V1(participants_allowed_projects);
  * allowed_projects(): the projects the current role may use, for the
  * row-level security policies; null for a role that is not confined.
  */
+typedef struct ProjectList
+{
+	Oid			role;
+	int			n;
+	int			size;
+	Datum	   *elems;
+} ProjectList;
+
+static bool
+CollectGranted(Oid grantee, const pg_uuid_t *project, void *arg)
+{
+	ProjectList *l = arg;
+	pg_uuid_t  *u;
+
+	if (!has_privs_of_role(l->role, grantee))
+		return false;
+	if (l->n == l->size)
+	{
+		l->size *= 2;
+		l->elems = repalloc(l->elems, sizeof(Datum) * l->size);
+	}
+	u = palloc(sizeof(pg_uuid_t));
+	*u = *project;
+	l->elems[l->n++] = UUIDPGetDatum(u);
+	return false;
+}
+
 Datum
 participants_allowed_projects(PG_FUNCTION_ARGS)
 {
-	Oid			role = GetUserId();
-	List	   *ids;
-	Datum	   *elems;
-	int			n = 0;
-	int			i;
+	ProjectList l;
 	ListCell   *lc;
 
-	if (Unconfined(role))
+	l.role = GetUserId();
+	if (PtUnconfined(l.role))
 		PG_RETURN_NULL();
-	ids = ClaimProjects();
-	AcceptInvalidationMessages();
-	if (!grants_valid)
-		LoadGrants();
-	elems = palloc(sizeof(Datum) * (list_length(ids) + ngrants + 1));
-	foreach(lc, ids)
-		elems[n++] = UUIDPGetDatum(lfirst(lc));
-	for (i = 0; i < ngrants; i++)
-		if (has_privs_of_role(role, grants[i].role))
-		{
-			pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
-
-			*u = grants[i].project;
-			elems[n++] = UUIDPGetDatum(u);
-		}
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	l.n = 0;
+	l.size = 16;
+	l.elems = palloc(sizeof(Datum) * l.size);
+	foreach(lc, ClaimProjects())
+		(void) CollectGranted(l.role, lfirst(lc), &l);
+	(void) ForEachGrant(NULL, CollectGranted, &l);
+	PG_RETURN_ARRAYTYPE_P(construct_array(l.elems, l.n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 }

@@ -159,10 +159,65 @@ SortIndexes(pg_uuid_t *project_id, const char *name, PtFieldType type, bool crea
 }
 
 /*
+ * Only a role that is not confined to projects may add or drop sort
+ * indexes: they are built on the participant table every project shares,
+ * holding a lock that stops every project's writes (SHARE, for CREATE
+ * INDEX) or every access (ACCESS EXCLUSIVE, for DROP INDEX) until the
+ * transaction ends, and every write of every project pays for them
+ * afterwards. The caller of the API function is asked, not the owner it
+ * works as.
+ */
+static void
+CheckMayChangeIndexes(const char *name, bool sortable, bool dropped)
+{
+	Oid			caller = PtCaller();
+
+	if (PtUnconfined(caller))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 dropped ? errmsg("permission denied to drop sortable custom field \"%s\"", name)
+			 : errmsg("permission denied to make custom field \"%s\" %s", name,
+					  sortable ? "sortable" : "not sortable"),
+			 errdetail("Role \"%s\" is confined to projects, and sort indexes are built on the table all projects share.",
+					   GetUserNameFromId(caller, false)),
+			 errhint(sortable ? "Ask an operator (a role not confined to projects) to make the field sortable; it can be sorted by without the index."
+					 : "Keep \"sortable\": true in the options, or ask an operator (a role not confined to projects) to change it.")));
+}
+
+/* PT409 when the project already has participants.max_sortable_fields sortable fields */
+static void
+CheckSortableLimit(pg_uuid_t *project_id, const char *name)
+{
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1];
+	bool		isnull;
+	int64		n;
+
+	args[0] = UUIDPGetDatum(project_id);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT pg_catalog.count(*) FROM participants.custom_field "
+							  "WHERE project_id = $1 AND options OPERATOR(pg_catalog.@>) '{\"sortable\": true}'",
+							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not count sortable fields");
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	if (n > pt_max_sortable_fields)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("cannot make custom field \"%s\" sortable: the project has %d sortable fields already",
+						name, pt_max_sortable_fields),
+				 errdetail("The server setting participants.max_sortable_fields is %d.", pt_max_sortable_fields),
+				 errhint("Make another field not sortable first, or have a superuser raise the setting.")));
+}
+
+/*
  * AFTER INSERT OR UPDATE OR DELETE row trigger on participants.custom_field:
  * a sortable field has its indexes, and a field that stops being sortable
- * (or is dropped) loses them. Restoring a dump inserts the definitions, so
- * the indexes come back with them.
+ * (or is dropped) loses them; only unconfined roles may do either, and a
+ * project has at most participants.max_sortable_fields sortable fields.
+ * Restoring a dump inserts the definitions, so the indexes come back with
+ * them (a restore is not held to the limit).
  */
 PT_TRIGGER_FUNCTION(participants_custom_field_indexes)
 {
@@ -197,6 +252,12 @@ PT_TRIGGER_FUNCTION(participants_custom_field_indexes)
 	t = newtup ? newtup : oldtup;
 	name = TextDatumGetCString(heap_getattr(t, SPI_fnumber(desc, "name"), desc, &isnull));
 	project_id = DatumGetUUIDP(heap_getattr(t, SPI_fnumber(desc, "project_id"), desc, &isnull));
+	if (is != was && !PtInRestore())
+	{
+		CheckMayChangeIndexes(name, is, newtup == NULL);
+		if (is)
+			CheckSortableLimit(project_id, name);
+	}
 	if (is && !was)
 		SortIndexes(project_id, name,
 					PtFieldTypeFromName(TextDatumGetCString(heap_getattr(t, SPI_fnumber(desc, "type"), desc, &isnull))),

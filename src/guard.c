@@ -168,6 +168,8 @@ CheckCustomFields(HeapTuple t, TupleDesc desc)
 	JsonbIteratorToken tok;
 
 	PtCheckObject(cf, "column \"custom_fields\"", "an object");
+	if (!PtInRestore())
+		PtCheckCustomFieldCount(JsonContainerSize(&cf->root), "");
 	project = PtGetProject(project_id);
 	it = JsonbIteratorInit(&cf->root);
 	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)

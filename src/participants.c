@@ -15,6 +15,12 @@ PG_MODULE_MAGIC;
 /* Elements a bulk upsert processes per chunk (one lookup and one write each) */
 int			pt_bulk_batch_size = 1000;
 
+/* Sortable custom fields per project (each has two indexes on the shared table) */
+int			pt_max_sortable_fields = 5;
+
+/* Custom field keys per participant */
+int			pt_max_custom_fields = 200;
+
 void		_PG_init(void);
 
 /* Define the settings and register the project cache invalidation */
@@ -35,6 +41,20 @@ _PG_init(void)
 							   "",
 							   PGC_SUSET, 0,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("participants.max_sortable_fields",
+							"Custom fields per project that may be sortable.",
+							"Each sortable field keeps two indexes on the participant table that every project shares, and every write of every project maintains them. Only superusers can change it.",
+							&pt_max_sortable_fields,
+							5, 0, 100,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("participants.max_custom_fields",
+							"Custom field keys one participant may hold.",
+							"A write that would leave a participant with more keys in customFields is refused (22023). Only superusers can change it.",
+							&pt_max_custom_fields,
+							200, 1, 10000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("participants");
 	PtInitProjectCache();
 }

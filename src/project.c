@@ -23,6 +23,7 @@
 
 static HTAB *project_cache = NULL;
 static MemoryContext project_cache_cxt = NULL;
+static uint64 project_cache_resets = 0;	/* to spot one during a load */
 static bool cache_callback_registered = false;
 static bool cache_written_in_xact = false;
 static Oid	project_relid = InvalidOid;
@@ -36,11 +37,15 @@ typedef struct ProjectCacheEntry
 
 /* Drop the whole cache when the project or custom_field table changes */
 static void
-ProjectCacheCallback(Datum arg, Oid relid)
+ProjectCacheReset(Oid relid)
 {
-	if (project_cache == NULL)
-		return;
 	if (relid != InvalidOid && relid != project_relid && relid != field_relid)
+		return;
+	project_cache_resets++;
+	/* the extension may have been dropped and created again: look up anew */
+	project_relid = InvalidOid;
+	field_relid = InvalidOid;
+	if (project_cache == NULL)
 		return;
 
 	/*
@@ -54,8 +59,6 @@ ProjectCacheCallback(Datum arg, Oid relid)
 		MemoryContextDelete(project_cache_cxt);
 	project_cache_cxt = NULL;
 	project_cache = NULL;
-	project_relid = InvalidOid;
-	field_relid = InvalidOid;
 }
 
 /*
@@ -68,10 +71,7 @@ ProjectXactCallback(XactEvent event, void *arg)
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 	{
 		if (cache_written_in_xact)
-		{
-			ProjectCacheCallback((Datum) 0, InvalidOid);
-			PtResetAccessCache();
-		}
+			ProjectCacheReset(InvalidOid);
 	}
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
 		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
@@ -84,10 +84,7 @@ ProjectSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 					   SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB && cache_written_in_xact)
-	{
-		ProjectCacheCallback((Datum) 0, InvalidOid);
-		PtResetAccessCache();
-	}
+		ProjectCacheReset(InvalidOid);
 }
 
 /* Register the invalidation callbacks once per backend */
@@ -96,22 +93,31 @@ PtInitProjectCache(void)
 {
 	if (!cache_callback_registered)
 	{
-		CacheRegisterRelcacheCallback(ProjectCacheCallback, (Datum) 0);
+		PtCacheRegister(ProjectCacheReset);
 		RegisterXactCallback(ProjectXactCallback, NULL);
 		RegisterSubXactCallback(ProjectSubXactCallback, NULL);
 		cache_callback_registered = true;
 	}
 }
 
+/* The tables whose invalidations empty the cache */
+static void
+LookUpCacheTables(void)
+{
+	Oid			nsp;
+
+	if (OidIsValid(project_relid) && OidIsValid(field_relid))
+		return;
+	nsp = get_namespace_oid("participants", false);
+	project_relid = get_relname_relid("project", nsp);
+	field_relid = get_relname_relid("custom_field", nsp);
+}
+
 static void
 CreateCache(void)
 {
 	HASHCTL		ctl;
-	Oid			nsp = get_namespace_oid("participants", false);
-	Oid			prel = get_relname_relid("project", nsp);
-	Oid			frel = get_relname_relid("custom_field", nsp);
 
-	/* catalog lookups above may run invalidation callbacks; build after them */
 	project_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
 											  "participants project cache",
 											  ALLOCSET_SMALL_SIZES);
@@ -121,8 +127,6 @@ CreateCache(void)
 	ctl.hcxt = project_cache_cxt;
 	project_cache = hash_create("participants projects", 16, &ctl,
 								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	project_relid = prel;
-	field_relid = frel;
 }
 
 static bool
@@ -238,8 +242,11 @@ PtGetProject(pg_uuid_t *project_id)
 	ProjectCacheEntry *entry;
 	bool		found;
 	PtProject	loaded;
+	uint64		resets;
 
 	PtInitProjectCache();
+	LookUpCacheTables();
+	resets = project_cache_resets;
 	if (project_cache != NULL)
 	{
 		entry = hash_search(project_cache, project_id, HASH_FIND, NULL);
@@ -251,6 +258,9 @@ PtGetProject(pg_uuid_t *project_id)
 				(errcode(ERRCODE_PT_NOT_FOUND),
 				 errmsg("project %s not found",
 						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(project_id))))));
+	/* an invalidation during the load may predate what it read: use it once */
+	if (resets != project_cache_resets)
+		return CopyProject(&loaded, CurrentMemoryContext);
 	if (project_cache == NULL)
 		CreateCache();
 	entry = hash_search(project_cache, project_id, HASH_ENTER, &found);
@@ -284,8 +294,7 @@ PT_TRIGGER_FUNCTION(participants_cache_invalidate)
 		elog(ERROR, "participants_cache_invalidate: not called as a statement trigger");
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	PtInitProjectCache();
-	ProjectCacheCallback((Datum) 0, InvalidOid);
-	PtResetAccessCache();
+	ProjectCacheReset(InvalidOid);
 	cache_written_in_xact = true;
 	return PointerGetDatum(NULL);
 }
@@ -332,7 +341,7 @@ CheckProjectSettings(Jsonb *settings)
 }
 
 /* create_project(name, settings): a new project's id */
-PT_API_FUNCTION_NO_PROJECT(participants_create_project)
+PT_API_FUNCTION_UNCONFINED(participants_create_project)
 {
 	text	   *name;
 	Jsonb	   *settings;

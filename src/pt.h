@@ -128,6 +128,21 @@ typedef struct PtInput
 
 /* participants.c */
 extern int	pt_bulk_batch_size;
+extern int	pt_max_sortable_fields;
+extern int	pt_max_custom_fields;
+
+/* counter.c: per-project counters */
+typedef enum PtCounter
+{
+	PT_COUNTER_PARTICIPANT,		/* numbers of generated participantIdentifiers */
+	PT_COUNTER_EVENT			/* event ids */
+} PtCounter;
+
+extern int64 PtDrawNumbers(pg_uuid_t *project_id, PtCounter counter, int64 n, char **channel);
+
+/* cache.c: the one relcache invalidation callback, shared by every cache */
+typedef void (*PtCacheReset) (Oid relid);
+extern void PtCacheRegister(PtCacheReset reset);
 
 /* validate.c */
 extern void PtParseUuid(const char *text, const char *what, pg_uuid_t *out);
@@ -149,6 +164,7 @@ extern void PtCheckStoredFieldValue(PtFieldType type, JsonbValue *v, const char 
 extern char *PtJsonbTypeName(JsonbValue *v);
 extern void PtCheckObject(Jsonb *jb, const char *label, const char *expected);
 extern Datum PtTextToNumeric(const char *s);
+extern void PtCheckCustomFieldCount(int n, const char *path);
 
 /* project.c */
 extern PtProject *PtGetProject(pg_uuid_t *project_id);
@@ -454,8 +470,10 @@ extern Datum *PtResolveParticipantList(pg_uuid_t *project_id, Jsonb *list, bool 
 
 /* confine.c, per-project confinement and the entry of API functions */
 extern char *pt_jwt_project_claim;
-extern void PtResetAccessCache(void);
 extern Oid	PtOwner(void);
+extern Oid	PtCaller(void);
+extern bool PtUnconfined(Oid role);
+extern bool PtInRestore(void);
 extern void PtCheckProjectAccess(Oid role, pg_uuid_t *project);
 extern Datum PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg);
 extern Datum PtTriggerCall(FunctionCallInfo fcinfo, PGFunction work);
@@ -464,7 +482,7 @@ extern Datum PtTriggerCall(FunctionCallInfo fcinfo, PGFunction work);
  * Declare an API function fn whose first argument is a project id: fn checks
  * that the caller may use the project (42501 otherwise), then runs the body
  * that follows the macro, fn_work, as the extension's owner (PtApiCall).
- * PT_API_FUNCTION_NO_PROJECT is for create_project: unconfined callers only.
+ * PT_API_FUNCTION_UNCONFINED is for create_project and grant_access.
  */
 #define PT_API_FUNCTION_AS(fn, project_arg) \
 	static Datum fn##_work(PG_FUNCTION_ARGS); \
@@ -492,6 +510,7 @@ extern Datum PtTriggerCall(FunctionCallInfo fcinfo, PGFunction work);
 	} \
 	static Datum \
 	fn##_work(PG_FUNCTION_ARGS)
-#define PT_API_FUNCTION_NO_PROJECT(fn) PT_API_FUNCTION_AS(fn, false)
+/* An API function without a project argument, for unconfined callers only */
+#define PT_API_FUNCTION_UNCONFINED(fn) PT_API_FUNCTION_AS(fn, false)
 
 #endif							/* PT_H */

@@ -115,7 +115,7 @@ static bool segment_callbacks = false;
 static bool segment_written_in_xact = false;
 
 static void
-SegmentCacheReset(Datum arg, Oid relid)
+SegmentCacheReset(Oid relid)
 {
 	if (segment_cache == NULL)
 		return;
@@ -140,7 +140,7 @@ SegmentXactCallback(XactEvent event, void *arg)
 {
 	if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) &&
 		segment_written_in_xact)
-		SegmentCacheReset((Datum) 0, InvalidOid);
+		SegmentCacheReset(InvalidOid);
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
 		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
 		event == XACT_EVENT_PREPARE)
@@ -152,7 +152,7 @@ SegmentSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 					   SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB && segment_written_in_xact)
-		SegmentCacheReset((Datum) 0, InvalidOid);
+		SegmentCacheReset(InvalidOid);
 }
 
 static void
@@ -160,7 +160,7 @@ InitSegmentCache(void)
 {
 	if (!segment_callbacks)
 	{
-		CacheRegisterRelcacheCallback(SegmentCacheReset, (Datum) 0);
+		PtCacheRegister(SegmentCacheReset);
 		RegisterXactCallback(SegmentXactCallback, NULL);
 		RegisterSubXactCallback(SegmentSubXactCallback, NULL);
 		segment_callbacks = true;
@@ -1094,7 +1094,7 @@ PT_TRIGGER_FUNCTION(participants_segment_sync)
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
 	InitSegmentCache();
 	segment_relid = RelationGetRelid(td->tg_relation);
-	SegmentCacheReset((Datum) 0, InvalidOid);
+	SegmentCacheReset(InvalidOid);
 	segment_written_in_xact = true;
 
 	if (TRIGGER_FIRED_FOR_ROW(td->tg_event) && TRIGGER_FIRED_BY_UPDATE(td->tg_event))

@@ -6,26 +6,26 @@
  *		status change, the opt-out and withdrawal cascades, and the lock that
  *		keeps the event feed (events_since) from skipping an event.
  *
- *		Events. A status change writes an event row and queues NOTIFY
- *		participants_events, which PostgreSQL delivers when (and only if) the
- *		transaction commits. A change of an existing study participant writes
- *		its event in the BEFORE UPDATE trigger, where the row is already
- *		locked. A new study participant gets its event AFTER INSERT, so that
- *		a row that INSERT ... ON CONFLICT DO NOTHING skips gets none: the
- *		BEFORE trigger reserves the event's id (the row's last_event_id) and
- *		notes it as pending, the AFTER trigger writes it. A row that arrives
- *		with a last_event_id (a restore, which loads rows with COPY) carries
- *		its history already and gets no event.
+ *		Events. A status change writes an event row and queues a NOTIFY on
+ *		its project's channel, which PostgreSQL delivers when (and only if)
+ *		the transaction commits. A change of an existing study participant
+ *		writes its event in the BEFORE UPDATE trigger, where the row is
+ *		already locked. A new study participant gets its event AFTER INSERT,
+ *		so that a row that INSERT ... ON CONFLICT DO NOTHING skips gets none:
+ *		the BEFORE trigger reserves the event's id (the row's last_event_id)
+ *		and notes it as pending, the AFTER trigger writes it. Only a restore
+ *		(PtInRestore) loads rows with their last_event_id and history, and
+ *		events; anyone else's INSERT of either is refused.
  *
- *		The feed. Event ids come from one sequence, but transactions commit
- *		in any order: a reader could see event 11 committed while event 10
- *		is still in flight, move past it, and miss it. So every event writer
- *		holds a per-project lock (RowExclusiveLock on the tag (event table,
- *		hash of the project)) from before it draws an id until it ends;
- *		events_since takes the same tag in ShareLock, which waits for the
- *		writers in flight, reads the sequence's last value H, lets go, and
- *		returns only ids up to H, all of which belong to finished
- *		transactions.
+ *		The feed. Event ids are drawn from the project's own counter
+ *		(counter.c), but transactions commit in any order: a reader could
+ *		see event 11 committed while event 10 is still in flight, move past
+ *		it, and miss it. So every event writer holds a per-project lock
+ *		(RowExclusiveLock on the tag (event table, hash of the project)) from
+ *		before it draws an id until it ends; events_since takes the same tag
+ *		in ShareLock, which waits for the writers in flight, takes its
+ *		snapshot and lets go: every id it can see belongs to a finished
+ *		transaction, and every id drawn later is higher.
  */
 #include "postgres.h"
 
@@ -34,7 +34,6 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/async.h"
-#include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -236,26 +235,26 @@ typedef struct GraphEntry
 
 static HTAB *graph_cache = NULL;
 static MemoryContext graph_cache_cxt = NULL;
+static uint64 graph_cache_resets = 0;	/* to spot one during a load */
 static bool graph_callbacks = false;
 static bool graph_written_in_xact = false;
 
 /* new rows' pending events (see the top of the file), this transaction */
 static HTAB *pending_events = NULL;
 
-static Oid	event_seq_relid = InvalidOid;
 
 static void
-GraphCacheReset(Datum arg, Oid relid)
+GraphCacheReset(Oid relid)
 {
 	/* the extension may have been dropped and created again */
 	if (relid == InvalidOid || relid == event_relid)
 	{
 		event_relid = InvalidOid;
-		event_seq_relid = InvalidOid;
 	}
-	if (graph_cache == NULL)
-		return;
 	if (relid != InvalidOid && relid != transition_relid)
+		return;
+	graph_cache_resets++;
+	if (graph_cache == NULL)
 		return;
 	/* entries are read only between lookups: no caller holds one */
 	MemoryContextDelete(graph_cache_cxt);
@@ -268,7 +267,7 @@ StatusXactCallback(XactEvent event, void *arg)
 {
 	if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) &&
 		graph_written_in_xact)
-		GraphCacheReset((Datum) 0, InvalidOid);
+		GraphCacheReset(InvalidOid);
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
 		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
 		event == XACT_EVENT_PREPARE)
@@ -286,7 +285,7 @@ StatusSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 					  SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB && graph_written_in_xact)
-		GraphCacheReset((Datum) 0, InvalidOid);
+		GraphCacheReset(InvalidOid);
 }
 
 static void
@@ -294,7 +293,7 @@ InitStatusCallbacks(void)
 {
 	if (!graph_callbacks)
 	{
-		CacheRegisterRelcacheCallback(GraphCacheReset, (Datum) 0);
+		PtCacheRegister(GraphCacheReset);
 		RegisterXactCallback(StatusXactCallback, NULL);
 		RegisterSubXactCallback(StatusSubXactCallback, NULL);
 		graph_callbacks = true;
@@ -312,10 +311,12 @@ ProjectGraph(pg_uuid_t *project_id)
 	Datum		args[1];
 	uint64		i;
 	bool		found;
+	uint64		resets;
 
 	InitStatusCallbacks();
 	if (!OidIsValid(transition_relid))
 		transition_relid = ExtRelid("status_transition");
+	resets = graph_cache_resets;
 	if (graph_cache != NULL)
 	{
 		entry = hash_search(graph_cache, project_id, HASH_FIND, NULL);
@@ -330,7 +331,9 @@ ProjectGraph(pg_uuid_t *project_id)
 		PtPreparePlan(&plan, "SELECT from_status, to_status FROM participants.status_transition "
 					  "WHERE project_id = $1", 1, types);
 	args[0] = UUIDPGetDatum(project_id);
-	if (PtExecutePlan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+	/* the latest snapshot: a graph committed by now, at any isolation level */
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read status transitions");
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -345,7 +348,13 @@ ProjectGraph(pg_uuid_t *project_id)
 	}
 	SPI_finish();
 
-	/* invalidations SPI accepted may have dropped the cache: (re)make it */
+	/* an invalidation during the load may predate what it read: use it once */
+	if (resets != graph_cache_resets)
+	{
+		entry = palloc(sizeof(GraphEntry));
+		memcpy(entry, &graph, sizeof(graph));
+		return entry;
+	}
 	if (graph_cache == NULL)
 	{
 		HASHCTL		ctl;
@@ -415,17 +424,20 @@ CheckTransition(pg_uuid_t *project_id, int from, int to)
  */
 
 /*
- * Queue the notification of an event: {"projectID", "eventID"}, not the
- * event. PostgreSQL has no privileges on LISTEN, so any role that can
- * connect hears every notification; the event itself is read with
- * events_since, which is confined to the caller's projects.
+ * Queue the notification of an event on the project's own channel
+ * (project_counter.event_channel, random per project), with no payload.
+ * PostgreSQL has no privileges on LISTEN, so a channel shared by all
+ * projects, or a payload naming one, would tell any role that can connect
+ * which projects are busy; the channel's name is readable only by roles
+ * that may use the project (event_channel()). The notification is only a
+ * wake-up call: consumers read the events, and keep their cursor, with
+ * events_since. Notifications with the same channel and payload collapse
+ * into one per transaction.
  */
 static void
-NotifyEvent(pg_uuid_t *project_id, int64 id)
+NotifyEvent(const char *channel)
 {
-	Async_Notify("participants_events",
-				 psprintf("{\"projectID\": \"%s\", \"eventID\": " INT64_FORMAT "}",
-						  PtUuidText(project_id), id));
+	Async_Notify(channel, "");
 }
 
 /* Event table columns */
@@ -443,6 +455,9 @@ static struct
 	Oid			relid;
 	int			att[EV_NCOLS];	/* 1-based */
 } evcols;
+
+/* Set while this file inserts an event: event_guard lets only these in */
+static bool writing_event = false;
 
 /*
  * Insert an event row through the executor's single-row path (constraints,
@@ -501,7 +516,16 @@ InsertEvent(pg_uuid_t *project_id, int64 id, const char *type, Datum person,
 		slot->tts_isnull[evcols.att[i] - 1] = nulls[i];
 	}
 	ExecStoreVirtualTuple(slot);
-	ExecSimpleRelationInsert(w.rri, w.estate, slot);
+	writing_event = true;
+	PG_TRY();
+	{
+		ExecSimpleRelationInsert(w.rri, w.estate, slot);
+	}
+	PG_FINALLY();
+	{
+		writing_event = false;
+	}
+	PG_END_TRY();
 	PtEndRowWrites(&w);
 	table_close(rel, NoLock);
 }
@@ -512,8 +536,9 @@ InsertEvent(pg_uuid_t *project_id, int64 id, const char *type, Datum person,
  * set_participant_status is calling, it gets a copy of the payload.
  */
 static void
-WriteStatusEvent(pg_uuid_t *project_id, int64 id, Datum person_id, Datum study_id,
-				 Datum sp_id, int status, int prior, const char *code, TimestampTz at)
+WriteStatusEvent(pg_uuid_t *project_id, int64 id, const char *channel, Datum person_id,
+				 Datum study_id, Datum sp_id, int status, int prior, const char *code,
+				 TimestampTz at)
 {
 	JsonbParseState *state = NULL;
 	Jsonb	   *payload;
@@ -530,7 +555,7 @@ WriteStatusEvent(pg_uuid_t *project_id, int64 id, Datum person_id, Datum study_i
 
 	InsertEvent(project_id, id, "participant.status_changed", person_id, study_id, sp_id,
 				code, payload, at);
-	NotifyEvent(project_id, id);
+	NotifyEvent(channel);
 	if (pt_status_call.active && pt_status_call.cxt != NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(pt_status_call.cxt);
@@ -540,7 +565,7 @@ WriteStatusEvent(pg_uuid_t *project_id, int64 id, Datum person_id, Datum study_i
 	}
 }
 
-static int64 NextEventId(pg_uuid_t *project_id);
+static int64 NextEventId(pg_uuid_t *project_id, char **channel);
 
 /* Write a person.opted_out event */
 static void
@@ -549,7 +574,8 @@ WriteOptOutEvent(pg_uuid_t *project_id, Datum person_id, bool opted_out)
 	JsonbParseState *state = NULL;
 	JsonbValue	v;
 	Jsonb	   *payload;
-	int64		id = NextEventId(project_id);
+	char	   *channel;
+	int64		id = NextEventId(project_id, &channel);
 	TimestampTz at = GetCurrentTimestamp();
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
@@ -563,17 +589,18 @@ WriteOptOutEvent(pg_uuid_t *project_id, Datum person_id, bool opted_out)
 	payload = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 	InsertEvent(project_id, id, "person.opted_out", person_id, (Datum) 0, (Datum) 0,
 				NULL, payload, at);
-	NotifyEvent(project_id, id);
+	NotifyEvent(channel);
 }
 
-/* The next event id, drawn under the project's event lock */
+/*
+ * The next event id of the project (its own counter: ids count only its
+ * events), drawn under the project's event lock, and its channel
+ */
 static int64
-NextEventId(pg_uuid_t *project_id)
+NextEventId(pg_uuid_t *project_id, char **channel)
 {
 	PtLockEvents(project_id, RowExclusiveLock);
-	if (!OidIsValid(event_seq_relid))
-		event_seq_relid = ExtRelid("event_id_seq");
-	return nextval_internal(event_seq_relid, true);
+	return PtDrawNumbers(project_id, PT_COUNTER_EVENT, 1, channel);
 }
 
 /* ------------------------------------------------------------------------
@@ -691,9 +718,27 @@ CheckNewStudyParticipant(Datum project_id, Datum study_id, Datum person_id)
 				 errhint("add_study_participants skips such participants and tells why.")));
 }
 
-static void
-AddPending(int64 id)
+/* A new row's pending event: its project and id, and the project's channel */
+typedef struct PendingEvent
 {
+	pg_uuid_t	project;
+	int64		id;
+	char		channel[NAMEDATALEN];
+} PendingEvent;
+
+static void
+PendingKey(PendingEvent *key, pg_uuid_t *project_id, int64 id)
+{
+	memset(key, 0, sizeof(*key));
+	key->project = *project_id;
+	key->id = id;
+}
+
+static void
+AddPending(pg_uuid_t *project_id, int64 id, const char *channel)
+{
+	PendingEvent key;
+	PendingEvent *e;
 	bool		found;
 
 	if (pending_events == NULL)
@@ -701,23 +746,33 @@ AddPending(int64 id)
 		HASHCTL		ctl;
 
 		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(int64);
-		ctl.entrysize = sizeof(int64);
+		ctl.keysize = offsetof(PendingEvent, channel);
+		ctl.entrysize = sizeof(PendingEvent);
 		ctl.hcxt = TopTransactionContext;
 		pending_events = hash_create("participants pending events", 64, &ctl,
 									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	(void) hash_search(pending_events, &id, HASH_ENTER, &found);
+	PendingKey(&key, project_id, id);
+	e = hash_search(pending_events, &key, HASH_ENTER, &found);
+	strlcpy(e->channel, channel, NAMEDATALEN);
 }
 
+/* Take the pending event (project, id): false when there is none */
 static bool
-TakePending(int64 id)
+TakePending(pg_uuid_t *project_id, int64 id, char *channel)
 {
-	bool		found = false;
+	PendingEvent key;
+	PendingEvent *e;
 
-	if (pending_events != NULL)
-		(void) hash_search(pending_events, &id, HASH_REMOVE, &found);
-	return found;
+	if (pending_events == NULL)
+		return false;
+	PendingKey(&key, project_id, id);
+	e = hash_search(pending_events, &key, HASH_FIND, NULL);
+	if (e == NULL)
+		return false;
+	strlcpy(channel, e->channel, NAMEDATALEN);
+	(void) hash_search(pending_events, &key, HASH_REMOVE, NULL);
+	return true;
 }
 
 /*
@@ -749,9 +804,18 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
+		char	   *channel;
+
+		/* a restored row arrives with its history (README, Reliability) */
+		if (PtInRestore())
+			return PointerGetDatum(newt);
 		(void) Col(newt, desc, SP_LAST_EVENT, &isnull);
 		if (!isnull)
-			return PointerGetDatum(newt);	/* arrives with its history */
+			ereport(ERROR,
+					(errcode(ERRCODE_PT_CONFLICT),
+					 errmsg("last_event_id of a study participant is set by the database"),
+					 errdetail("Only a restore (pg_restore, or psql -f of a plain dump) loads rows with their history."),
+					 errhint("Leave last_event_id out: the new row gets its first event.")));
 		if (status != ST_NOT_STARTED)
 			ereport(ERROR,
 					(errcode(ERRCODE_PT_CONFLICT),
@@ -767,8 +831,8 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 			CheckNewStudyParticipant(UUIDPGetDatum(project_id),
 									 Col(newt, desc, SP_STUDY, &isnull),
 									 Col(newt, desc, SP_PARTICIPANT, &isnull));
-		event_id = NextEventId(project_id);
-		AddPending(event_id);
+		event_id = NextEventId(project_id, &channel);
+		AddPending(project_id, event_id, channel);
 		at = GetCurrentTimestamp();
 		cols[0] = spcols.att[SP_LAST_EVENT];
 		values[0] = Int64GetDatum(event_id);
@@ -783,6 +847,7 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 		HeapTuple	oldt = td->tg_trigtuple;
 		int			prior;
 		const char *code;
+		char	   *channel;
 		int			k;
 
 		for (k = SP_PROJECT; k <= SP_PARTICIPANT; k++)
@@ -810,10 +875,10 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 		if (!cascade_active)
 			CheckTransition(project_id, prior, status);
 
-		event_id = NextEventId(project_id);
+		event_id = NextEventId(project_id, &channel);
 		at = GetCurrentTimestamp();
 		code = pt_status_call.active ? pt_status_call.completion_code : NULL;
-		WriteStatusEvent(project_id, event_id, Col(newt, desc, SP_PARTICIPANT, &isnull),
+		WriteStatusEvent(project_id, event_id, channel, Col(newt, desc, SP_PARTICIPANT, &isnull),
 						 Col(newt, desc, SP_STUDY, &isnull), Col(newt, desc, SP_ID, &isnull),
 						 status, prior, code, at);
 		cols[0] = spcols.att[SP_LAST_EVENT];
@@ -837,6 +902,8 @@ PT_TRIGGER_FUNCTION(participants_study_participant_created)
 	HeapTuple	t;
 	bool		isnull;
 	Datum		last;
+	pg_uuid_t  *project_id;
+	char		channel[NAMEDATALEN];
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
@@ -845,9 +912,10 @@ PT_TRIGGER_FUNCTION(participants_study_participant_created)
 	LoadSpColumns(td->tg_relation);
 	t = td->tg_trigtuple;
 	last = Col(t, desc, SP_LAST_EVENT, &isnull);
-	if (isnull || !TakePending(DatumGetInt64(last)))
+	project_id = DatumGetUUIDP(Col(t, desc, SP_PROJECT, &isnull));
+	if (isnull || !TakePending(project_id, DatumGetInt64(last), channel))
 		return PointerGetDatum(NULL);
-	WriteStatusEvent(DatumGetUUIDP(Col(t, desc, SP_PROJECT, &isnull)), DatumGetInt64(last),
+	WriteStatusEvent(project_id, DatumGetInt64(last), channel,
 					 Col(t, desc, SP_PARTICIPANT, &isnull), Col(t, desc, SP_STUDY, &isnull),
 					 Col(t, desc, SP_ID, &isnull), RowStatus(t, desc), -1, NULL,
 					 DatumGetTimestampTz(Col(t, desc, SP_UPDATED, &isnull)));
@@ -984,7 +1052,7 @@ PT_TRIGGER_FUNCTION(participants_status_transition_guard)
 		InitStatusCallbacks();
 		transition_relid = RelationGetRelid(td->tg_relation);
 		CacheInvalidateRelcacheByRelid(transition_relid);
-		GraphCacheReset((Datum) 0, InvalidOid);
+		GraphCacheReset(InvalidOid);
 		graph_written_in_xact = true;
 		return PointerGetDatum(NULL);
 	}
@@ -1009,11 +1077,27 @@ PT_TRIGGER_FUNCTION(participants_status_transition_guard)
 	return PointerGetDatum(newt);
 }
 
-/* BEFORE UPDATE row trigger on event */
+/*
+ * BEFORE INSERT OR UPDATE row trigger on event: events are written by the
+ * database (or loaded by a restore) and never changed
+ */
 PT_TRIGGER_FUNCTION(participants_event_guard)
 {
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "event_guard: must be called as a trigger");
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "event_guard: must fire BEFORE, FOR EACH ROW");
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		if (writing_event || PtInRestore())
+			return PointerGetDatum(td->tg_trigtuple);
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("events are written by the database"),
+				 errdetail("A status change or an opt-out writes its event; only a restore (pg_restore, or psql -f of a plain dump) loads events."),
+				 errhint("Change a status with set_participant_status or an UPDATE of participants.study_participant.")));
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_PT_CONFLICT),
 			 errmsg("events cannot be changed"),

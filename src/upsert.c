@@ -58,7 +58,8 @@ typedef struct UuidEntry
 typedef struct Element
 {
 	PtInput		in;
-	char	   *gen_identifier; /* generated for an add without one */
+	bool		needs_identifier;	/* an add without an identifier */
+	char	   *gen_identifier; /* generated for it */
 	Action		action;
 	PtRow	   *target;			/* the locked row an update changes */
 	PtRecord	rec;			/* the participant after this element */
@@ -132,17 +133,23 @@ UuidText(pg_uuid_t *u)
 	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(u)));
 }
 
-/* A new participantIdentifier: the project prefix and a sequence number */
-static char *
-GenerateIdentifier(PtProject *project)
+/*
+ * New participantIdentifiers for n adds: the project prefix and numbers
+ * drawn from the project's own counter (counter.c), so they count only this
+ * project's participants
+ */
+static void
+GenerateIdentifiers(pg_uuid_t *project_id, PtProject *project, char **out, int n)
 {
-	Oid			seq = get_relname_relid("participant_identifier_seq",
-										get_namespace_oid("participants", false));
+	int64		first;
+	int			i;
 
-	return psprintf("%s%08lld", project->identifier_prefix,
-					(long long) nextval_internal(seq, false));
+	if (n == 0)
+		return;
+	first = PtDrawNumbers(project_id, PT_COUNTER_PARTICIPANT, n, NULL);
+	for (i = 0; i < n; i++)
+		out[i] = psprintf("%s%08lld", project->identifier_prefix, (long long) (first + i));
 }
-
 
 static void
 DuplicateError(const char *path, const char *key, const char *what, const char *value)
@@ -194,6 +201,7 @@ ApplyBody(PtRecord *rec, PtInput *in)
 	if (in->has_institution)
 		rec->institution_code = in->institution;
 	rec->custom_fields = PtMergeCustomFields(rec->custom_fields, in);
+	PtCheckCustomFieldCount(JsonContainerSize(&rec->custom_fields->root), in->path);
 }
 
 /* Check a value that must be unique in the project against the table and the chunk */
@@ -323,6 +331,8 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 			   *chunk_phones;
 	MemoryContext cxt = CurrentMemoryContext;
 	int			i;
+	int			ngen = 0;
+	char	  **gen;
 
 	/* 1. parse and validate every body of the chunk */
 	ColumnInit(&ids, count);
@@ -349,14 +359,24 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 						 errmsg("%s needs \"id\", \"participantIdentifier\" or \"demographics.email\"",
 								bulk ? pnstrdup(in->path, strlen(in->path) - 1) : "participant"),
 						 errhint("Send id or participantIdentifier to select a participant, or an email to add one.")));
-			el->gen_identifier = GenerateIdentifier(project);
-			ColumnAddText(&idents, el->gen_identifier);
+			el->needs_identifier = true;
+			ngen++;
 		}
 		if (careful && in->demo[DEMO_EMAIL] != NULL)
 			ColumnAddText(&emails, LowerEmail(in->demo[DEMO_EMAIL]));
 		if (careful && in->demo[DEMO_MOBILE_PHONE] != NULL)
 			ColumnAddText(&phones, in->demo[DEMO_MOBILE_PHONE]);
 	}
+	/* identifiers for the adds without one, drawn together */
+	gen = palloc(sizeof(char *) * Max(ngen, 1));
+	GenerateIdentifiers(project_id, project, gen, ngen);
+	ngen = 0;
+	for (i = 0; i < count; i++)
+		if (els[i].needs_identifier)
+		{
+			els[i].gen_identifier = gen[ngen++];
+			ColumnAddText(&idents, els[i].gen_identifier);
+		}
 
 	/* 2. find and lock every row the chunk may touch or collide with */
 	keys[PT_KEY_ID] = ids.values;
@@ -459,7 +479,7 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 			{
 				/* a generated identifier someone already chose by hand */
 				do
-					el->gen_identifier = GenerateIdentifier(project);
+					GenerateIdentifiers(project_id, project, &el->gen_identifier, 1);
 				while (PtAccessIdentifierTaken(acc, UUIDPGetDatum(project_id), el->gen_identifier, snap) ||
 					   hash_search(chunk_idents, el->gen_identifier, HASH_FIND, NULL));
 			}

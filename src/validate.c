@@ -599,3 +599,18 @@ PtCheckPaging(int32 page_number, int32 page_size, const char *items)
 				 errmsg("invalid value for \"page_number\": %d", page_number),
 				 errhint("Pages are numbered from 0.")));
 }
+
+/*
+ * 22023 when a participant would hold more than participants.max_custom_fields
+ * custom fields; path prefixes the key ("" or "participants[3].")
+ */
+void
+PtCheckCustomFieldCount(int n, const char *path)
+{
+	if (n > pt_max_custom_fields)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for key \"%scustomFields\": %d custom fields, at most %d are allowed",
+						path, n, pt_max_custom_fields),
+				 errhint("The server setting participants.max_custom_fields limits the custom fields of one participant.")));
+}

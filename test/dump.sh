@@ -131,10 +131,14 @@ CALL=$(q pt_dump_src -c "SELECT id FROM participants.segment WHERE project_id = 
 SMOKERS=$(q pt_dump_src -c "SELECT id FROM participants.segment WHERE project_id = '$A' AND name = 'Smokers'")
 GEN3=$(q pt_dump_src -c "SELECT participant_identifier FROM participants.participant WHERE project_id = '$A' AND email = 'gen.three@example.com'")
 SRC_EVENTS=$(q pt_dump_src -c "SELECT count(*) || ' events, max id ' || max(id) FROM participants.event")
-SRC_MAX_EVENT=$(q pt_dump_src -c "SELECT max(id) FROM participants.event")
+SRC_MAX_EVENT=$(q pt_dump_src -c "SELECT max(id) FROM participants.event WHERE project_id = '$A'")
 SRC_EPISODES=$(q pt_dump_src -c "SELECT count(*) || ' episodes, ' || count(*) FILTER (WHERE remove_date IS NULL) || ' current, max id ' || max(id) FROM participants.segment_membership")
 SRC_MAX_EPISODE=$(q pt_dump_src -c "SELECT max(id) FROM participants.segment_membership")
 SRC_IDENTIFIERS=$(q pt_dump_src -c "SELECT string_agg(participant_identifier, ' ' ORDER BY participant_identifier) FROM participants.participant")
+# B's participant with a generated identifier (no prefix: only digits)
+B_GEN=$(q pt_dump_src -c "SELECT min(participant_identifier) FROM participants.participant WHERE project_id = '$B' AND participant_identifier ~ '^[0-9]{8}\$'")
+# the projects' notification channels, which the restores bring back with the dump
+SRC_LISTEN=$(q pt_dump_src -c "SELECT string_agg(format('LISTEN %I;', event_channel), ' ' ORDER BY event_channel) FROM participants.project_counter")
 # the source itself must show what the checks rely on
 check_true "source has closed episodes of static and dynamic segments, events and an opted-out, a withdrawn and an enrolled participant" \
     "$(q pt_dump_src -c "SELECT EXISTS (SELECT FROM participants.segment_membership m JOIN participants.segment s ON (s.project_id, s.id) = (m.project_id, m.segment_id) WHERE s.kind = 'static' AND m.remove_date IS NOT NULL)
@@ -163,7 +167,8 @@ fi
 
 # -- listeners: a session in the target database hears every NOTIFY of it ------
 
-# listen DB: a psql session in DB that has run LISTEN participants_events.
+# listen DB: a psql session in DB that has run LISTEN on the old shared channel
+# participants_events and on each source project's own channel.
 # psql prints the notifications it has received after each command's result, so
 # a notification heard before a marker query prints right after its marker line.
 declare -A LISTEN_FD LISTEN_PID
@@ -175,7 +180,7 @@ listen() {
     LISTENERS+=("$!")
     exec {fd}>"$fifo"
     LISTEN_FD[$db]=$fd
-    echo "LISTEN participants_events;" >&"$fd"
+    echo "LISTEN participants_events; $SRC_LISTEN" >&"$fd"
     marker "$db" listening
 }
 # marker DB WORD: the listener runs a query printing WORD; waits until it has
@@ -202,7 +207,7 @@ heard() {
     awk -v from="|$2" -v to="|$3" '
         $0 == from { on = 1; next }
         $0 == to { on = 0 }
-        on && /^Asynchronous notification "participants_events"/ { n++ }
+        on && /^Asynchronous notification "participants_events/ { n++ }
         END { print n + 0 }' "$WORK/listen.$1.out"
 }
 
@@ -320,8 +325,8 @@ for db in "${restored[@]}"; do
         "$(q "$db" -c "SELECT participants.add_study_participants('$A', '$S1', '[\"MDH-0003\"]') -> 'skipped' -> 0 ->> 'reason'" 2>&1 || true)"
     check "$db: project B's restored graph (NOT_STARTED -> SURVEY_STARTED added by a DBA) is used" \
         "$(printf '1\nSURVEY_STARTED')" \
-        "$(q "$db" -c "SELECT participants.add_study_participants('$B', '$S3', '[\"00000005\"]') ->> 'added'" \
-                   -c "SELECT participants.set_participant_status('$B', '$S3', '00000005', 'SURVEY_STARTED') ->> 'status'" 2>&1 || true)"
+        "$(q "$db" -c "SELECT participants.add_study_participants('$B', '$S3', '[\"$B_GEN\"]') ->> 'added'" \
+                   -c "SELECT participants.set_participant_status('$B', '$S3', '$B_GEN', 'SURVEY_STARTED') ->> 'status'" 2>&1 || true)"
     check "$db: the restored project_access grant confines regress_dump_reader (its project readable, another 42501)" \
         "$(printf 'MDH-0001\n42501')" \
         "$(q "$db" -c "SET ROLE regress_dump_reader" \

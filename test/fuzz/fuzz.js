@@ -1292,8 +1292,11 @@ async function fingerprintSql(db) {
 		SELECT c.relname FROM pg_class c
 		 WHERE c.relnamespace = 'participants'::regnamespace AND c.relkind IN ('r', 'p')
 		 ORDER BY c.relname`);
+	// project_counter's counters are drawn like a sequence's values (a rolled-back
+	// call may have drawn numbers, as nextval would): only its other columns count
+	const cols = (relname) => relname === 'project_counter' ? '(t.project_id, t.event_channel)' : 't';
 	const parts = rows.map(({ relname }) =>
-		`'${relname}', (SELECT coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '-') FROM participants.${relname} t)`);
+		`'${relname}', (SELECT coalesce(md5(string_agg(${cols(relname)}::text, ',' ORDER BY ${cols(relname)}::text)), '-') FROM participants.${relname} t)`);
 	parts.push(`'(indexes)', (SELECT md5(string_agg(relname, ',' ORDER BY relname)) FROM pg_class WHERE relnamespace = 'participants'::regnamespace AND relkind = 'i')`);
 	return `SELECT json_build_object(${parts.join(', ')})::text AS fp`;
 }

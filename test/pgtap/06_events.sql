@@ -1,7 +1,7 @@
 -- pgTAP: the studies' surface (functions, volatility, keys, triggers, dump
--- registration, privileges), and NOTIFY delivery proven with a real
--- listener: a second and third connection (dblink) listen and write, so that
--- commits and rollbacks happen outside this test's own transaction.
+-- registration, privileges), and NOTIFY delivery proven with real
+-- listeners: other connections (dblink) listen and write, so that commits
+-- and rollbacks happen outside this test's own transaction.
 BEGIN;
 SELECT plan(38);
 
@@ -35,18 +35,21 @@ SELECT trigger_is('participants', 'participant', 'participant_studies_sync', 'pa
 SELECT set_eq($$SELECT c.relname::text FROM pg_extension e, unnest(e.extconfig) AS t(oid)
                 JOIN pg_class c ON c.oid = t.oid WHERE e.extname = 'participants'
                 AND c.relname IN ('study', 'study_segment', 'completion_code', 'completion_action',
-                                  'status_transition', 'study_participant', 'event', 'event_id_seq')$$,
+                                  'status_transition', 'study_participant', 'event', 'project_counter')$$,
               ARRAY['study', 'study_segment', 'completion_code', 'completion_action',
-                    'status_transition', 'study_participant', 'event', 'event_id_seq'],
+                    'status_transition', 'study_participant', 'event', 'project_counter'],
               'studies, statuses and events are dumped');
 SELECT ok(NOT has_function_privilege('public', 'participants.set_participant_status(uuid, uuid, text, text, boolean, text)', 'EXECUTE'),
           'PUBLIC cannot execute set_participant_status');
 SELECT ok(NOT has_table_privilege('public', 'participants.event', 'SELECT'), 'PUBLIC cannot read events');
 
--- NOTIFY: a listener (l) and a writer (w) on their own connections
+-- NOTIFY: a listener (l) and a writer (w) on their own connections, and an
+-- outsider (o): a role with nothing but LOGIN, listening on the old shared
+-- channel participants_events
 CREATE EXTENSION IF NOT EXISTS dblink;
-CREATE TEMP TABLE got (n serial, payload text);
--- wait up to "seconds" until "want" notifications have arrived on l; how many did
+CREATE TEMP TABLE got (n serial, conn text, channel text, payload text);
+-- wait up to "seconds" until "want" notifications have arrived on l; how many did.
+-- Every notification o receives is kept too.
 CREATE FUNCTION pg_temp.wait_for(want int, seconds float8) RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
 	deadline timestamptz := clock_timestamp() + seconds * interval '1 second';
@@ -54,8 +57,10 @@ DECLARE
 BEGIN
 	LOOP
 		PERFORM * FROM dblink('l', 'SELECT 1') AS t(x int);
-		INSERT INTO got (payload) SELECT extra FROM dblink_get_notify('l') WHERE notify_name = 'participants_events';
-		SELECT count(*) INTO have FROM got;
+		PERFORM * FROM dblink('o', 'SELECT 1') AS t(x int);
+		INSERT INTO got (conn, channel, payload) SELECT 'l', notify_name, extra FROM dblink_get_notify('l');
+		INSERT INTO got (conn, channel, payload) SELECT 'o', notify_name, extra FROM dblink_get_notify('o');
+		SELECT count(*) INTO have FROM got WHERE conn = 'l';
 		EXIT WHEN have >= want OR clock_timestamp() > deadline;
 		PERFORM pg_sleep(0.05);
 	END LOOP;
@@ -65,32 +70,36 @@ END $$;
 CREATE FUNCTION pg_temp.w(sql text) RETURNS void LANGUAGE sql AS $$
 	SELECT NULL::void FROM dblink('w', sql) AS t(x text)
 $$;
-SELECT format('dbname=%s port=%s host=%s user=%s', current_database(), current_setting('port'),
-	split_part(current_setting('unix_socket_directories'), ',', 1), current_user) AS conn \gset
-SELECT dblink_connect('l', :'conn');
-SELECT dblink_connect('w', :'conn');
-SELECT dblink_exec('l', 'LISTEN participants_events');
+SELECT format('dbname=%s port=%s host=%s', current_database(), current_setting('port'),
+	split_part(current_setting('unix_socket_directories'), ',', 1)) AS conn \gset
+SELECT dblink_connect('l', :'conn' || ' user=' || current_user);
+SELECT dblink_connect('w', :'conn' || ' user=' || current_user);
+SELECT dblink_exec('w', 'DROP ROLE IF EXISTS regress_login_only');
+SELECT dblink_exec('w', 'CREATE ROLE regress_login_only LOGIN');
+SELECT dblink_connect('o', :'conn' || ' user=regress_login_only');
+SELECT dblink_exec('o', 'LISTEN participants_events');
 SELECT id AS p FROM dblink('w', $$SELECT participants.create_project('pgtap notify')$$) AS t(id uuid) \gset
+SELECT id AS other FROM dblink('w', $$SELECT participants.create_project('pgtap notify, other')$$) AS t(id uuid) \gset
+SELECT participants.event_channel(:'p') AS channel \gset
+SELECT dblink_exec('l', format('LISTEN %I', :'channel'));
 SELECT pg_temp.w(format($$SELECT participants.upsert_participant(%L, '{"participantIdentifier": "N1"}')$$, :'p'));
 SELECT id AS s FROM dblink('w', format($$SELECT (participants.create_study(%L, 'notify study')->>'studyID')::uuid$$, :'p')) AS t(id uuid) \gset
 SELECT pg_temp.w(format($$SELECT participants.add_study_participants(%L, %L, '["N1"]')$$, :'p', :'s'));
-SELECT is(pg_temp.wait_for(1, 10), 1, 'adding a participant to a study notifies its first status');
-SELECT is((SELECT e.payload->>'status' FROM got g JOIN participants.event e
-	ON e.project_id = (g.payload::jsonb->>'projectID')::uuid AND e.id = (g.payload::jsonb->>'eventID')::bigint WHERE g.n = 1),
-	'NOT_STARTED', 'the notification names the event of the first status, NOT_STARTED');
+SELECT is(pg_temp.wait_for(1, 10), 1, 'adding a participant to a study notifies the project''s channel');
+SELECT is((SELECT channel || ' ' || payload FROM got WHERE conn = 'l' AND n = 1), :'channel' || ' ',
+	'on the project''s own channel, with an empty payload: a wake-up call with nothing to trust');
 
--- a status change: nothing before COMMIT, the event after it
+-- a status change: nothing before COMMIT, one notification after it
 SELECT dblink_exec('w', 'BEGIN');
 SELECT pg_temp.w(format($$SELECT participants.set_participant_status(%L, %L, 'N1', 'INVITE_SENT')$$, :'p', :'s'));
 SELECT is(pg_temp.wait_for(2, 1), 1, 'nothing is delivered before the transaction commits');
 SELECT dblink_exec('w', 'COMMIT');
 SELECT is(pg_temp.wait_for(2, 10), 2, 'the status change is delivered after COMMIT');
-SELECT is((SELECT payload::jsonb FROM got WHERE n = 2),
-	(SELECT jsonb_build_object('projectID', e.project_id, 'eventID', e.id)
-	 FROM participants.event e WHERE e.project_id = :'p' AND e.payload->>'status' = 'INVITE_SENT'),
-	'the notification is {projectID, eventID} of the stored event, and no more (anyone may LISTEN)');
-SELECT is((SELECT (participants.events_since(:'p', (payload::jsonb->>'eventID')::bigint - 1, 1))->0->'payload'->>'priorStatus' FROM got WHERE n = 2),
-	'NOT_STARTED', 'events_since from the notified id gives the event, with its prior status');
+SELECT ok(:'channel' ~ '^participants_events_[0-9a-f]{32}$' AND :'channel' <> participants.event_channel(:'other'),
+	'each project has its own random channel');
+SELECT is((SELECT string_agg(e->'payload'->>'status', ',' ORDER BY (e->>'eventID')::bigint)
+	FROM jsonb_array_elements(participants.events_since(:'p', 0)) e), 'NOT_STARTED,INVITE_SENT',
+	'the consumer reads the events with events_since from its own cursor');
 
 -- a rolled-back status change: no notification, no event
 SELECT dblink_exec('w', 'BEGIN');
@@ -100,19 +109,21 @@ SELECT is(pg_temp.wait_for(3, 1.5), 2, 'a rolled-back status change is never del
 SELECT is((SELECT count(*)::int FROM participants.event WHERE project_id = :'p' AND payload->>'status' = 'SURVEY_STARTED'), 0,
 	'and leaves no event');
 
--- opt-out: the person event and the cascaded status, in order
+-- opt-out: two events in one transaction, one notification
 SELECT pg_temp.w(format($$SELECT participants.set_opted_out(%L, 'N1', true)$$, :'p'));
-SELECT is(pg_temp.wait_for(4, 10), 4, 'an opt-out notifies twice');
-SELECT is(ARRAY(SELECT coalesce(e.payload->>'status', e.payload->>'eventType') FROM got g JOIN participants.event e
-	ON e.project_id = (g.payload::jsonb->>'projectID')::uuid AND e.id = (g.payload::jsonb->>'eventID')::bigint WHERE g.n > 2 ORDER BY g.n),
-	ARRAY['person.opted_out', 'OPTED_OUT'], 'person.opted_out, then the status moved to OPTED_OUT');
-SELECT ok((SELECT (payload::jsonb->>'eventID')::bigint FROM got WHERE n = 3) < (SELECT (payload::jsonb->>'eventID')::bigint FROM got WHERE n = 4),
-	'notifications arrive in event order');
+SELECT is(pg_temp.wait_for(4, 3), 3, 'an opt-out (two events, one transaction) notifies once');
+SELECT is(ARRAY(SELECT coalesce(e->'payload'->>'status', e->'payload'->>'eventType')
+	FROM jsonb_array_elements(participants.events_since(:'p', 2)) e ORDER BY (e->>'eventID')::bigint),
+	ARRAY['person.opted_out', 'OPTED_OUT'], 'events_since after the cursor: person.opted_out, then the status moved to OPTED_OUT');
+SELECT is((SELECT count(*)::int FROM got WHERE conn = 'o'), 0,
+	'a role with nothing but LOGIN, listening on participants_events, heard nothing');
 
 -- clean up what the writer committed
+SELECT dblink_disconnect('o');
 SELECT pg_temp.w(format($$SELECT participants.delete_participant(%L, 'N1')$$, :'p'));
 SELECT dblink_exec('w', format('DELETE FROM participants.study WHERE project_id = %L', :'p'));
-SELECT dblink_exec('w', format('DELETE FROM participants.project WHERE id = %L', :'p'));
+SELECT dblink_exec('w', format('DELETE FROM participants.project WHERE id IN (%L, %L)', :'p', :'other'));
+SELECT dblink_exec('w', 'DROP ROLE regress_login_only');
 SELECT dblink_disconnect('l');
 SELECT dblink_disconnect('w');
 

@@ -1,0 +1,135 @@
+/* sql/participants--0.2.0--0.3.0.sql: upgrade from 0.2.0 to 0.3.0 */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION participants UPDATE TO '0.3.0'" to load this file. \quit
+
+-- 0.3.0: per-project counters instead of the shared sequences (generated
+-- participantIdentifiers and event ids count only their own project), a
+-- random NOTIFY channel per project instead of participants_events, rows
+-- loaded as restored only during a real restore, raw INSERTs into event
+-- refused, sortable fields changed only by unconfined roles, grant_access().
+-- Numbering goes on after the last numbers the shared sequences gave.
+
+CREATE TABLE participants.project_counter (
+	project_id		uuid PRIMARY KEY REFERENCES participants.project (id) ON DELETE CASCADE,
+	last_participant_number bigint NOT NULL DEFAULT 0,
+	last_event_id	bigint NOT NULL DEFAULT 0,
+	-- the project's NOTIFY channel: random, readable only by roles that may use the project
+	event_channel	text NOT NULL DEFAULT ('participants_events_' || pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''))
+);
+
+COMMENT ON TABLE participants.project_counter IS
+'Per-project counters: the last number of a generated participantIdentifier and the last event id, drawn by the database (never updated by a statement), and the channel on which the project''s events are announced.';
+
+INSERT INTO participants.project_counter (project_id, last_participant_number, last_event_id)
+SELECT p.id,
+	(SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM participants.participant_identifier_seq s),
+	(SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM participants.event_id_seq s)
+FROM participants.project p;
+
+SELECT pg_catalog.pg_extension_config_dump('participants.project_counter', '');
+
+ALTER TABLE participants.event ALTER COLUMN id DROP DEFAULT;
+-- leaving the extension first also takes them off pg_dump's list
+ALTER EXTENSION participants DROP SEQUENCE participants.event_id_seq;
+ALTER EXTENSION participants DROP SEQUENCE participants.participant_identifier_seq;
+DROP SEQUENCE participants.event_id_seq;
+DROP SEQUENCE participants.participant_identifier_seq;
+
+COMMENT ON TABLE participants.event IS
+'Events: a status change (participant.status_changed) or an opt-out or opt-in (person.opted_out), numbered per project and announced with a NOTIFY on the project''s channel (participants.event_channel()) when its transaction commits. Written only by the database (or a restore); never updated; deleting a participant deletes its events.';
+
+COMMENT ON FUNCTION participants.custom_field_indexes() IS
+'Row trigger: a field declared with options.sortable has two partial indexes on participant (its sort key in each direction, for its project); they go when it stops being sortable or is dropped. Only roles not confined to projects may add or drop them (42501), and a project has at most participants.max_sortable_fields sortable fields (PT409).';
+
+CREATE FUNCTION participants.project_counter_create() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_project_counter_create';
+
+COMMENT ON FUNCTION participants.project_counter_create() IS
+'Row trigger: a new project gets its counters and notification channel (a restore brings them with the dump).';
+
+CREATE TRIGGER project_counter_create
+	AFTER INSERT ON participants.project
+	FOR EACH ROW EXECUTE FUNCTION participants.project_counter_create();
+
+CREATE FUNCTION participants.project_counter_guard() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_project_counter_guard';
+
+COMMENT ON FUNCTION participants.project_counter_guard() IS
+'Row trigger: counters are drawn by the database, never updated by a statement.';
+
+CREATE TRIGGER project_counter_guard
+	BEFORE UPDATE ON participants.project_counter
+	FOR EACH ROW EXECUTE FUNCTION participants.project_counter_guard();
+
+COMMENT ON FUNCTION participants.study_participant_guard() IS
+'Row trigger: a study participant''s status is one of the 22 and moves only along the project''s status_transition graph; every change writes an event (announced on the project''s channel at commit). A new study participant starts at NOT_STARTED, without last_event_id or completion_code, and not while the participant is withdrawn or opted out; only a restore loads rows as they were.';
+
+COMMENT ON FUNCTION participants.study_participant_created() IS
+'Row trigger: the first event of a new study participant (priorStatus null). A row loaded by a restore gets none.';
+
+COMMENT ON FUNCTION participants.event_guard() IS
+'Row trigger: events are written by the database (or loaded by a restore) and never changed; they may be deleted.';
+
+DROP TRIGGER event_guard ON participants.event;
+
+CREATE TRIGGER event_guard
+	BEFORE INSERT OR UPDATE ON participants.event
+	FOR EACH ROW EXECUTE FUNCTION participants.event_guard();
+
+COMMENT ON FUNCTION participants.define_custom_field(uuid, text, text, jsonb) IS
+'Declare a typed custom field, or update its options
+Declares a custom field of type text, number, integer, boolean, date or timestamp; values are then typed and validated on every write. Values participants already hold are converted to the type, or the call fails. Defining an existing field again with the same type updates its options.
+Arguments: project_id (uuid) the project; name (text) the field''s name (a letter, then letters, digits or _; at most 63 characters); type (text) text, number, integer, boolean, date or timestamp; options (jsonb, default {}) {"description": text, "sortable": boolean}; sortable keeps indexes that sort the project''s participants by the field: only roles not confined to projects may turn it on or off, at most participants.max_sortable_fields per project.
+Returns: {"name", "type", "options", "createdDate"}.
+Errors: 22023 (400) bad name, type or option, an existing value that does not convert, or a null argument; PT404 (404) project not found; PT409 (409) a different type than defined, or too many sortable fields; 42501 (403) the caller may not use this project, or is confined and changes sortable.';
+
+COMMENT ON FUNCTION participants.drop_custom_field(uuid, text) IS
+'Drop a custom field definition
+Drops the definition and returns it. Values participants hold stay, as undeclared values.
+Arguments: project_id (uuid) the project; name (text) the field''s name.
+Returns: the dropped definition {"name", "type", "options", "createdDate"}.
+Errors: 22023 (400) a null argument; PT404 (404) project or field not found; 42501 (403) the caller may not use this project, or is confined and the field is sortable.';
+
+COMMENT ON FUNCTION participants.events_since(uuid, bigint, integer) IS
+'Read a project''s events after a given event id, oldest first
+Returns the project''s events after event after_id, oldest first, at most max_events. Event ids count the project''s own events. It waits for transactions still writing the project''s events, so that no event is later committed below an id it returned: a consumer that resumes from the last eventID it saw misses none.
+Arguments: project_id (uuid) the project; after_id (bigint, default 0) the last event id already seen (0 for all events); max_events (integer, default 100) the most events to return, 1..1000.
+Returns: [{"eventID", "payload", "createdDate"}, ...].
+Errors: 22023 (400) negative after_id or max_events outside 1..1000; PT404 (404) project not found; 42501 (403) the caller may not use this project.';
+
+CREATE FUNCTION participants.event_channel(project_id uuid)
+	RETURNS text
+	LANGUAGE c STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'participants_event_channel';
+
+COMMENT ON FUNCTION participants.event_channel(uuid) IS
+'The channel to LISTEN on for a project''s events
+Every transaction that writes events of the project sends one notification, with an empty payload, on this channel when it commits. The name is random per project and only roles that may use the project can read it, so a listener learns nothing about other projects. A notification is a wake-up call: read the events, and keep the cursor, with events_since.
+Arguments: project_id (uuid) the project.
+Returns: the channel name (text), e.g. participants_events_3f2c...; LISTEN takes it as it is.
+Errors: 22023 (400) a null project_id; PT404 (404) project not found; 42501 (403) the caller may not use this project.';
+
+CREATE FUNCTION participants.grant_access(role regrole, access text)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'participants_grant_access';
+
+COMMENT ON FUNCTION participants.grant_access(regrole, text) IS
+'Grant a role what an application, a read-only role or a DBA''s raw SQL tools need
+app: USAGE on the schema and EXECUTE on every API function a confined role may call; reader: the reading (STABLE) functions, allowed_projects() and SELECT on every table and view; raw: SELECT, INSERT, UPDATE and DELETE on every table, the sequences, and the functions the tables'' policies and indexes call. Read from the catalog: run it again after ALTER EXTENSION participants UPDATE to grant what the new version adds. Which projects the role may use is granted separately, in participants.project_access.
+Arguments: role (regrole) the role; access (text) app, reader or raw.
+Returns: {"role", "access", "schema", "functions": [...], "tablePrivileges", "tables": [...], "sequences": [...]}.
+Errors: 22023 (400) another access, or a null argument; 42501 (403) the caller is confined to projects (only unconfined roles may grant).';
+
+ALTER TABLE participants.project_counter ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_confinement ON participants.project_counter
+	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
+
+REVOKE ALL ON participants.project_counter FROM PUBLIC;
+REVOKE ALL ON FUNCTION participants.project_counter_create() FROM PUBLIC;
+REVOKE ALL ON FUNCTION participants.project_counter_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION participants.event_channel(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION participants.grant_access(regrole, text) FROM PUBLIC;

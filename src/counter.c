@@ -1,0 +1,312 @@
+/*
+ * counter.c
+ *		Per-project counters (participants.project_counter): the numbers of
+ *		generated participantIdentifiers and the event ids, so that nothing a
+ *		caller sees counts another project's activity, and the project's
+ *		notification channel.
+ *
+ *		A counter behaves like a sequence, but lives in a row of its project:
+ *		drawing numbers overwrites the row in place (heap_inplace_update,
+ *		WAL-logged like a sequence's own page), under a lock on (project,
+ *		counters) held only while the row is read and written. Drawing is
+ *		therefore not transactional: numbers drawn by a transaction that
+ *		rolls back are skipped, as with nextval, and no writer ever waits for
+ *		another writer's transaction to end. Rows of project_counter are
+ *		never updated otherwise (project_counter_guard refuses UPDATE).
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "pt.h"
+
+/* Columns of project_counter, in table order */
+enum
+{
+	PC_PROJECT = 1, PC_PARTICIPANT, PC_EVENT, PC_CHANNEL, PC_NCOLS = PC_CHANNEL
+};
+
+static Oid	counter_relid = InvalidOid;
+static Oid	counter_index = InvalidOid;
+
+static void
+CounterReset(Oid relid)
+{
+	if (relid == InvalidOid || relid == counter_relid)
+	{
+		counter_relid = InvalidOid;
+		counter_index = InvalidOid;
+	}
+}
+
+/*
+ * Find project_counter; false while the tables are an earlier release's
+ * (the library runs them until ALTER EXTENSION ... UPDATE)
+ */
+static bool
+LookUpCounter(void)
+{
+	Oid			nsp;
+
+	if (OidIsValid(counter_relid))
+		return true;
+	PtCacheRegister(CounterReset);
+	nsp = get_namespace_oid("participants", false);
+	counter_index = get_relname_relid("project_counter_pkey", nsp);
+	counter_relid = get_relname_relid("project_counter", nsp);
+	if (!OidIsValid(counter_index))
+		counter_relid = InvalidOid;
+	return OidIsValid(counter_relid);
+}
+
+/*
+ * An earlier release's shared sequence, for a library whose tables are not
+ * updated yet; its channel was the shared participants_events
+ */
+static int64
+DrawFromSequence(PtCounter counter, int64 n, char **channel)
+{
+	Oid			seq = get_relname_relid(counter == PT_COUNTER_PARTICIPANT ? "participant_identifier_seq" : "event_id_seq",
+										get_namespace_oid("participants", false));
+	int64		first;
+
+	if (!OidIsValid(seq))
+		elog(ERROR, "participants has neither project_counter nor the sequences of 0.2.0");
+	first = nextval_internal(seq, false);
+	while (--n > 0)
+		(void) nextval_internal(seq, false);
+	if (channel != NULL)
+		*channel = pstrdup("participants_events");
+	return first;
+}
+
+/*
+ * The lock that serializes drawing from one project's counters. It is held
+ * for microseconds, never to the end of a transaction, and two projects
+ * never share it unless their ids hash alike.
+ */
+static void
+SetCounterTag(LOCKTAG *tag, pg_uuid_t *project_id)
+{
+	SET_LOCKTAG_OBJECT(*tag, MyDatabaseId, counter_relid,
+					   hash_bytes(project_id->data, UUID_LEN), 2);
+}
+
+/*
+ * The project's counter row as it is on disk (committed, or written by
+ * an unfinished transaction: the row a project creation in progress
+ * inserted), or NULL
+ */
+static HeapTuple
+FindRow(Relation rel, pg_uuid_t *project_id)
+{
+	SnapshotData dirty;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	InitDirtySnapshot(dirty);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project_id));
+	scan = systable_beginscan(rel, counter_index, true, &dirty, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		tup = heap_copytuple(tup);
+	systable_endscan(scan);
+	return tup;
+}
+
+/*
+ * Create the counter row of a project that has none (one created by a raw
+ * INSERT, or restored from a dump of an earlier release), starting past
+ * what the project already holds. As the owner: the caller may be a raw
+ * write's trigger. False when the project does not exist.
+ */
+static bool
+CreateRow(pg_uuid_t *project_id)
+{
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1];
+	Oid			save_userid;
+	int			save_sec;
+	int			ret;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	args[0] = UUIDPGetDatum(project_id);
+	SPI_connect();
+	ret = SPI_execute_with_args("INSERT INTO participants.project_counter "
+								"(project_id, last_participant_number, last_event_id) "
+								"SELECT p.id, "
+								"(SELECT pg_catalog.count(*) FROM participants.participant x WHERE x.project_id = p.id), "
+								"(SELECT pg_catalog.coalesce(pg_catalog.max(e.id), 0) FROM participants.event e WHERE e.project_id = p.id) "
+								"FROM participants.project p WHERE p.id = $1",
+								1, types, args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "could not create the counters of project %s", PtUuidText(project_id));
+	ret = (int) SPI_processed;
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	CommandCounterIncrement();
+	return ret == 1;
+}
+
+/*
+ * Draw n (>= 1) consecutive numbers from one of the project's counters and
+ * return the first. When channel is not NULL, it receives the project's
+ * notification channel. PT404 when the project does not exist.
+ */
+int64
+PtDrawNumbers(pg_uuid_t *project_id, PtCounter counter, int64 n, char **channel)
+{
+	LOCKTAG		tag;
+	Relation	rel;
+	HeapTuple	tup;
+	HeapTuple	newtup;
+	TupleDesc	desc;
+	Datum		values[PC_NCOLS];
+	bool		nulls[PC_NCOLS];
+	bool		repl[PC_NCOLS] = {false};
+	int			col = counter == PT_COUNTER_PARTICIPANT ? PC_PARTICIPANT : PC_EVENT;
+	int64		last;
+
+	Assert(n >= 1);
+	if (RecoveryInProgress())
+		elog(ERROR, "cannot draw numbers during recovery");
+	if (!LookUpCounter())
+		return DrawFromSequence(counter, n, channel);
+	SetCounterTag(&tag, project_id);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	rel = table_open(counter_relid, RowExclusiveLock);
+	desc = RelationGetDescr(rel);
+	if (desc->natts != PC_NCOLS)
+		elog(ERROR, "participants.project_counter has %d columns, not %d", desc->natts, PC_NCOLS);
+	tup = FindRow(rel, project_id);
+	if (tup == NULL && CreateRow(project_id))
+		tup = FindRow(rel, project_id);
+	if (tup == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_NOT_FOUND),
+				 errmsg("project %s not found", PtUuidText(project_id))));
+	heap_deform_tuple(tup, desc, values, nulls);
+	if (nulls[col - 1] || nulls[PC_CHANNEL - 1])
+		elog(ERROR, "participants.project_counter holds a null");
+	last = DatumGetInt64(values[col - 1]);
+	if (last > PG_INT64_MAX - n)
+		ereport(ERROR,
+				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
+				 errmsg("counter of project %s reached its maximum", PtUuidText(project_id))));
+	values[col - 1] = Int64GetDatum(last + n);
+	repl[col - 1] = true;
+	newtup = heap_modify_tuple(tup, desc, values, nulls, repl);
+	newtup->t_self = tup->t_self;
+	heap_inplace_update(rel, newtup);
+	if (channel != NULL)
+		*channel = TextDatumGetCString(values[PC_CHANNEL - 1]);
+	table_close(rel, NoLock);
+	LockRelease(&tag, ExclusiveLock, false);
+	return last + 1;
+}
+
+/*
+ * BEFORE UPDATE row trigger on participants.project_counter: the counters
+ * change only in place, by drawing (a new row version would lose draws
+ * made meanwhile).
+ */
+PT_TRIGGER_FUNCTION(participants_project_counter_guard)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "project_counter_guard: must be called as a trigger");
+	ereport(ERROR,
+			(errcode(ERRCODE_PT_CONFLICT),
+			 errmsg("the counters of a project cannot be updated"),
+			 errdetail("Generated participant numbers and event ids are drawn by the database."),
+			 errhint("Delete the project to remove its counters.")));
+	return (Datum) 0;
+}
+
+/*
+ * AFTER INSERT row trigger on participants.project: the new project's
+ * counters and notification channel (as the owner: whoever may insert a
+ * project may give it counters). A restore brings them with the dump.
+ */
+PT_TRIGGER_FUNCTION(participants_project_counter_create)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1];
+	bool		isnull;
+	Oid			save_userid;
+	int			save_sec;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		elog(ERROR, "project_counter_create: must fire AFTER INSERT, FOR EACH ROW");
+	if (PtInRestore())
+		return PointerGetDatum(NULL);
+	args[0] = heap_getattr(td->tg_trigtuple, SPI_fnumber(RelationGetDescr(td->tg_relation), "id"),
+						   RelationGetDescr(td->tg_relation), &isnull);
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	SPI_connect();
+	if (SPI_execute_with_args("INSERT INTO participants.project_counter (project_id) VALUES ($1)",
+							  1, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not create the project's counters");
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * event_channel(project_id): the channel on which the project's events are
+ * announced (LISTEN to it; the events themselves are read with events_since)
+ */
+PT_API_FUNCTION(participants_event_channel)
+{
+	pg_uuid_t  *project_id;
+	Relation	rel;
+	HeapTuple	tup;
+	bool		isnull;
+	text	   *channel;
+
+	PtNotNull(fcinfo, 0, "project_id");
+	project_id = PG_GETARG_UUID_P(0);
+	(void) PtGetProject(project_id);
+	if (!LookUpCounter())
+		elog(ERROR, "participants.project_counter does not exist");
+	rel = table_open(counter_relid, AccessShareLock);
+	tup = FindRow(rel, project_id);
+	if (tup == NULL)
+	{
+		/* a project restored from an earlier release's dump: make its row */
+		if (XactReadOnly || RecoveryInProgress())
+			ereport(ERROR,
+					(errcode(ERRCODE_PT_NOT_FOUND),
+					 errmsg("project %s has no notification channel yet", PtUuidText(project_id)),
+					 errhint("Call event_channel once in a read-write transaction (POST over HTTP).")));
+		(void) PtDrawNumbers(project_id, PT_COUNTER_EVENT, 1, NULL);
+		tup = FindRow(rel, project_id);
+		if (tup == NULL)
+			elog(ERROR, "project %s has no counters", PtUuidText(project_id));
+	}
+	channel = DatumGetTextPCopy(heap_getattr(tup, PC_CHANNEL, RelationGetDescr(rel), &isnull));
+	table_close(rel, AccessShareLock);
+	PG_RETURN_TEXT_P(channel);
+}
