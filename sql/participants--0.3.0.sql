@@ -833,9 +833,9 @@ CREATE FUNCTION participants.grant_access(role regrole, access text)
 	AS 'MODULE_PATHNAME', 'participants_grant_access';
 COMMENT ON FUNCTION participants.grant_access(regrole, text) IS
 'Grant a role what an application, a read-only role or a DBA''s raw SQL tools need
-app: USAGE on the schema and EXECUTE on every API function a confined role may call; reader: the reading (STABLE) functions, allowed_projects() and SELECT on every table and view; raw: SELECT, INSERT, UPDATE and DELETE on every table, the sequences, and the functions the tables'' policies and indexes call. Read from the catalog: run it again after ALTER EXTENSION participants UPDATE to grant what the new version adds. Which projects the role may use is granted separately, in participants.project_access.
+app: USAGE on the schema and EXECUTE on every API function a confined role may call; reader: the reading (STABLE) functions, allowed_projects() and SELECT on every table and view; raw: SELECT, INSERT, UPDATE and DELETE on every table (project_counter: SELECT only), SELECT on the views, the sequences, and the functions the tables'' policies and indexes call. Read from the catalog: run it again after ALTER EXTENSION participants UPDATE to grant what the new version adds. Which projects the role may use is granted separately, in participants.project_access.
 Arguments: role (regrole) the role; access (text) app, reader or raw.
-Returns: {"role", "access", "schema", "functions": [...], "tablePrivileges", "tables": [...], "sequences": [...]}.
+Returns: {"role", "access", "schema", "functions": [...], "tables": {"name": "privileges", ...}, "sequences": [...]}.
 Errors: 22023 (400) another access, or a null argument; 42501 (403) the caller is confined to projects (only unconfined roles may grant).';
 
 CREATE FUNCTION participants.default_status_transitions()

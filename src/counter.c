@@ -156,7 +156,7 @@ CreateRow(pg_uuid_t *project_id)
 								"(project_id, last_participant_number, last_event_id) "
 								"SELECT p.id, "
 								"(SELECT pg_catalog.count(*) FROM participants.participant x WHERE x.project_id = p.id), "
-								"(SELECT pg_catalog.coalesce(pg_catalog.max(e.id), 0) FROM participants.event e WHERE e.project_id = p.id) "
+								"(SELECT COALESCE(pg_catalog.max(e.id), 0) FROM participants.event e WHERE e.project_id = p.id) "
 								"FROM participants.project p WHERE p.id = $1",
 								1, types, args, NULL, false, 0);
 	if (ret != SPI_OK_INSERT)

@@ -198,7 +198,7 @@ CheckSortableLimit(pg_uuid_t *project_id, const char *name)
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT pg_catalog.count(*) FROM participants.custom_field "
 							  "WHERE project_id = $1 AND options OPERATOR(pg_catalog.@>) '{\"sortable\": true}'",
-							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+							  1, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not count sortable fields");
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();

@@ -83,6 +83,7 @@ PT_API_FUNCTION_UNCONFINED(participants_grant_access)
 				raw;
 	List	   *functions = NIL;
 	List	   *relations = NIL;
+	List	   *relation_privileges = NIL;
 	List	   *sequences = NIL;
 	const char *table_privileges;
 	JsonbParseState *state = NULL;
@@ -149,31 +150,49 @@ PT_API_FUNCTION_UNCONFINED(participants_grant_access)
 
 	if (table_privileges)
 	{
-		Grant(psprintf("GRANT %s ON ALL TABLES IN SCHEMA participants TO %s",
-					   table_privileges, quote_identifier(role)));
-		if (SPI_execute("SELECT c.relname::text, c.relkind = 'S' FROM pg_catalog.pg_class c "
+		/* readers read every table and view; raw writers write every table */
+		if (SPI_execute("SELECT c.relname::text, c.relkind::text FROM pg_catalog.pg_class c "
 						"WHERE c.relnamespace = 'participants'::pg_catalog.regnamespace "
-						"AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') ORDER BY 1", true, 0) != SPI_OK_SELECT)
+						"AND c.relkind IN ('r', 'p', 'v', 'S') ORDER BY 1", true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not list the extension's relations");
 		for (i = 0; i < SPI_processed; i++)
 		{
-			bool		isnull;
-			bool		seq = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
 			MemoryContext old = MemoryContextSwitchTo(cxt);
 			char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+			char	   *kind = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 
-			if (seq)
+			if (kind[0] == 'S')
 			{
 				if (raw)
 					sequences = lappend(sequences, name);
 			}
 			else
+			{
+				/*
+				 * project_counter's numbers are drawn by the database: even a
+				 * raw writer only reads it (a deleted row would be made
+				 * again from what the project holds, and could hand out an
+				 * id a consumer has seen)
+				 */
+				bool		writes = raw && kind[0] != 'v' && strcmp(name, "project_counter") != 0;
+
 				relations = lappend(relations, name);
+				relation_privileges = lappend(relation_privileges,
+											  writes ? (char *) table_privileges : "SELECT");
+			}
 			MemoryContextSwitchTo(old);
 		}
-		if (raw)
-			Grant(psprintf("GRANT USAGE ON ALL SEQUENCES IN SCHEMA participants TO %s",
-						   quote_identifier(role)));
+		{
+			ListCell   *lc1,
+					   *lc2;
+
+			forboth(lc1, relations, lc2, relation_privileges)
+				Grant(psprintf("GRANT %s ON participants.%s TO %s", (char *) lfirst(lc2),
+							   quote_identifier(lfirst(lc1)), quote_identifier(role)));
+			foreach(lc1, sequences)
+				Grant(psprintf("GRANT USAGE ON SEQUENCE participants.%s TO %s",
+							   quote_identifier(lfirst(lc1)), quote_identifier(role)));
+		}
 	}
 	SPI_finish();
 
@@ -182,8 +201,16 @@ PT_API_FUNCTION_UNCONFINED(participants_grant_access)
 	PtPushString(&state, "access", access);
 	PtPushString(&state, "schema", "USAGE");
 	PushStringArray(&state, "functions", functions);
-	PtPushString(&state, "tablePrivileges", table_privileges);
-	PushStringArray(&state, "tables", relations);
+	PtPushKey(&state, "tables");
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	{
+		ListCell   *lc1,
+				   *lc2;
+
+		forboth(lc1, relations, lc2, relation_privileges)
+			PtPushString(&state, lfirst(lc1), lfirst(lc2));
+	}
+	pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	PushStringArray(&state, "sequences", sequences);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
 }
