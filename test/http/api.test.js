@@ -16,7 +16,7 @@ const BASE = process.env.PT_HTTP_URL || 'http://127.0.0.1:3000';
 // The API: every SPEC function, STABLE (GET and POST) or VOLATILE (POST)
 const READERS = ['get_participant', 'query_participants', 'custom_fields', 'get_segment',
 	'list_segments', 'segment_history', 'participant_segments', 'get_study',
-	'study_participants', 'status_history', 'eligible_participants', 'events_since'];
+	'study_participants', 'status_history', 'eligible_participants', 'events_since', 'event_channel'];
 const WRITERS = ['upsert_participant', 'upsert_participants', 'enroll_participant',
 	'withdraw_participant', 'delete_participant', 'set_opted_out', 'define_custom_field',
 	'drop_custom_field', 'create_segment', 'update_segment', 'delete_segment',
@@ -91,6 +91,7 @@ function argsFor(fn, p) {
 		case 'drop_custom_field': return { ...base, name: 'Smoker' };
 		case 'custom_fields':
 		case 'list_segments':
+		case 'event_channel':
 		case 'events_since': return base;
 		case 'query_participants': return { ...base, query: 'p-', page_size: 10 };
 		case 'create_segment': return { ...base, name: 'Another' };
@@ -198,6 +199,8 @@ const happy = [
 		(b) => assert.equal(b.totalParticipants, 1)],
 	['events_since', (p) => ({ project_id: p }),
 		(b) => assert.equal(b.length, 2)],
+	['event_channel', (p) => ({ project_id: p }),
+		(b) => assert.match(b, /^participants_events_[0-9a-f]{32}$/)],
 	['set_opted_out', (p) => ({ project_id: p, participant: 'P-3', opted_out: true }),
 		(b) => assert.equal(b.actionTaken, 'update')],
 	['withdraw_participant', (p) => ({ project_id: p, participant: 'P-2' }),

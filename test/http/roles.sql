@@ -27,23 +27,22 @@ GRANT participants_anon, participants_web, participants_web_reader, participants
 -- PostgREST's sessions may take a caller's projects from this claim of its JWT
 ALTER ROLE participants_authenticator SET participants.jwt_project_claim = 'project_ids';
 
-GRANT USAGE ON SCHEMA participants TO participants_web, participants_web_reader, participants_admin;
--- the reading functions (STABLE: served for GET and POST)
-GRANT EXECUTE ON FUNCTION
-	participants.get_participant, participants.query_participants, participants.custom_fields,
-	participants.get_segment, participants.list_segments, participants.segment_history,
-	participants.participant_segments, participants.get_study, participants.study_participants,
-	participants.status_history, participants.eligible_participants, participants.events_since
-	TO participants_web, participants_web_reader, participants_admin;
--- the writing functions (VOLATILE: POST only)
-GRANT EXECUTE ON FUNCTION
-	participants.upsert_participant, participants.upsert_participants,
-	participants.enroll_participant, participants.withdraw_participant,
-	participants.delete_participant, participants.set_opted_out,
-	participants.define_custom_field, participants.drop_custom_field,
-	participants.create_segment, participants.update_segment, participants.delete_segment,
-	participants.add_segment_members, participants.remove_segment_members,
-	participants.create_study, participants.update_study, participants.add_study_participants,
-	participants.set_participant_status
-	TO participants_web, participants_admin;
+-- participants_web and participants_admin: every API function a confined role
+-- may call (participants.grant_access reads them from the catalog, so running
+-- this file again after ALTER EXTENSION ... UPDATE grants what a new version adds)
+SELECT participants.grant_access('participants_web', 'app') IS NOT NULL AS web_granted;
+SELECT participants.grant_access('participants_admin', 'app') IS NOT NULL AS admin_granted;
 GRANT EXECUTE ON FUNCTION participants.create_project TO participants_admin;
+-- participants_web_reader: the reading (STABLE) API functions only; no table
+-- (grant_access's 'reader' adds SELECT on the tables, for psql)
+GRANT USAGE ON SCHEMA participants TO participants_web_reader;
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+			 WHERE p.pronamespace = 'participants'::regnamespace AND p.provolatile = 's'
+			   AND p.proargnames[1] = 'project_id' LOOP
+		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO participants_web_reader', f);
+	END LOOP;
+END $$;
