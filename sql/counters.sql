@@ -25,6 +25,21 @@ FROM jsonb_array_elements(participants.events_since(pid('cnt_a'))) e;
 SELECT array_agg((e ->> 'eventID')::int ORDER BY (e ->> 'eventID')::int) AS b_event_ids
 FROM jsonb_array_elements(participants.events_since(pid('cnt_b'))) e;
 
+-- membership episodes: each project numbers its own (a backend draws them 64
+-- at a time and hands them out in order)
+SELECT participants.create_segment(pid('cnt_a'), 'A group') ->> 'segmentID' AS ga \gset
+SELECT participants.create_segment(pid('cnt_b'), 'B group') ->> 'segmentID' AS gb \gset
+SELECT participants.add_segment_members(pid('cnt_a'), :'ga', '["A-00000001"]') ->> 'added' AS a_member;
+SELECT participants.add_segment_members(pid('cnt_b'), :'gb', '["B-00000001", "B-00000002", "B-00000003"]') ->> 'added' AS b_members;
+SELECT participants.add_segment_members(pid('cnt_a'), :'ga', '["A-00000002"]') ->> 'added' AS a_member;
+SELECT array_agg(id ORDER BY id) AS a_episode_ids FROM participants.segment_membership WHERE project_id = pid('cnt_a');
+SELECT array_agg(id ORDER BY id) AS b_episode_ids FROM participants.segment_membership WHERE project_id = pid('cnt_b');
+-- a raw insert gets its id from the counter too, whatever it names
+SELECT participants.remove_segment_members(pid('cnt_a'), :'ga', '["A-00000002"]') ->> 'removed' AS a_removed;
+INSERT INTO participants.segment_membership (project_id, id, segment_id, participant_id)
+SELECT pid('cnt_a'), 999, :'ga', id FROM participants.participant WHERE project_id = pid('cnt_a') AND participant_identifier = 'A-00000002';
+SELECT array_agg(id ORDER BY id) AS a_episode_ids FROM participants.segment_membership WHERE project_id = pid('cnt_a');
+
 -- numbers drawn by a transaction that rolls back are skipped, as nextval's
 -- would be, and only in that project
 BEGIN;

@@ -4,7 +4,8 @@
 \echo Use "ALTER EXTENSION participants UPDATE TO '0.3.0'" to load this file. \quit
 
 -- 0.3.0: per-project counters instead of the shared sequences (generated
--- participantIdentifiers and event ids count only their own project), a
+-- participantIdentifiers, event ids and membership episode ids count only
+-- their own project), a
 -- random NOTIFY channel per project instead of participants_events, rows
 -- loaded as restored only during a real restore, raw INSERTs into event
 -- refused, sortable fields changed only by unconfined roles, grant_access().
@@ -14,27 +15,32 @@ CREATE TABLE participants.project_counter (
 	project_id		uuid PRIMARY KEY REFERENCES participants.project (id) ON DELETE CASCADE,
 	last_participant_number bigint NOT NULL DEFAULT 0,
 	last_event_id	bigint NOT NULL DEFAULT 0,
+	last_membership_id bigint NOT NULL DEFAULT 0,
 	-- the project's NOTIFY channel: random, readable only by roles that may use the project
 	event_channel	text NOT NULL DEFAULT ('participants_events_' || pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''))
 );
 
 COMMENT ON TABLE participants.project_counter IS
-'Per-project counters: the last number of a generated participantIdentifier and the last event id, drawn by the database (never updated by a statement), and the channel on which the project''s events are announced.';
+'Per-project counters: the last number of a generated participantIdentifier, the last event id and the last id of a segment membership episode, drawn by the database (never updated by a statement), and the channel on which the project''s events are announced.';
 
-INSERT INTO participants.project_counter (project_id, last_participant_number, last_event_id)
+INSERT INTO participants.project_counter (project_id, last_participant_number, last_event_id, last_membership_id)
 SELECT p.id,
 	(SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM participants.participant_identifier_seq s),
-	(SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM participants.event_id_seq s)
+	(SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM participants.event_id_seq s),
+	(SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM participants.segment_membership_id_seq s)
 FROM participants.project p;
 
 SELECT pg_catalog.pg_extension_config_dump('participants.project_counter', '');
 
 ALTER TABLE participants.event ALTER COLUMN id DROP DEFAULT;
 -- leaving the extension first also takes them off pg_dump's list
+ALTER TABLE participants.segment_membership ALTER COLUMN id DROP DEFAULT;
 ALTER EXTENSION participants DROP SEQUENCE participants.event_id_seq;
 ALTER EXTENSION participants DROP SEQUENCE participants.participant_identifier_seq;
+ALTER EXTENSION participants DROP SEQUENCE participants.segment_membership_id_seq;
 DROP SEQUENCE participants.event_id_seq;
 DROP SEQUENCE participants.participant_identifier_seq;
+DROP SEQUENCE participants.segment_membership_id_seq;
 
 COMMENT ON TABLE participants.event IS
 'Events: a status change (participant.status_changed) or an opt-out or opt-in (person.opted_out), numbered per project and announced with a NOTIFY on the project''s channel (participants.event_channel()) when its transaction commits. Written only by the database (or a restore); never updated; deleting a participant deletes its events.';
@@ -61,6 +67,16 @@ COMMENT ON FUNCTION participants.project_counter_guard() IS
 CREATE TRIGGER project_counter_guard
 	BEFORE UPDATE ON participants.project_counter
 	FOR EACH ROW EXECUTE FUNCTION participants.project_counter_guard();
+
+CREATE FUNCTION participants.segment_membership_number() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_segment_membership_number';
+
+COMMENT ON FUNCTION participants.segment_membership_number() IS
+'Row trigger: a new membership episode gets its id from its project''s counter (a restore keeps the id it loads).';
+
+CREATE TRIGGER segment_membership_number
+	BEFORE INSERT ON participants.segment_membership
+	FOR EACH ROW EXECUTE FUNCTION participants.segment_membership_number();
 
 COMMENT ON FUNCTION participants.study_participant_guard() IS
 'Row trigger: a study participant''s status is one of the 22 and moves only along the project''s status_transition graph; every change writes an event (announced on the project''s channel at commit). A new study participant starts at NOT_STARTED, without last_event_id or completion_code, and not while the participant is withdrawn or opted out; only a restore loads rows as they were.';
@@ -131,5 +147,6 @@ CREATE POLICY project_confinement ON participants.project_counter
 REVOKE ALL ON participants.project_counter FROM PUBLIC;
 REVOKE ALL ON FUNCTION participants.project_counter_create() FROM PUBLIC;
 REVOKE ALL ON FUNCTION participants.project_counter_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION participants.segment_membership_number() FROM PUBLIC;
 REVOKE ALL ON FUNCTION participants.event_channel(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION participants.grant_access(regrole, text) FROM PUBLIC;

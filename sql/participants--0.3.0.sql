@@ -33,11 +33,12 @@ CREATE TABLE participants.project_counter (
 	project_id		uuid PRIMARY KEY REFERENCES participants.project (id) ON DELETE CASCADE,
 	last_participant_number bigint NOT NULL DEFAULT 0,
 	last_event_id	bigint NOT NULL DEFAULT 0,
+	last_membership_id bigint NOT NULL DEFAULT 0,
 	-- the project's NOTIFY channel: random, readable only by roles that may use the project
 	event_channel	text NOT NULL DEFAULT ('participants_events_' || pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''))
 );
 COMMENT ON TABLE participants.project_counter IS
-'Per-project counters: the last number of a generated participantIdentifier and the last event id, drawn by the database (never updated by a statement), and the channel on which the project''s events are announced.';
+'Per-project counters: the last number of a generated participantIdentifier, the last event id and the last id of a segment membership episode, drawn by the database (never updated by a statement), and the channel on which the project''s events are announced.';
 
 CREATE TABLE participants.participant (
 	-- a project (no foreign key: participants.project_guard keeps this
@@ -114,15 +115,11 @@ COMMENT ON TABLE participants.segment IS
 -- names are unique within a project, in any case
 CREATE UNIQUE INDEX segment_name_key ON participants.segment (project_id, pg_catalog.lower(name));
 
-CREATE SEQUENCE participants.segment_membership_id_seq;
-COMMENT ON SEQUENCE participants.segment_membership_id_seq IS
-'Numbers of membership episodes, in the order they began.';
-
 -- One row per membership episode: current while remove_date is null, kept
 -- with its remove_date when it ends (membership history).
 CREATE TABLE participants.segment_membership (
 	project_id		uuid NOT NULL,
-	id				bigint NOT NULL DEFAULT pg_catalog.nextval('participants.segment_membership_id_seq'),
+	id				bigint NOT NULL,	-- from the project's counter (segment_membership_number)
 	segment_id		uuid NOT NULL,
 	participant_id	uuid NOT NULL,
 	add_date		timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -131,7 +128,6 @@ CREATE TABLE participants.segment_membership (
 	FOREIGN KEY (project_id, segment_id) REFERENCES participants.segment (project_id, id) ON DELETE CASCADE,
 	FOREIGN KEY (project_id, participant_id) REFERENCES participants.participant (project_id, id) ON DELETE CASCADE
 );
-ALTER SEQUENCE participants.segment_membership_id_seq OWNED BY participants.segment_membership.id;
 COMMENT ON TABLE participants.segment_membership IS
 'Membership episodes: current while remove_date is null. Deleting a segment or a participant deletes its episodes.';
 -- at most one current episode per segment and participant; serves a
@@ -271,7 +267,6 @@ SELECT pg_catalog.pg_extension_config_dump('participants.custom_field', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.project_counter', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.segment', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.segment_membership', '');
-SELECT pg_catalog.pg_extension_config_dump('participants.segment_membership_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.study', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.study_segment', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.completion_code', '');
@@ -359,6 +354,15 @@ COMMENT ON FUNCTION participants.segment_guard() IS
 CREATE TRIGGER segment_guard
 	BEFORE INSERT OR UPDATE OR DELETE ON participants.segment
 	FOR EACH ROW EXECUTE FUNCTION participants.segment_guard();
+
+CREATE FUNCTION participants.segment_membership_number() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_segment_membership_number';
+COMMENT ON FUNCTION participants.segment_membership_number() IS
+'Row trigger: a new membership episode gets its id from its project''s counter (a restore keeps the id it loads).';
+
+CREATE TRIGGER segment_membership_number
+	BEFORE INSERT ON participants.segment_membership
+	FOR EACH ROW EXECUTE FUNCTION participants.segment_membership_number();
 
 CREATE FUNCTION participants.segment_sync() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_segment_sync';

@@ -85,14 +85,6 @@ CREATE FUNCTION api_snapshot() RETURNS jsonb LANGUAGE sql AS $$
 		'events', participants.events_since(p))
 	FROM up
 $$;
-CREATE TABLE before_update AS SELECT api_snapshot() AS s;
-CREATE TABLE rows_before AS
-SELECT 'participant' AS t, count(*) AS n FROM participants.participant
-UNION ALL SELECT 'segment_membership', count(*) FROM participants.segment_membership
-UNION ALL SELECT 'study_participant', count(*) FROM participants.study_participant
-UNION ALL SELECT 'event', count(*) FROM participants.event
-UNION ALL SELECT 'status_transition', count(*) FROM participants.status_transition;
-
 -- until the update, the 0.1.0 functions on the current library behave as in
 -- 0.1.0: nobody is confined, and they run with the caller's rights (their
 -- declarations do not pin search_path, so they never run as the owner)
@@ -109,6 +101,26 @@ SELECT err($$SELECT participants.get_participant((SELECT p FROM up), 'U-1')$$) A
 RESET ROLE;
 DROP OWNED BY regress_window_app, regress_window_exec;
 DROP ROLE regress_window_app, regress_window_exec;
+
+-- the second release, with data of its own: numbers drawn from its shared
+-- sequences by its functions on the current library
+ALTER EXTENSION participants UPDATE TO '0.2.0';
+SELECT extversion AS step FROM pg_extension WHERE extname = 'participants';
+SELECT participants.upsert_participant(p, '{"demographics": {"email": "u5@example.com"}}') -> 'result' ->> 'participantIdentifier' AS generated_in_0_2 FROM up;
+SELECT participants.set_participant_status(p, study, 'U-1', 'SCREENER_STARTED') ->> 'status' AS status_in_0_2 FROM up;
+CREATE TABLE seq_before AS
+SELECT (SELECT last_value FROM participants.participant_identifier_seq) AS identifiers,
+       (SELECT last_value FROM participants.event_id_seq) AS events,
+       (SELECT last_value FROM participants.segment_membership_id_seq) AS memberships,
+       (SELECT max(id) FROM participants.event) AS max_event,
+       (SELECT max(id) FROM participants.segment_membership) AS max_membership;
+CREATE TABLE before_update AS SELECT api_snapshot() AS s;
+CREATE TABLE rows_before AS
+SELECT 'participant' AS t, count(*) AS n FROM participants.participant
+UNION ALL SELECT 'segment_membership', count(*) FROM participants.segment_membership
+UNION ALL SELECT 'study_participant', count(*) FROM participants.study_participant
+UNION ALL SELECT 'event', count(*) FROM participants.event
+UNION ALL SELECT 'status_transition', count(*) FROM participants.status_transition;
 
 ALTER EXTENSION participants UPDATE;
 SELECT extversion AS updated FROM pg_extension WHERE extname = 'participants';
@@ -130,9 +142,22 @@ SELECT b.t, b.n = CASE b.t
 		WHEN 'event' THEN (SELECT count(*) FROM participants.event)
 		WHEN 'status_transition' THEN (SELECT count(*) FROM participants.status_transition) END AS same_rows
 FROM rows_before b ORDER BY 1;
--- and it keeps working: sequences continue, rules hold, confinement applies
+-- each project's counters start after the shared sequences' last numbers, and
+-- its channel is made; the sequences are gone
+SELECT c.last_participant_number = b.identifiers AS identifiers_continue, c.last_event_id = b.events AS events_continue,
+       c.last_membership_id = b.memberships AS memberships_continue, c.event_channel ~ '^participants_events_[0-9a-f]{32}$' AS channel
+FROM participants.project_counter c, up, seq_before b WHERE c.project_id = up.p;
+SELECT count(*) AS shared_sequences FROM pg_sequences WHERE schemaname = 'participants';
+-- and it keeps working: numbering continues (nothing handed out twice), rules hold, confinement applies
 SELECT participants.upsert_participant(p, '{"demographics": {"email": "u4@example.com"}}') -> 'result' ->> 'participantIdentifier' AS generated FROM up;
-SELECT participants.set_participant_status(p, study, 'U-1', 'SCREENER_STARTED') ->> 'status' AS status FROM up;
+SELECT participants.set_participant_status(p, study, 'U-1', 'SCREENER_COMPLETED') ->> 'status' AS status FROM up;
+SELECT (e ->> 'eventID')::bigint > b.max_event AS new_event_after_old
+FROM up, seq_before b, jsonb_array_elements(participants.events_since(up.p)) e
+ORDER BY (e ->> 'eventID')::bigint DESC LIMIT 1;
+SELECT participants.event_channel(p) ~ '^participants_events_[0-9a-f]{32}$' AS event_channel FROM up;
+SELECT participants.add_segment_members(p, seg, '["U-3"]') ->> 'added' AS readded FROM up;
+SELECT (SELECT max(m.id) FROM participants.segment_membership m WHERE m.project_id = up.p) > b.max_membership AS new_episode_after_old
+FROM up, seq_before b;
 SELECT err(format($$SELECT participants.set_participant_status(%L, %L, 'U-1', 'NOT_STARTED')$$, p, study)) AS refused FROM up;
 CREATE ROLE regress_upgrade;
 GRANT USAGE ON SCHEMA participants TO regress_upgrade;

@@ -140,7 +140,7 @@ ForEachGrant(const pg_uuid_t *project, bool (*fn) (Oid role, const pg_uuid_t *pr
 	HeapTuple	tup;
 	bool		done = false;
 
-	AcceptInvalidationMessages();
+	/* the callers accepted the invalidations committed so far */
 	LookUpTables();
 	rel = table_open(access_relid, AccessShareLock);
 	snap = RegisterSnapshot(GetLatestSnapshot());

@@ -1,9 +1,9 @@
 /*
  * counter.c
  *		Per-project counters (participants.project_counter): the numbers of
- *		generated participantIdentifiers and the event ids, so that nothing a
- *		caller sees counts another project's activity, and the project's
- *		notification channel.
+ *		generated participantIdentifiers, the event ids and the ids of segment
+ *		membership episodes, so that nothing a caller sees counts another
+ *		project's activity, and the project's notification channel.
  *
  *		A counter behaves like a sequence, but lives in a row of its project:
  *		drawing numbers overwrites the row in place (heap_inplace_update,
@@ -32,6 +32,8 @@
 #include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -41,11 +43,21 @@
 /* Columns of project_counter, in table order */
 enum
 {
-	PC_PROJECT = 1, PC_PARTICIPANT, PC_EVENT, PC_CHANNEL, PC_NCOLS = PC_CHANNEL
+	PC_PROJECT = 1, PC_PARTICIPANT, PC_EVENT, PC_MEMBERSHIP, PC_CHANNEL, PC_NCOLS = PC_CHANNEL
 };
 
 static Oid	counter_relid = InvalidOid;
 static Oid	counter_index = InvalidOid;
+
+/* Membership ids this backend drew ahead, per project (see NextMembershipId) */
+typedef struct MembershipBlock
+{
+	pg_uuid_t	project;
+	int64		next;
+	int64		last;
+} MembershipBlock;
+
+static HTAB *membership_blocks = NULL;
 
 static void
 CounterReset(Oid relid)
@@ -54,6 +66,12 @@ CounterReset(Oid relid)
 	{
 		counter_relid = InvalidOid;
 		counter_index = InvalidOid;
+		/* the extension may have been dropped and created again */
+		if (membership_blocks != NULL)
+		{
+			hash_destroy(membership_blocks);
+			membership_blocks = NULL;
+		}
 	}
 }
 
@@ -84,7 +102,8 @@ LookUpCounter(void)
 static int64
 DrawFromSequence(PtCounter counter, int64 n, char **channel)
 {
-	Oid			seq = get_relname_relid(counter == PT_COUNTER_PARTICIPANT ? "participant_identifier_seq" : "event_id_seq",
+	Oid			seq = get_relname_relid(counter == PT_COUNTER_PARTICIPANT ? "participant_identifier_seq"
+										: counter == PT_COUNTER_EVENT ? "event_id_seq" : "segment_membership_id_seq",
 										get_namespace_oid("participants", false));
 	int64		first;
 
@@ -111,26 +130,21 @@ SetCounterTag(LOCKTAG *tag, pg_uuid_t *project_id)
 }
 
 /*
- * The project's counter row as it is on disk (committed, or written by
+ * Find the project's counter row as it is on disk (committed, or written by
  * an unfinished transaction: the row a project creation in progress
- * inserted), or NULL
+ * inserted). The scan stays open, and so its buffer pinned, until the
+ * caller ends it: no pruning can move another row into that line pointer
+ * before the row is written in place.
  */
 static HeapTuple
-FindRow(Relation rel, pg_uuid_t *project_id)
+FindRow(Relation rel, pg_uuid_t *project_id, SnapshotData *dirty, SysScanDesc *scan)
 {
-	SnapshotData dirty;
 	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
 
-	InitDirtySnapshot(dirty);
+	InitDirtySnapshot(*dirty);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project_id));
-	scan = systable_beginscan(rel, counter_index, true, &dirty, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-		tup = heap_copytuple(tup);
-	systable_endscan(scan);
-	return tup;
+	*scan = systable_beginscan(rel, counter_index, true, dirty, 1, &key);
+	return systable_getnext(*scan);
 }
 
 /*
@@ -153,10 +167,11 @@ CreateRow(pg_uuid_t *project_id)
 	args[0] = UUIDPGetDatum(project_id);
 	SPI_connect();
 	ret = SPI_execute_with_args("INSERT INTO participants.project_counter "
-								"(project_id, last_participant_number, last_event_id) "
+								"(project_id, last_participant_number, last_event_id, last_membership_id) "
 								"SELECT p.id, "
 								"(SELECT pg_catalog.count(*) FROM participants.participant x WHERE x.project_id = p.id), "
-								"(SELECT COALESCE(pg_catalog.max(e.id), 0) FROM participants.event e WHERE e.project_id = p.id) "
+								"(SELECT COALESCE(pg_catalog.max(e.id), 0) FROM participants.event e WHERE e.project_id = p.id), "
+								"(SELECT COALESCE(pg_catalog.max(m.id), 0) FROM participants.segment_membership m WHERE m.project_id = p.id) "
 								"FROM participants.project p WHERE p.id = $1",
 								1, types, args, NULL, false, 0);
 	if (ret != SPI_OK_INSERT)
@@ -178,13 +193,16 @@ PtDrawNumbers(pg_uuid_t *project_id, PtCounter counter, int64 n, char **channel)
 {
 	LOCKTAG		tag;
 	Relation	rel;
+	SnapshotData dirty;
+	SysScanDesc scan;
 	HeapTuple	tup;
 	HeapTuple	newtup;
 	TupleDesc	desc;
 	Datum		values[PC_NCOLS];
 	bool		nulls[PC_NCOLS];
 	bool		repl[PC_NCOLS] = {false};
-	int			col = counter == PT_COUNTER_PARTICIPANT ? PC_PARTICIPANT : PC_EVENT;
+	int			col = counter == PT_COUNTER_PARTICIPANT ? PC_PARTICIPANT
+		: counter == PT_COUNTER_EVENT ? PC_EVENT : PC_MEMBERSHIP;
 	int64		last;
 
 	Assert(n >= 1);
@@ -198,13 +216,17 @@ PtDrawNumbers(pg_uuid_t *project_id, PtCounter counter, int64 n, char **channel)
 	desc = RelationGetDescr(rel);
 	if (desc->natts != PC_NCOLS)
 		elog(ERROR, "participants.project_counter has %d columns, not %d", desc->natts, PC_NCOLS);
-	tup = FindRow(rel, project_id);
-	if (tup == NULL && CreateRow(project_id))
-		tup = FindRow(rel, project_id);
-	if (tup == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_PT_NOT_FOUND),
-				 errmsg("project %s not found", PtUuidText(project_id))));
+	tup = FindRow(rel, project_id, &dirty, &scan);
+	if (!HeapTupleIsValid(tup))
+	{
+		systable_endscan(scan);
+		if (CreateRow(project_id))
+			tup = FindRow(rel, project_id, &dirty, &scan);
+		if (!HeapTupleIsValid(tup))
+			ereport(ERROR,
+					(errcode(ERRCODE_PT_NOT_FOUND),
+					 errmsg("project %s not found", PtUuidText(project_id))));
+	}
 	heap_deform_tuple(tup, desc, values, nulls);
 	if (nulls[col - 1] || nulls[PC_CHANNEL - 1])
 		elog(ERROR, "participants.project_counter holds a null");
@@ -220,6 +242,7 @@ PtDrawNumbers(pg_uuid_t *project_id, PtCounter counter, int64 n, char **channel)
 	heap_inplace_update(rel, newtup);
 	if (channel != NULL)
 		*channel = TextDatumGetCString(values[PC_CHANNEL - 1]);
+	systable_endscan(scan);
 	table_close(rel, NoLock);
 	LockRelease(&tag, ExclusiveLock, false);
 	return last + 1;
@@ -282,6 +305,8 @@ PT_API_FUNCTION(participants_event_channel)
 {
 	pg_uuid_t  *project_id;
 	Relation	rel;
+	SnapshotData dirty;
+	SysScanDesc scan;
 	HeapTuple	tup;
 	bool		isnull;
 	text	   *channel;
@@ -292,9 +317,10 @@ PT_API_FUNCTION(participants_event_channel)
 	if (!LookUpCounter())
 		elog(ERROR, "participants.project_counter does not exist");
 	rel = table_open(counter_relid, AccessShareLock);
-	tup = FindRow(rel, project_id);
-	if (tup == NULL)
+	tup = FindRow(rel, project_id, &dirty, &scan);
+	if (!HeapTupleIsValid(tup))
 	{
+		systable_endscan(scan);
 		/* a project restored from an earlier release's dump: make its row */
 		if (XactReadOnly || RecoveryInProgress())
 			ereport(ERROR,
@@ -302,11 +328,90 @@ PT_API_FUNCTION(participants_event_channel)
 					 errmsg("project %s has no notification channel yet", PtUuidText(project_id)),
 					 errhint("Call event_channel once in a read-write transaction (POST over HTTP).")));
 		(void) PtDrawNumbers(project_id, PT_COUNTER_EVENT, 1, NULL);
-		tup = FindRow(rel, project_id);
-		if (tup == NULL)
+		tup = FindRow(rel, project_id, &dirty, &scan);
+		if (!HeapTupleIsValid(tup))
 			elog(ERROR, "project %s has no counters", PtUuidText(project_id));
 	}
 	channel = DatumGetTextPCopy(heap_getattr(tup, PC_CHANNEL, RelationGetDescr(rel), &isnull));
+	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	PG_RETURN_TEXT_P(channel);
+}
+
+/*
+ * The next id of a membership episode of the project. Episodes are added
+ * many at a time (a refilter, a group of members), so a backend draws ids 64
+ * at a time and hands them out in order, as a sequence with CACHE 64 would:
+ * ids a backend drew and did not use are skipped.
+ */
+#define MEMBERSHIP_BLOCK 64
+
+static int64
+NextMembershipId(pg_uuid_t *project_id)
+{
+	MembershipBlock *b;
+	bool		found;
+
+	if (!LookUpCounter())
+		return DrawFromSequence(PT_COUNTER_MEMBERSHIP, 1, NULL);
+	if (membership_blocks == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(MembershipBlock);
+		ctl.hcxt = TopMemoryContext;
+		membership_blocks = hash_create("participants membership ids", 16, &ctl,
+										HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	b = hash_search(membership_blocks, project_id, HASH_ENTER, &found);
+	if (!found || b->next > b->last)
+	{
+		int64		first;
+
+		/* drawing may process invalidations that drop the blocks: enter again */
+		b->next = 1;
+		b->last = 0;
+		first = PtDrawNumbers(project_id, PT_COUNTER_MEMBERSHIP, MEMBERSHIP_BLOCK, NULL);
+		if (membership_blocks == NULL)
+			return first;
+		b = hash_search(membership_blocks, project_id, HASH_ENTER, &found);
+		b->next = first;
+		b->last = first + MEMBERSHIP_BLOCK - 1;
+	}
+	return b->next++;
+}
+
+/*
+ * BEFORE INSERT row trigger on participants.segment_membership: the episode's
+ * id, from its project's counter (a restore keeps the id it loads)
+ */
+PT_TRIGGER_FUNCTION(participants_segment_membership_number)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	int			att_project,
+				att_id;
+	bool		isnull;
+	Datum		project;
+	Datum		id;
+	int			cols[1];
+	bool		nulls[1] = {false};
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		elog(ERROR, "segment_membership_number: must fire BEFORE INSERT, FOR EACH ROW");
+	desc = RelationGetDescr(td->tg_relation);
+	att_id = SPI_fnumber(desc, "id");
+	(void) heap_getattr(td->tg_trigtuple, att_id, desc, &isnull);
+	if (!isnull && PtInRestore())
+		return PointerGetDatum(td->tg_trigtuple);
+	att_project = SPI_fnumber(desc, "project_id");
+	project = heap_getattr(td->tg_trigtuple, att_project, desc, &isnull);
+	if (isnull)
+		return PointerGetDatum(td->tg_trigtuple);	/* NOT NULL reports it */
+	id = Int64GetDatum(NextMembershipId(DatumGetUUIDP(project)));
+	cols[0] = att_id;
+	return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_trigtuple, desc, 1, cols, &id, nulls));
 }

@@ -212,6 +212,7 @@ CheckFormats(HeapTuple oldt, HeapTuple newt, TupleDesc desc)
 
 		/* 42501 for a project the role may not use, PT404 for none at all */
 		PtCheckProjectAccess(GetUserId(), project_id);
+		PtLockProjectWrites(project_id, RowExclusiveLock);
 		(void) PtGetProject(project_id);
 	}
 	if (SETS(cols.identifier))
@@ -352,10 +353,15 @@ CheckNoParticipants(pg_uuid_t *project_id, const char *what)
 	bool		found;
 
 	/*
-	 * A SHARE lock waits for, and then excludes, every writer of participants;
-	 * the latest snapshot then sees what they committed while we waited.
+	 * A SHARE lock on the project's write lock (on the whole table for a
+	 * TRUNCATE) waits for, and then excludes, the writers of its
+	 * participants; the latest snapshot then sees what they committed while
+	 * we waited. Other projects' writers never wait for a project's deletion.
 	 */
-	LockRelationOid(PtParticipantRelid(), ShareLock);
+	if (project_id)
+		PtLockProjectWrites(project_id, ShareLock);
+	else
+		LockRelationOid(PtParticipantRelid(), ShareLock);
 	SPI_connect();
 	args[0] = project_id ? UUIDPGetDatum(project_id) : (Datum) 0;
 	plan = SPI_prepare(project_id
@@ -381,8 +387,8 @@ CheckNoParticipants(pg_uuid_t *project_id, const char *what)
  * Triggers on participants.project: a project's id never changes, and a
  * project is deleted (or the table truncated) only when no participant
  * belongs to it. This replaces a foreign key from participant, whose check
- * would cost a query per inserted participant; writers of participants lock
- * the participant table before checking that their project exists.
+ * would cost a query per inserted participant; writers of participants take
+ * their project's write lock before checking that it exists.
  */
 PT_TRIGGER_FUNCTION(participants_project_guard)
 {

@@ -76,7 +76,7 @@ PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,
 	bool		found;
 
 	if (lock)
-		LockRelationOid(PtParticipantRelid(), RowExclusiveLock);
+		PtLockProjectWrites(project_id, RowExclusiveLock);
 	(void) PtGetProject(project_id);
 	if (query_by_id)
 	{

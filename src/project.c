@@ -18,6 +18,9 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "common/hashfn.h"
+#include "storage/lock.h"
+#include "miscadmin.h"
 
 #include "pt.h"
 
@@ -372,4 +375,22 @@ PT_API_FUNCTION_UNCONFINED(participants_create_project)
 	SPI_finish();
 	PtSeedTransitions(DatumGetUUIDP(result));
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * The lock of a project's participant writes: writers that may add a
+ * participant hold it in RowExclusiveLock (self-compatible) from before they
+ * check that the project exists to the end of their transaction; deleting
+ * the project takes it in ShareLock. A heavyweight lock on (participant
+ * table, hash of the project id, 3): another project that hashes alike only
+ * waits needlessly, and no other project's writers wait at all.
+ */
+void
+PtLockProjectWrites(pg_uuid_t *project_id, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, PtParticipantRelid(),
+					   hash_bytes(project_id->data, UUID_LEN), 3);
+	(void) LockAcquire(&tag, mode, false, false);
 }

@@ -135,7 +135,8 @@ extern int	pt_max_custom_fields;
 typedef enum PtCounter
 {
 	PT_COUNTER_PARTICIPANT,		/* numbers of generated participantIdentifiers */
-	PT_COUNTER_EVENT			/* event ids */
+	PT_COUNTER_EVENT,			/* event ids */
+	PT_COUNTER_MEMBERSHIP		/* ids of segment membership episodes */
 } PtCounter;
 
 extern int64 PtDrawNumbers(pg_uuid_t *project_id, PtCounter counter, int64 n, char **channel);
@@ -170,6 +171,7 @@ extern void PtCheckCustomFieldCount(int n, const char *path);
 extern PtProject *PtGetProject(pg_uuid_t *project_id);
 extern PtFieldType PtProjectFieldType(PtProject *project, const char *name);
 extern void PtInitProjectCache(void);
+extern void PtLockProjectWrites(pg_uuid_t *project_id, LOCKMODE mode);
 
 /* body.c */
 extern void PtParseBody(JsonbContainer *body, const char *path,

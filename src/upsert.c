@@ -581,11 +581,11 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 	PtAccess	acc;
 
 	/*
-	 * Lock the table for writing before checking that the project exists: a
-	 * project is deleted only under a SHARE lock on this table (see
+	 * Take the project's write lock before checking that the project exists:
+	 * a project is deleted only under that lock in SHARE mode (see
 	 * participants_project_guard), so it cannot vanish under this call.
 	 */
-	LockRelationOid(PtParticipantRelid(), RowExclusiveLock);
+	PtLockProjectWrites(project_id, RowExclusiveLock);
 	project = PtGetProject(project_id);
 	PtAccessOpen(&acc, ACL_SELECT | ACL_INSERT | ACL_UPDATE, RowExclusiveLock);
 

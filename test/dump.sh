@@ -133,7 +133,7 @@ GEN3=$(q pt_dump_src -c "SELECT participant_identifier FROM participants.partici
 SRC_EVENTS=$(q pt_dump_src -c "SELECT count(*) || ' events, max id ' || max(id) FROM participants.event")
 SRC_MAX_EVENT=$(q pt_dump_src -c "SELECT max(id) FROM participants.event WHERE project_id = '$A'")
 SRC_EPISODES=$(q pt_dump_src -c "SELECT count(*) || ' episodes, ' || count(*) FILTER (WHERE remove_date IS NULL) || ' current, max id ' || max(id) FROM participants.segment_membership")
-SRC_MAX_EPISODE=$(q pt_dump_src -c "SELECT max(id) FROM participants.segment_membership")
+SRC_MAX_EPISODE=$(q pt_dump_src -c "SELECT max(id) FROM participants.segment_membership WHERE project_id = '$A'")
 SRC_IDENTIFIERS=$(q pt_dump_src -c "SELECT string_agg(participant_identifier, ' ' ORDER BY participant_identifier) FROM participants.participant")
 # B's participant with a generated identifier (no prefix: only digits)
 B_GEN=$(q pt_dump_src -c "SELECT min(participant_identifier) FROM participants.participant WHERE project_id = '$B' AND participant_identifier ~ '^[0-9]{8}\$'")

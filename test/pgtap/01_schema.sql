@@ -46,7 +46,7 @@ SELECT set_eq(
 SELECT set_eq(
 	$$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'participants'$$,
 	ARRAY['participants.project', 'participants.participant', 'participants.custom_field', 'participants.project_counter',
-	      'participants.segment', 'participants.segment_membership', 'participants.segment_membership_id_seq',
+	      'participants.segment', 'participants.segment_membership',
 	      'participants.study', 'participants.study_segment', 'participants.completion_code', 'participants.completion_action',
 	      'participants.status_transition', 'participants.study_participant', 'participants.event',
 	      'participants.project_access'],
