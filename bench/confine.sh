@@ -15,9 +15,9 @@
 # and the ratios confined / superuser. Needs root (for runuser) and the extension
 # installed (sudo bash test/dev.sh bench does both).
 #
-#   CALLS=50000 REPS=5 PGBENCH_SECONDS=10 GRANTS=10000 sudo -E bash bench/confine.sh
+#   CALLS=200000 REPS=5 PGBENCH_SECONDS=10 GRANTS=10000 sudo -E bash bench/confine.sh
 set -euo pipefail
-CALLS=${CALLS:-50000}
+CALLS=${CALLS:-200000}
 REPS=${REPS:-5}
 SECS=${PGBENCH_SECONDS:-10}
 GRANTS=${GRANTS:-10000}
