@@ -392,11 +392,7 @@ PtTriggerCall(FunctionCallInfo fcinfo, PGFunction work)
 	return result;
 }
 
-PG_FUNCTION_INFO_V1(participants_allowed_projects);
-/*
- * allowed_projects(): the projects the current role may use, for the
- * row-level security policies; null for a role that is not confined.
- */
+/* The projects a role may use, as collected by allowed_projects() */
 typedef struct ProjectList
 {
 	Oid			role;
@@ -424,6 +420,11 @@ CollectGranted(Oid grantee, const pg_uuid_t *project, void *arg)
 	return false;
 }
 
+PG_FUNCTION_INFO_V1(participants_allowed_projects);
+/*
+ * allowed_projects(): the projects the current role may use, for the
+ * row-level security policies; null for a role that is not confined.
+ */
 Datum
 participants_allowed_projects(PG_FUNCTION_ARGS)
 {
