@@ -304,6 +304,20 @@ test('42501 answers 403 (a token for A asks about B)', async () => {
 	assert.match(b.message, new RegExp(S.B.id));
 });
 
+test('a confined token cannot add or drop sort indexes on the shared table (403), and nothing changes', async () => {
+	const before = ok(await call('custom_fields', { project_id: S.A.id }, { tok: S.A.web }));
+	const b = fails(await call('define_custom_field', { project_id: S.A.id, name: 'Ranked', type: 'integer', options: { sortable: true } }, { tok: S.A.web }), 403, '42501');
+	assert.match(b.message, /sortable/);
+	assert.deepEqual(ok(await call('custom_fields', { project_id: S.A.id }, { tok: S.A.web })), before);
+	// an operator (the admin token: not confined) may; the confined token then cannot undo it
+	const d = ok(await call('define_custom_field', { project_id: S.A.id, name: 'Ranked', type: 'integer', options: { sortable: true } }, { tok: admin }));
+	assert.equal(d.options.sortable, true);
+	fails(await call('define_custom_field', { project_id: S.A.id, name: 'Ranked', type: 'integer', options: {} }, { tok: S.A.web }), 403, '42501');
+	fails(await call('drop_custom_field', { project_id: S.A.id, name: 'Ranked' }, { tok: S.A.web }), 403, '42501');
+	ok(await call('drop_custom_field', { project_id: S.A.id, name: 'Ranked' }, { tok: admin }));
+	assert.deepEqual(ok(await call('custom_fields', { project_id: S.A.id }, { tok: S.A.web })), before);
+});
+
 test('a failed call writes nothing (bulk call with a bad element)', async () => {
 	const before = await snapshot('A', S.A.web);
 	fails(await call('upsert_participants', { project_id: S.A.id, participants: [{ participantIdentifier: 'N-1' }, { participantIdentifier: 'N-2', demographics: { email: 'bad' } }] }, { tok: S.A.web }), 400, '22023');
