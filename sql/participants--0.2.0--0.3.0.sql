@@ -82,7 +82,11 @@ COMMENT ON FUNCTION participants.study_participant_guard() IS
 'Row trigger: a study participant''s status is one of the 22 and moves only along the project''s status_transition graph; every change writes an event (announced on the project''s channel at commit). A new study participant starts at NOT_STARTED, without last_event_id or completion_code, and not while the participant is withdrawn or opted out; only a restore loads rows as they were.';
 
 COMMENT ON FUNCTION participants.study_participant_created() IS
-'Row trigger: the first event of a new study participant (priorStatus null). A row loaded by a restore gets none.';
+'Row trigger: a new study participant keeps the first event (priorStatus null) that study_participant_guard wrote for it. Statement trigger: the first events of rows the statement did not insert after all (INSERT ... ON CONFLICT skipped them) are deleted. A row loaded by a restore gets none.';
+
+CREATE TRIGGER study_participant_created_statement
+	AFTER INSERT ON participants.study_participant
+	FOR EACH STATEMENT EXECUTE FUNCTION participants.study_participant_created();
 
 COMMENT ON FUNCTION participants.event_guard() IS
 'Row trigger: events are written by the database (or loaded by a restore) and never changed; they may be deleted.';
@@ -109,7 +113,7 @@ Errors: 22023 (400) a null argument; PT404 (404) project or field not found; 425
 
 COMMENT ON FUNCTION participants.events_since(uuid, bigint, integer) IS
 'Read a project''s events after a given event id, oldest first
-Returns the project''s events after event after_id, oldest first, at most max_events. Event ids count the project''s own events. It waits for transactions still writing the project''s events, so that no event is later committed below an id it returned: a consumer that resumes from the last eventID it saw misses none.
+Returns the project''s events after event after_id, oldest first, at most max_events, up to the first one whose transaction is still in progress: no event can later commit below an id it returned, so a consumer that resumes from the last eventID it saw misses none and sees none twice. It never waits for a writer and never makes one wait, on a hot standby as on the primary. Event ids count the project''s own events.
 Arguments: project_id (uuid) the project; after_id (bigint, default 0) the last event id already seen (0 for all events); max_events (integer, default 100) the most events to return, 1..1000.
 Returns: [{"eventID", "payload", "createdDate"}, ...].
 Errors: 22023 (400) negative after_id or max_events outside 1..1000; PT404 (404) project not found; 42501 (403) the caller may not use this project.';

@@ -388,11 +388,14 @@ CREATE TRIGGER study_participant_guard
 CREATE FUNCTION participants.study_participant_created() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_study_participant_created';
 COMMENT ON FUNCTION participants.study_participant_created() IS
-'Row trigger: the first event of a new study participant (priorStatus null). A row loaded by a restore gets none.';
+'Row trigger: a new study participant keeps the first event (priorStatus null) that study_participant_guard wrote for it. Statement trigger: the first events of rows the statement did not insert after all (INSERT ... ON CONFLICT skipped them) are deleted. A row loaded by a restore gets none.';
 
 CREATE TRIGGER study_participant_created
 	AFTER INSERT ON participants.study_participant
 	FOR EACH ROW EXECUTE FUNCTION participants.study_participant_created();
+CREATE TRIGGER study_participant_created_statement
+	AFTER INSERT ON participants.study_participant
+	FOR EACH STATEMENT EXECUTE FUNCTION participants.study_participant_created();
 
 CREATE FUNCTION participants.participant_studies_sync() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_participant_studies_sync';
@@ -813,7 +816,7 @@ CREATE FUNCTION participants.events_since(project_id uuid, after_id bigint DEFAU
 	AS 'MODULE_PATHNAME', 'participants_events_since';
 COMMENT ON FUNCTION participants.events_since(uuid, bigint, integer) IS
 'Read a project''s events after a given event id, oldest first
-Returns the project''s events after event after_id, oldest first, at most max_events. Event ids count the project''s own events. It waits for transactions still writing the project''s events, so that no event is later committed below an id it returned: a consumer that resumes from the last eventID it saw misses none.
+Returns the project''s events after event after_id, oldest first, at most max_events, up to the first one whose transaction is still in progress: no event can later commit below an id it returned, so a consumer that resumes from the last eventID it saw misses none and sees none twice. It never waits for a writer and never makes one wait, on a hot standby as on the primary. Event ids count the project''s own events.
 Arguments: project_id (uuid) the project; after_id (bigint, default 0) the last event id already seen (0 for all events); max_events (integer, default 100) the most events to return, 1..1000.
 Returns: [{"eventID", "payload", "createdDate"}, ...].
 Errors: 22023 (400) negative after_id or max_events outside 1..1000; PT404 (404) project not found; 42501 (403) the caller may not use this project.';

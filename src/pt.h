@@ -437,8 +437,9 @@ extern bool pt_study_add_checked;	/* add_study_participants checked its rows */
 extern bool PtStatusIsFinal(int status);
 extern int	PtStatusByName(const char *name);
 extern int	PtCheckStatus(const char *name, const char *key);
-extern void PtLockEvents(pg_uuid_t *project_id, LOCKMODE mode);
-extern void PtUnlockEvents(pg_uuid_t *project_id, LOCKMODE mode);
+extern int	PtReadEvents(pg_uuid_t *project_id, int64 after_id, int max,
+						 void (*fn) (int64 id, Jsonb *payload, TimestampTz created, void *arg),
+						 void *arg);
 extern void PtSeedTransitions(pg_uuid_t *project_id);
 
 /*

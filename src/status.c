@@ -29,7 +29,11 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "utils/fmgroids.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -196,27 +200,24 @@ EventRelid(void)
 }
 
 /*
- * The event feed's per-project lock: RowExclusiveLock while writing events
- * (self-compatible), ShareLock in events_since (waits for the writers)
+ * The per-project lock under which an event id is drawn and its row
+ * inserted (ExclusiveLock on the tag (event table, hash of the project, 2)),
+ * held for that only: writers of a project take turns for microseconds,
+ * never for the rest of their transactions, and readers never take it.
+ * Because of it, an event's row is in the index before any later id of its
+ * project is drawn, which is what PtReadEvents relies on.
  */
-void
-PtLockEvents(pg_uuid_t *project_id, LOCKMODE mode)
+static void
+DrawLock(pg_uuid_t *project_id, bool acquire)
 {
 	LOCKTAG		tag;
 
 	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, EventRelid(),
-					   hash_bytes(project_id->data, UUID_LEN), 1);
-	(void) LockAcquire(&tag, mode, false, false);
-}
-
-void
-PtUnlockEvents(pg_uuid_t *project_id, LOCKMODE mode)
-{
-	LOCKTAG		tag;
-
-	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, EventRelid(),
-					   hash_bytes(project_id->data, UUID_LEN), 1);
-	(void) LockRelease(&tag, mode, false);
+					   hash_bytes(project_id->data, UUID_LEN), 2);
+	if (acquire)
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	else
+		(void) LockRelease(&tag, ExclusiveLock, false);
 }
 
 /* ------------------------------------------------------------------------
@@ -531,17 +532,36 @@ InsertEvent(pg_uuid_t *project_id, int64 id, const char *type, Datum person,
 }
 
 /*
- * Write a participant.status_changed event (the caller holds the project's
- * event lock and drew "id"); prior < 0 for the first status. When
- * set_participant_status is calling, it gets a copy of the payload.
+ * Draw the project's next event id and insert the event at once, under the
+ * draw lock (see DrawLock), then queue its notification; the event's id
  */
-static void
-WriteStatusEvent(pg_uuid_t *project_id, int64 id, const char *channel, Datum person_id,
-				 Datum study_id, Datum sp_id, int status, int prior, const char *code,
-				 TimestampTz at)
+static int64
+WriteEvent(pg_uuid_t *project_id, const char *type, Datum person, Datum study, Datum sp,
+		   const char *code, Jsonb *payload, TimestampTz at)
+{
+	char	   *channel;
+	int64		id;
+
+	DrawLock(project_id, true);
+	id = PtDrawNumbers(project_id, PT_COUNTER_EVENT, 1, &channel);
+	InsertEvent(project_id, id, type, person, study, sp, code, payload, at);
+	DrawLock(project_id, false);
+	NotifyEvent(channel);
+	return id;
+}
+
+/*
+ * Write a participant.status_changed event and return its id; prior < 0 for
+ * the first status. When set_participant_status is calling, it gets a copy
+ * of the payload.
+ */
+static int64
+WriteStatusEvent(pg_uuid_t *project_id, Datum person_id, Datum study_id, Datum sp_id,
+				 int status, int prior, const char *code, TimestampTz at)
 {
 	JsonbParseState *state = NULL;
 	Jsonb	   *payload;
+	int64		id;
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	PtPushString(&state, "eventType", "participant.status_changed");
@@ -553,9 +573,8 @@ WriteStatusEvent(pg_uuid_t *project_id, int64 id, const char *channel, Datum per
 	PtPushString(&state, "updatedAt", JsonEncodeDateTime(NULL, TimestampTzGetDatum(at), TIMESTAMPTZOID, NULL));
 	payload = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 
-	InsertEvent(project_id, id, "participant.status_changed", person_id, study_id, sp_id,
-				code, payload, at);
-	NotifyEvent(channel);
+	id = WriteEvent(project_id, "participant.status_changed", person_id, study_id, sp_id,
+					code, payload, at);
 	if (pt_status_call.active && pt_status_call.cxt != NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(pt_status_call.cxt);
@@ -563,9 +582,8 @@ WriteStatusEvent(pg_uuid_t *project_id, int64 id, const char *channel, Datum per
 		pt_status_call.payload = DatumGetJsonbPCopy(JsonbPGetDatum(payload));
 		MemoryContextSwitchTo(old);
 	}
+	return id;
 }
-
-static int64 NextEventId(pg_uuid_t *project_id, char **channel);
 
 /* Write a person.opted_out event */
 static void
@@ -574,8 +592,6 @@ WriteOptOutEvent(pg_uuid_t *project_id, Datum person_id, bool opted_out)
 	JsonbParseState *state = NULL;
 	JsonbValue	v;
 	Jsonb	   *payload;
-	char	   *channel;
-	int64		id = NextEventId(project_id, &channel);
 	TimestampTz at = GetCurrentTimestamp();
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
@@ -587,20 +603,8 @@ WriteOptOutEvent(pg_uuid_t *project_id, Datum person_id, bool opted_out)
 	pushJsonbValue(&state, WJB_VALUE, &v);
 	PtPushString(&state, "updatedAt", JsonEncodeDateTime(NULL, TimestampTzGetDatum(at), TIMESTAMPTZOID, NULL));
 	payload = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
-	InsertEvent(project_id, id, "person.opted_out", person_id, (Datum) 0, (Datum) 0,
-				NULL, payload, at);
-	NotifyEvent(channel);
-}
-
-/*
- * The next event id of the project (its own counter: ids count only its
- * events), drawn under the project's event lock, and its channel
- */
-static int64
-NextEventId(pg_uuid_t *project_id, char **channel)
-{
-	PtLockEvents(project_id, RowExclusiveLock);
-	return PtDrawNumbers(project_id, PT_COUNTER_EVENT, 1, channel);
+	(void) WriteEvent(project_id, "person.opted_out", person_id, (Datum) 0, (Datum) 0,
+					  NULL, payload, at);
 }
 
 /* ------------------------------------------------------------------------
@@ -718,24 +722,20 @@ CheckNewStudyParticipant(Datum project_id, Datum study_id, Datum person_id)
 				 errhint("add_study_participants skips such participants and tells why.")));
 }
 
-/* A new row's pending event: its project and id, and the project's channel */
+/*
+ * A new row's event, written by the BEFORE INSERT trigger, until the AFTER
+ * INSERT trigger confirms the row was inserted: its project and id, and the
+ * study participant's id
+ */
 typedef struct PendingEvent
 {
 	pg_uuid_t	project;
 	int64		id;
-	char		channel[NAMEDATALEN];
+	pg_uuid_t	sp;
 } PendingEvent;
 
 static void
-PendingKey(PendingEvent *key, pg_uuid_t *project_id, int64 id)
-{
-	memset(key, 0, sizeof(*key));
-	key->project = *project_id;
-	key->id = id;
-}
-
-static void
-AddPending(pg_uuid_t *project_id, int64 id, const char *channel)
+AddPending(pg_uuid_t *project_id, int64 id, pg_uuid_t *sp)
 {
 	PendingEvent key;
 	PendingEvent *e;
@@ -746,33 +746,76 @@ AddPending(pg_uuid_t *project_id, int64 id, const char *channel)
 		HASHCTL		ctl;
 
 		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = offsetof(PendingEvent, channel);
+		ctl.keysize = offsetof(PendingEvent, sp);
 		ctl.entrysize = sizeof(PendingEvent);
 		ctl.hcxt = TopTransactionContext;
 		pending_events = hash_create("participants pending events", 64, &ctl,
 									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	PendingKey(&key, project_id, id);
+	memset(&key, 0, sizeof(key));
+	key.project = *project_id;
+	key.id = id;
 	e = hash_search(pending_events, &key, HASH_ENTER, &found);
-	strlcpy(e->channel, channel, NAMEDATALEN);
+	e->sp = *sp;
 }
 
-/* Take the pending event (project, id): false when there is none */
-static bool
-TakePending(pg_uuid_t *project_id, int64 id, char *channel)
+/* The row of the pending event (project, id) was inserted */
+static void
+ConfirmPending(pg_uuid_t *project_id, int64 id)
 {
 	PendingEvent key;
-	PendingEvent *e;
 
 	if (pending_events == NULL)
-		return false;
-	PendingKey(&key, project_id, id);
-	e = hash_search(pending_events, &key, HASH_FIND, NULL);
-	if (e == NULL)
-		return false;
-	strlcpy(channel, e->channel, NAMEDATALEN);
+		return;
+	memset(&key, 0, sizeof(key));
+	key.project = *project_id;
+	key.id = id;
 	(void) hash_search(pending_events, &key, HASH_REMOVE, NULL);
-	return true;
+}
+
+/*
+ * At the end of an INSERT statement on study_participant: the first event
+ * of a row that was not inserted after all (INSERT ... ON CONFLICT skipped
+ * it) is deleted. A pending event whose row exists belongs to a statement
+ * still running (its AFTER trigger will confirm it).
+ */
+static void
+DeleteOrphanEvents(void)
+{
+	static SPIPlanPtr row_plan = NULL;
+	static SPIPlanPtr delete_plan = NULL;
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Oid			dtypes[2] = {UUIDOID, INT8OID};
+	HASH_SEQ_STATUS seq;
+	PendingEvent *e;
+
+	if (pending_events == NULL || hash_get_num_entries(pending_events) == 0)
+		return;
+	SPI_connect();
+	if (row_plan == NULL)
+	{
+		PtPreparePlan(&row_plan, "SELECT 1 FROM participants.study_participant "
+					  "WHERE project_id = $1 AND id = $2", 2, types);
+		PtPreparePlan(&delete_plan, "DELETE FROM participants.event "
+					  "WHERE project_id = $1 AND id = $2", 2, dtypes);
+	}
+	hash_seq_init(&seq, pending_events);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		Datum		args[2];
+
+		args[0] = UUIDPGetDatum(&e->project);
+		args[1] = UUIDPGetDatum(&e->sp);
+		if (PtExecutePlan(row_plan, args, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not look up a study participant");
+		if (SPI_processed > 0)
+			continue;
+		args[1] = Int64GetDatum(e->id);
+		if (PtExecutePlan(delete_plan, args, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not delete an event");
+		(void) hash_search(pending_events, e, HASH_REMOVE, NULL);
+	}
+	SPI_finish();
 }
 
 /*
@@ -804,8 +847,6 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
-		char	   *channel;
-
 		/* a restored row arrives with its history (README, Reliability) */
 		if (PtInRestore())
 			return PointerGetDatum(newt);
@@ -831,9 +872,16 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 			CheckNewStudyParticipant(UUIDPGetDatum(project_id),
 									 Col(newt, desc, SP_STUDY, &isnull),
 									 Col(newt, desc, SP_PARTICIPANT, &isnull));
-		event_id = NextEventId(project_id, &channel);
-		AddPending(project_id, event_id, channel);
+		/*
+		 * The first event is written now, so that its id is in the index
+		 * before any later id of the project is drawn (see DrawLock); if the
+		 * row is skipped after all, the statement's end deletes it.
+		 */
 		at = GetCurrentTimestamp();
+		event_id = WriteStatusEvent(project_id, Col(newt, desc, SP_PARTICIPANT, &isnull),
+									Col(newt, desc, SP_STUDY, &isnull), Col(newt, desc, SP_ID, &isnull),
+									status, -1, NULL, at);
+		AddPending(project_id, event_id, DatumGetUUIDP(Col(newt, desc, SP_ID, &isnull)));
 		cols[0] = spcols.att[SP_LAST_EVENT];
 		values[0] = Int64GetDatum(event_id);
 		cols[1] = spcols.att[SP_UPDATED];
@@ -847,7 +895,6 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 		HeapTuple	oldt = td->tg_trigtuple;
 		int			prior;
 		const char *code;
-		char	   *channel;
 		int			k;
 
 		for (k = SP_PROJECT; k <= SP_PARTICIPANT; k++)
@@ -875,12 +922,11 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 		if (!cascade_active)
 			CheckTransition(project_id, prior, status);
 
-		event_id = NextEventId(project_id, &channel);
 		at = GetCurrentTimestamp();
 		code = pt_status_call.active ? pt_status_call.completion_code : NULL;
-		WriteStatusEvent(project_id, event_id, channel, Col(newt, desc, SP_PARTICIPANT, &isnull),
-						 Col(newt, desc, SP_STUDY, &isnull), Col(newt, desc, SP_ID, &isnull),
-						 status, prior, code, at);
+		event_id = WriteStatusEvent(project_id, Col(newt, desc, SP_PARTICIPANT, &isnull),
+									Col(newt, desc, SP_STUDY, &isnull), Col(newt, desc, SP_ID, &isnull),
+									status, prior, code, at);
 		cols[0] = spcols.att[SP_LAST_EVENT];
 		values[0] = Int64GetDatum(event_id);
 		cols[1] = spcols.att[SP_UPDATED];
@@ -894,7 +940,11 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 	return (Datum) 0;
 }
 
-/* AFTER INSERT row trigger on study_participant: a new row's first event */
+/*
+ * AFTER INSERT row trigger on study_participant: the row's first event
+ * (written by the BEFORE trigger) stays. AFTER INSERT statement trigger:
+ * the first events of rows the statement skipped go.
+ */
 PT_TRIGGER_FUNCTION(participants_study_participant_created)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
@@ -902,23 +952,21 @@ PT_TRIGGER_FUNCTION(participants_study_participant_created)
 	HeapTuple	t;
 	bool		isnull;
 	Datum		last;
-	pg_uuid_t  *project_id;
-	char		channel[NAMEDATALEN];
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		elog(ERROR, "study_participant_created: must fire AFTER INSERT, FOR EACH ROW");
+		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		elog(ERROR, "study_participant_created: must fire AFTER INSERT");
+	if (TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+	{
+		DeleteOrphanEvents();
+		return PointerGetDatum(NULL);
+	}
 	desc = RelationGetDescr(td->tg_relation);
 	LoadSpColumns(td->tg_relation);
 	t = td->tg_trigtuple;
 	last = Col(t, desc, SP_LAST_EVENT, &isnull);
-	project_id = DatumGetUUIDP(Col(t, desc, SP_PROJECT, &isnull));
-	if (isnull || !TakePending(project_id, DatumGetInt64(last), channel))
-		return PointerGetDatum(NULL);
-	WriteStatusEvent(project_id, DatumGetInt64(last), channel,
-					 Col(t, desc, SP_PARTICIPANT, &isnull), Col(t, desc, SP_STUDY, &isnull),
-					 Col(t, desc, SP_ID, &isnull), RowStatus(t, desc), -1, NULL,
-					 DatumGetTimestampTz(Col(t, desc, SP_UPDATED, &isnull)));
+	if (!isnull)
+		ConfirmPending(DatumGetUUIDP(Col(t, desc, SP_PROJECT, &isnull)), DatumGetInt64(last));
 	return PointerGetDatum(NULL);
 }
 
@@ -1103,6 +1151,81 @@ PT_TRIGGER_FUNCTION(participants_event_guard)
 			 errmsg("events cannot be changed"),
 			 errhint("Events record what happened; old ones may be deleted.")));
 	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Reading the feed
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Call fn for each event of the project after after_id, in id order, at
+ * most max of them, as visible to a snapshot taken now, and stop before the
+ * first event that is not visible to it but written already (by a
+ * transaction still in progress, or committed since). Ids are drawn from
+ * the project's counter and each event is in the index before the next id
+ * is drawn (DrawLock), so every event behind that point is final: a later
+ * call never finds an event below the last one this call passed. It waits
+ * for no writer and holds nothing a writer waits for, and it works on a hot
+ * standby as on the primary (a transaction in progress on the primary is in
+ * progress for the standby's dirty snapshot too). Returns the number of
+ * events passed to fn.
+ */
+int
+PtReadEvents(pg_uuid_t *project_id, int64 after_id, int max,
+			 void (*fn) (int64 id, Jsonb *payload, TimestampTz created, void *arg), void *arg)
+{
+	Relation	rel;
+	Relation	idx;
+	Oid			idxid;
+	Snapshot	mvcc;
+	SnapshotData dirty;
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	TupleDesc	desc;
+	int			n = 0;
+	int			att_id,
+				att_payload,
+				att_created;
+
+	rel = table_open(EventRelid(), AccessShareLock);
+	desc = RelationGetDescr(rel);
+	att_id = SPI_fnumber(desc, "id");
+	att_payload = SPI_fnumber(desc, "payload");
+	att_created = SPI_fnumber(desc, "created_date");
+	idxid = get_relname_relid("event_pkey", get_namespace_oid("participants", false));
+	if (!OidIsValid(idxid) || att_id <= 0 || att_payload <= 0 || att_created <= 0)
+		elog(ERROR, "participants.event is not as this library expects");
+	idx = index_open(idxid, AccessShareLock);
+	mvcc = RegisterSnapshot(GetLatestSnapshot());
+	InitDirtySnapshot(dirty);
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project_id));
+	ScanKeyInit(&keys[1], 2, BTGreaterStrategyNumber, F_INT8GT, Int64GetDatum(after_id));
+	scan = index_beginscan(rel, idx, &dirty, 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	slot = table_slot_create(rel, NULL);
+	while (n < max && index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		id,
+					payload,
+					created;
+
+		if (!table_tuple_satisfies_snapshot(rel, slot, mvcc))
+			break;				/* in flight, or committed since: not yet */
+		id = slot_getattr(slot, att_id, &isnull);
+		payload = slot_getattr(slot, att_payload, &isnull);
+		created = slot_getattr(slot, att_created, &isnull);
+		fn(DatumGetInt64(id), DatumGetJsonbP(payload), DatumGetTimestampTz(created), arg);
+		n++;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	UnregisterSnapshot(mvcc);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return n;
 }
 
 /* The default graph's rows, in from/to pairs; returns their number */

@@ -17,7 +17,9 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/timestamp.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -1181,23 +1183,35 @@ PT_API_FUNCTION(participants_eligible_participants)
 	PG_RETURN_JSONB_P(PtParticipantPage(page_number, page_size, total, rows, (int) nrows));
 }
 
+/* Add one event to the array events_since builds */
+static void
+PushEvent(int64 id, Jsonb *payload, TimestampTz created, void *arg)
+{
+	JsonbParseState **state = arg;
+	JsonbValue	v;
+
+	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+	PtPushNumber(state, "eventID", id);
+	PtPushKey(state, "payload");
+	v.type = jbvBinary;
+	v.val.binary.data = &payload->root;
+	v.val.binary.len = VARSIZE(payload) - VARHDRSZ;
+	pushJsonbValue(state, WJB_VALUE, &v);
+	PtPushString(state, "createdDate", JsonEncodeDateTime(NULL, TimestampTzGetDatum(created), TIMESTAMPTZOID, NULL));
+	pushJsonbValue(state, WJB_END_OBJECT, NULL);
+}
+
 /*
- * events_since(project_id, after_id, max_events): see status.c for why it
- * waits for the project's event writers before it reads
+ * events_since(project_id, after_id, max_events): the project's events
+ * after after_id, oldest first, up to the first one still in flight (see
+ * PtReadEvents: it neither waits for writers nor makes them wait)
  */
 PT_API_FUNCTION(participants_events_since)
 {
-	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
 	int64		after_id = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1);
 	int32		max_events = PG_ARGISNULL(2) ? 100 : PG_GETARG_INT32(2);
-	Oid			types[3] = {UUIDOID, INT8OID, INT4OID};
-	Datum		args[3];
-	Snapshot	snap;
-	Datum		v;
-	bool		isnull;
-	Jsonb	   *res = NULL;
-	MemoryContext cxt = CurrentMemoryContext;
+	JsonbParseState *state = NULL;
 
 	PtNotNull(fcinfo, 0, "project_id");
 	if (after_id < 0)
@@ -1213,29 +1227,7 @@ PT_API_FUNCTION(participants_events_since)
 	project_id = PG_GETARG_UUID_P(0);
 	(void) PtGetProject(project_id);
 
-	/* a standby has no event writers, and cannot take this lock */
-	if (!RecoveryInProgress())
-		PtLockEvents(project_id, ShareLock);
-	snap = RegisterSnapshot(GetLatestSnapshot());
-	if (!RecoveryInProgress())
-		PtUnlockEvents(project_id, ShareLock);
-
-	args[0] = UUIDPGetDatum(project_id);
-	args[1] = Int64GetDatum(after_id);
-	args[2] = Int32GetDatum(max_events);
-	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan, "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
-					  "'eventID', e.id, 'payload', e.payload, 'createdDate', e.created_date) ORDER BY e.id), '[]') "
-					  "FROM (SELECT id, payload, created_date FROM participants.event "
-					  "WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3) e", 3, types);
-	if (SPI_execute_snapshot(plan, args, NULL, snap, InvalidSnapshot, true, false, 0) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "events query failed");
-	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	MemoryContextSwitchTo(cxt);
-	res = DatumGetJsonbPCopy(v);
-	SPI_finish();
-	UnregisterSnapshot(snap);
-	PG_RETURN_JSONB_P(res);
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	(void) PtReadEvents(project_id, after_id, max_events, PushEvent, &state);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_ARRAY, NULL)));
 }
