@@ -8,16 +8,17 @@
 #   - alone: the baseline
 #   - disturbed: meanwhile one other transaction holds a status change of the
 #     same project open for the whole run, and one consumer polls events_since
-#     from its cursor (kept in a table) as fast as it can
+#     from its cursor (kept in a table) every POLL_MS milliseconds
 # It prints the medians, the ratio disturbed / alone, the worst latency, and
 # how far the consumer got. Needs root (for runuser) and the extension
 # installed (sudo bash test/dev.sh bench does both).
 #
-#   SIZE=30000 REPS=3 PGBENCH_SECONDS=10 sudo -E bash bench/feed.sh
+#   SIZE=30000 REPS=3 PGBENCH_SECONDS=10 POLL_MS=10 sudo -E bash bench/feed.sh
 set -euo pipefail
 SIZE=${SIZE:-30000}	# a multiple of 3: each writer owns every third participant
 REPS=${REPS:-3}
 SECS=${PGBENCH_SECONDS:-10}
+POLL_MS=${POLL_MS:-10}
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "${PSQL[@]}" -c "CREATE EXTENSION participants CASCADE"
@@ -52,8 +53,10 @@ SELECT participants.set_participant_status('$P', '$S', 'P' || :i, 'INTERVIEW_SCH
 \\endif
 SQL
 chmod 644 "$DIR/writer.sql"
-# the consumer: read after the cursor, move it to the last id read
+# the consumer: read after the cursor, move it to the last id read, every
+# POLL_MS milliseconds (a consumer that polls, rather than waiting for NOTIFY)
 cat >"$DIR/consumer.sql" <<SQL
+\\sleep $POLL_MS ms
 UPDATE feed_cursor SET polls = polls + 1,
        after_id = coalesce((SELECT max((e ->> 'eventID')::bigint)
                             FROM jsonb_array_elements(participants.events_since('$P', after_id, 1000)) e), after_id)

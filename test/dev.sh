@@ -307,6 +307,13 @@ cmd_test() {
     passed=$((passed + p)); failed=$((failed + f))
     echo "dump and restore: $p passed, $f failed"
 
+    log "event feed on a hot standby (pg_basebackup replica)"
+    bash "$ROOT/test/standby.sh" "$data/pg/sock" "$TEST_PORT" >"$out/standby.txt" 2>&1 || true
+    grep -E '^(not )?ok - |^#' "$out/standby.txt" | grep -v '^ok - ' || true
+    read -r p f < <(count_tap "$out/standby.txt")
+    passed=$((passed + p)); failed=$((failed + f))
+    echo "standby: $p passed, $f failed"
+
     log "fuzzer (${PT_FUZZ_COUNT:-5000} generated calls; PT_FUZZ_COUNT=100000 for a long run)"
     node "$ROOT/test/fuzz/fuzz.js" --host "$data/pg/sock" --port "$TEST_PORT" \
         --count "${PT_FUZZ_COUNT:-5000}" --log "$data/pg/server.log" --findings "$out/fuzz-findings.jsonl" \
