@@ -219,45 +219,66 @@ PtAccessIdentifierTaken(PtAccess *a, Datum project_id, const char *identifier, S
 	return Probe(a, PT_KEY_IDENTIFIER, project_id, CStringGetTextDatum(identifier), snap, &tid);
 }
 
-static int
-CompareTids(const void *x, const void *y)
+
+/* A row found by a lookup: its id (stable) and the version seen (its TID) */
+typedef struct FoundRow
 {
-	return ItemPointerCompare((ItemPointer) x, (ItemPointer) y);
+	pg_uuid_t	id;
+	ItemPointerData tid;
+} FoundRow;
+
+static int
+CompareFound(const void *x, const void *y)
+{
+	const FoundRow *a = x;
+	const FoundRow *b = y;
+	int			c = memcmp(a->id.data, b->id.data, UUID_LEN);
+
+	return c != 0 ? c : ItemPointerCompare((ItemPointer) &a->tid, (ItemPointer) &b->tid);
 }
 
 /*
  * Find and lock (as FOR UPDATE does) every row of the project whose id,
  * identifier, lower(email) or phone is among the given keys. Rows are locked
- * in physical order, so overlapping calls lock in the same order; a row
- * updated meanwhile is locked in its latest version, one deleted meanwhile
- * is skipped. Returns the rows, each with its locked tuple, in *rows.
+ * in the order of their ids, which no update changes (a row's place in the
+ * table does change, and two calls that saw different versions would lock
+ * in different orders): overlapping calls lock in the same order and cannot
+ * deadlock on each other's rows. A row updated meanwhile is locked in its
+ * latest version, one deleted meanwhile is skipped. Returns the rows, each
+ * with its locked tuple, in *rows.
  */
 int
 PtAccessLookup(PtAccess *a, Datum project_id, Datum *keys[PT_NUM_KEYS],
 			   int nkeys[PT_NUM_KEYS], Snapshot snap, PtRow **rows)
 {
 	int			total = 0;
-	int			ntids = 0;
+	int			nfound = 0;
 	int			nrows = 0;
 	int			k,
 				i;
-	ItemPointerData *tids;
+	FoundRow   *found;
+	int			att_id = a->map[0] + 1;
 
 	for (k = 0; k < PT_NUM_KEYS; k++)
 		total += nkeys[k];
-	tids = palloc(sizeof(ItemPointerData) * Max(total, 1));
+	found = palloc(sizeof(FoundRow) * Max(total, 1));
 	for (k = 0; k < PT_NUM_KEYS; k++)
 		for (i = 0; i < nkeys[k]; i++)
-			if (Probe(a, k, project_id, keys[k][i], snap, &tids[ntids]))
-				ntids++;
-	qsort(tids, ntids, sizeof(ItemPointerData), CompareTids);
+			if (Probe(a, k, project_id, keys[k][i], snap, &found[nfound].tid))
+			{
+				bool		isnull;
 
-	*rows = palloc(sizeof(PtRow) * Max(ntids, 1));
-	for (i = 0; i < ntids; i++)
+				found[nfound].id = *DatumGetUUIDP(slot_getattr(a->slot, att_id, &isnull));
+				nfound++;
+			}
+	qsort(found, nfound, sizeof(FoundRow), CompareFound);
+
+	*rows = palloc(sizeof(PtRow) * Max(nfound, 1));
+	for (i = 0; i < nfound; i++)
 	{
-		ItemPointerData tid = tids[i];
+		ItemPointerData tid = found[i].tid;
 
-		if (i > 0 && ItemPointerEquals(&tids[i], &tids[i - 1]))
+		if (i > 0 && memcmp(found[i].id.data, found[i - 1].id.data, UUID_LEN) == 0)
 			continue;
 		if (!LockRow(a, &tid, snap))
 			continue;

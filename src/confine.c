@@ -30,6 +30,8 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/fmgroids.h"
+#include "common/pg_prng.h"
+#include "utils/resowner.h"
 
 #include "pt.h"
 
@@ -303,6 +305,79 @@ PtInRestore(void)
 	return rs != NULL && strcmp(rs, "off") == 0 && PtUnconfined(PtCaller());
 }
 
+/* Run an API function's work as the owner (see PtApiCall) */
+static Datum
+RunWork(FunctionCallInfo fcinfo, PGFunction work, Oid save_userid, int save_sec)
+{
+	Datum		result;
+
+	if (!SearchPathPinned())
+		return work(fcinfo);
+	SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	result = work(fcinfo);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	return result;
+}
+
+#define DEADLOCK_ATTEMPTS 5
+
+/*
+ * Run a writing function's work in a subtransaction, and run it again when
+ * PostgreSQL chose it as the victim of a deadlock: the subtransaction's
+ * rollback undoes all of that attempt (rows, events, notifications) and
+ * releases its locks, so the other transaction goes on and this one starts
+ * over, after a short random pause, up to DEADLOCK_ATTEMPTS times. The
+ * functions take their locks in one order (README, "Concurrency"), so this
+ * is a safety net for what that order cannot cover (two unique-index
+ * entries swapped by two calls, a raw statement in the mix), never a
+ * replacement for it. Any other error rolls back and propagates as before.
+ */
+static Datum
+RetryOnDeadlock(FunctionCallInfo fcinfo, PGFunction work, Oid save_userid, int save_sec)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile int attempt;
+
+	for (attempt = 1;; attempt++)
+	{
+		volatile Datum result = (Datum) 0;
+		ErrorData  *volatile edata = NULL;
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(cxt);
+		PG_TRY();
+		{
+			result = RunWork(fcinfo, work, save_userid, save_sec);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+		}
+		PG_END_TRY();
+		if (edata == NULL)
+			return result;
+		if (edata->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED || attempt >= DEADLOCK_ATTEMPTS)
+			ReThrowError(edata);
+		/* a DBA sees deadlocks in the log as PostgreSQL reports them; so too these */
+		ereport(LOG,
+				(errmsg("participants: %s() was a deadlock's victim; attempt %d of %d, retrying",
+						get_func_name(fcinfo->flinfo->fn_oid), attempt, DEADLOCK_ATTEMPTS),
+				 errdetail_internal("%s", edata->detail ? edata->detail : edata->message)));
+		FreeErrorData(edata);
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep((long) (1000 + pg_prng_uint64_range(&pg_global_prng_state, 0, 4000 * attempt)));
+	}
+}
+
 /*
  * The entry of every API function (see PT_API_FUNCTION): the caller must
  * be allowed the project of argument 0 (or, for project_arg false, be
@@ -353,14 +428,10 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 	api_caller = save_userid;
 	PG_TRY();
 	{
-		if (!SearchPathPinned())
-			result = work(fcinfo);
+		if (func_volatile(fcinfo->flinfo->fn_oid) == PROVOLATILE_VOLATILE)
+			result = RetryOnDeadlock(fcinfo, work, save_userid, save_sec);
 		else
-		{
-			SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
-			result = work(fcinfo);
-			SetUserIdAndSecContext(save_userid, save_sec);
-		}
+			result = RunWork(fcinfo, work, save_userid, save_sec);
 	}
 	PG_FINALLY();
 	{

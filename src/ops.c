@@ -76,7 +76,10 @@ PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,
 	bool		found;
 
 	if (lock)
+	{
 		PtLockProjectWrites(project_id, RowExclusiveLock);
+		PtLockSegmentsForWrite(project_id);
+	}
 	(void) PtGetProject(project_id);
 	if (query_by_id)
 	{

@@ -374,6 +374,7 @@ extern bool PtFilterMatches(PtFilter *f, PtRecord *rec);
 
 /* segment.c */
 extern void PtCheckSegment(pg_uuid_t *project_id, pg_uuid_t *segment_id);
+extern void PtLockSegmentsForWrite(pg_uuid_t *project_id);
 
 /* ops.c */
 extern void PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,

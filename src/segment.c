@@ -89,6 +89,19 @@ LockProject(pg_uuid_t *project_id, LOCKMODE mode)
 	AcceptInvalidationMessages();
 }
 
+/*
+ * Take the project's segment lock as a participant writer does, before it
+ * locks any participant row (the lock order of README, "Concurrency"): a
+ * refilter, which takes it in exclusive mode and then reads and links
+ * participant rows, can then never be waiting for a row whose writer waits
+ * for it.
+ */
+void
+PtLockSegmentsForWrite(pg_uuid_t *project_id)
+{
+	LockProject(project_id, ShareLock);
+}
+
 /* ------------------------------------------------------------------------
  * Per-backend cache of each project's dynamic segments with their parsed
  * filters. Dropped whole when the segment table changes (a relcache

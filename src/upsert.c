@@ -586,6 +586,7 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 	 * participants_project_guard), so it cannot vanish under this call.
 	 */
 	PtLockProjectWrites(project_id, RowExclusiveLock);
+	PtLockSegmentsForWrite(project_id);
 	project = PtGetProject(project_id);
 	PtAccessOpen(&acc, ACL_SELECT | ACL_INSERT | ACL_UPDATE, RowExclusiveLock);
 
