@@ -61,6 +61,10 @@ install_http() {
         log "installing the fuzzer's PostgreSQL client (npm ci in test/fuzz)"
         (cd "$ROOT/test/fuzz" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     fi
+    if [ ! -d "$ROOT/test/soak/node_modules/pg" ]; then
+        log "installing the soak test's PostgreSQL client (npm ci in test/soak)"
+        (cd "$ROOT/test/soak" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
 }
 
 # start_postgrest DATADIR PGPORT DB HTTPPORT: PostgREST as user postgres on
@@ -313,6 +317,12 @@ cmd_test() {
     read -r p f < <(count_tap "$out/standby.txt")
     passed=$((passed + p)); failed=$((failed + f))
     echo "standby: $p passed, $f failed"
+
+    log "soak: ${SOAK_CLIENTS:-8} clients, ${SOAK_SECONDS:-20} s of mixed writes (SOAK_SECONDS=60 for the long run)"
+    SOAK_SECONDS=${SOAK_SECONDS:-20} bash "$ROOT/test/soak.sh" "$data/pg/sock" "$TEST_PORT" >"$out/soak.txt" 2>&1 || true
+    grep -E '^#|^not ok' "$out/soak.txt" | head -40 || true
+    read -r p f < <(count_tap "$out/soak.txt")
+    passed=$((passed + p)); failed=$((failed + f))
 
     log "fuzzer (${PT_FUZZ_COUNT:-5000} generated calls; PT_FUZZ_COUNT=100000 for a long run)"
     node "$ROOT/test/fuzz/fuzz.js" --host "$data/pg/sock" --port "$TEST_PORT" \
