@@ -173,6 +173,21 @@ INSERT INTO participants.study_participant (project_id, id, study_id, participan
 SELECT :'sp', gen_random_uuid(), :'st', id, 'NOT_STARTED' FROM participants.participant WHERE project_id = :'sp' AND participant_identifier = 'T06'
 ON CONFLICT DO NOTHING;
 SELECT shistory(:'sp', :'st', 'T06') AS t06_history_unchanged;
+-- ... also when the row it skips has the id of the row that is there
+SELECT count(*) AS events_before FROM participants.event WHERE project_id = :'sp' \gset
+INSERT INTO participants.study_participant (project_id, id, study_id, participant_id, status)
+SELECT sp.project_id, sp.id, sp.study_id, sp.participant_id, 'NOT_STARTED'
+FROM participants.study_participant sp JOIN participants.participant p ON p.project_id = sp.project_id AND p.id = sp.participant_id
+WHERE sp.project_id = :'sp' AND sp.study_id = :'st' AND p.participant_identifier = 'T06'
+ON CONFLICT DO NOTHING;
+SELECT count(*) - :events_before AS events_written FROM participants.event WHERE project_id = :'sp';
+SELECT shistory(:'sp', :'st', 'T06') AS t06_history_unchanged;
+-- a key left null is the NOT NULL constraint's error (the trigger writes no event for it first)
+SELECT serr(format($$INSERT INTO participants.study_participant (project_id, study_id, participant_id, status)
+	SELECT %L, %L, id, 'NOT_STARTED' FROM participants.participant WHERE project_id = %L AND participant_identifier = 'T02'$$, :'sp', :'open', :'sp'));
+SELECT serr(format($$INSERT INTO participants.study_participant (id, study_id, participant_id, status)
+	SELECT gen_random_uuid(), %L, id, 'NOT_STARTED' FROM participants.participant WHERE project_id = %L AND participant_identifier = 'T02'$$, :'open', :'sp'));
+SELECT count(*) - :events_before AS events_written FROM participants.event WHERE project_id = :'sp';
 -- events cannot be changed
 SELECT serr(format($$UPDATE participants.event SET payload = '{}' WHERE project_id = %L$$, :'sp'));
 

@@ -319,24 +319,25 @@ RunWork(FunctionCallInfo fcinfo, PGFunction work, Oid save_userid, int save_sec)
 	return result;
 }
 
-#define DEADLOCK_ATTEMPTS 5
-
 /*
  * Run a writing function's work in a subtransaction, and run it again when
  * PostgreSQL chose it as the victim of a deadlock: the subtransaction's
  * rollback undoes all of that attempt (rows, events, notifications) and
  * releases its locks, so the other transaction goes on and this one starts
- * over, after a short random pause, up to DEADLOCK_ATTEMPTS times. The
- * functions take their locks in one order (README, "Concurrency"), so this
- * is a safety net for what that order cannot cover (two unique-index
- * entries swapped by two calls, a raw statement in the mix), never a
- * replacement for it. Any other error rolls back and propagates as before.
+ * over, after a short random pause, up to participants.deadlock_retries
+ * times. The functions take their locks in one order (README,
+ * "Concurrency"), so this is a safety net for what that order cannot cover
+ * (two unique-index entries swapped by two calls, a raw statement in the
+ * mix), never a replacement for it. Any other error rolls back and
+ * propagates as before. Locks the transaction held before the call stay
+ * held: a deadlock over those recurs and reaches the caller.
  */
 static Datum
 RetryOnDeadlock(FunctionCallInfo fcinfo, PGFunction work, Oid save_userid, int save_sec)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
+	int			retries = pt_deadlock_retries;
 	volatile int attempt;
 
 	for (attempt = 1;; attempt++)
@@ -365,12 +366,12 @@ RetryOnDeadlock(FunctionCallInfo fcinfo, PGFunction work, Oid save_userid, int s
 		PG_END_TRY();
 		if (edata == NULL)
 			return result;
-		if (edata->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED || attempt >= DEADLOCK_ATTEMPTS)
+		if (edata->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED || attempt > retries)
 			ReThrowError(edata);
 		/* a DBA sees deadlocks in the log as PostgreSQL reports them; so too these */
 		ereport(LOG,
 				(errmsg("participants: %s() was a deadlock's victim; attempt %d of %d, retrying",
-						get_func_name(fcinfo->flinfo->fn_oid), attempt, DEADLOCK_ATTEMPTS),
+						get_func_name(fcinfo->flinfo->fn_oid), attempt, retries + 1),
 				 errdetail_internal("%s", edata->detail ? edata->detail : edata->message)));
 		FreeErrorData(edata);
 		CHECK_FOR_INTERRUPTS();
@@ -428,7 +429,8 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 	api_caller = save_userid;
 	PG_TRY();
 	{
-		if (func_volatile(fcinfo->flinfo->fn_oid) == PROVOLATILE_VOLATILE)
+		if (pt_deadlock_retries > 0 &&
+			func_volatile(fcinfo->flinfo->fn_oid) == PROVOLATILE_VOLATILE)
 			result = RetryOnDeadlock(fcinfo, work, save_userid, save_sec);
 		else
 			result = RunWork(fcinfo, work, save_userid, save_sec);

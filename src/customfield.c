@@ -316,12 +316,15 @@ ConvertExistingValues(pg_uuid_t *project_id, const char *name, PtFieldType type)
 	Datum	   *vals;
 	int			nchanged = 0;
 
+	/* a participant writer: the lock order of README, "Concurrency" */
+	PtLockSegmentsForWrite(project_id);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = CStringGetTextDatum(name);
 	if (SPI_execute_with_args("SELECT id, participant_identifier, custom_fields OPERATOR(pg_catalog.->) $2 "
 							  "FROM participants.participant "
 							  "WHERE project_id OPERATOR(pg_catalog.=) $1 "
-							  "AND custom_fields OPERATOR(pg_catalog.?) $2 FOR UPDATE",
+							  "AND custom_fields OPERATOR(pg_catalog.?) $2 "
+							  "ORDER BY id FOR UPDATE",
 							  2, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read custom field values");
 	n = SPI_processed;

@@ -21,6 +21,9 @@ int			pt_max_sortable_fields = 5;
 /* Custom field keys per participant */
 int			pt_max_custom_fields = 200;
 
+/* Times a writing call starts over after being a deadlock's victim */
+int			pt_deadlock_retries = 4;
+
 void		_PG_init(void);
 
 /* Define the settings and register the project cache invalidation */
@@ -54,6 +57,13 @@ _PG_init(void)
 							&pt_max_custom_fields,
 							200, 1, 10000,
 							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("participants.deadlock_retries",
+							"Times a writing API call starts over after PostgreSQL chose it as a deadlock's victim.",
+							"Each writing call runs in a subtransaction, rolled back and run again after a deadlock. 0 runs calls without a subtransaction (a deadlock then reaches the caller): for a transaction that makes many writing calls, where each subtransaction's id would otherwise be kept to its end.",
+							&pt_deadlock_retries,
+							4, 0, 100,
+							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("participants");
 	PtInitProjectCache();

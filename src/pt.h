@@ -130,6 +130,7 @@ typedef struct PtInput
 extern int	pt_bulk_batch_size;
 extern int	pt_max_sortable_fields;
 extern int	pt_max_custom_fields;
+extern int	pt_deadlock_retries;
 
 /* counter.c: per-project counters */
 typedef enum PtCounter

@@ -8,24 +8,25 @@
  *
  *		Events. A status change writes an event row and queues a NOTIFY on
  *		its project's channel, which PostgreSQL delivers when (and only if)
- *		the transaction commits. A change of an existing study participant
- *		writes its event in the BEFORE UPDATE trigger, where the row is
- *		already locked. A new study participant gets its event AFTER INSERT,
- *		so that a row that INSERT ... ON CONFLICT DO NOTHING skips gets none:
- *		the BEFORE trigger reserves the event's id (the row's last_event_id)
- *		and notes it as pending, the AFTER trigger writes it. Only a restore
+ *		the transaction commits. Every event is written by a BEFORE trigger:
+ *		a change of an existing study participant in the BEFORE UPDATE
+ *		trigger, where the row is already locked; a new study participant's
+ *		first event in the BEFORE INSERT trigger, noted as pending until the
+ *		AFTER INSERT trigger confirms the row went in. A row that INSERT ...
+ *		ON CONFLICT DO NOTHING skipped is never confirmed, and the
+ *		statement's AFTER trigger deletes its event. Only a restore
  *		(PtInRestore) loads rows with their last_event_id and history, and
  *		events; anyone else's INSERT of either is refused.
  *
  *		The feed. Event ids are drawn from the project's own counter
  *		(counter.c), but transactions commit in any order: a reader could
  *		see event 11 committed while event 10 is still in flight, move past
- *		it, and miss it. So every event writer holds a per-project lock
- *		(RowExclusiveLock on the tag (event table, hash of the project)) from
- *		before it draws an id until it ends; events_since takes the same tag
- *		in ShareLock, which waits for the writers in flight, takes its
- *		snapshot and lets go: every id it can see belongs to a finished
- *		transaction, and every id drawn later is higher.
+ *		it, and miss it. So an event's id is drawn and its row inserted
+ *		under a per-project lock held for just that (DrawLock): ids reach
+ *		the index in the order they are drawn. events_since (PtReadEvents)
+ *		walks the index in id order, seeing rows still in flight too, and
+ *		stops before the first one its snapshot does not show: every event
+ *		below it is final, and nothing waits for anything.
  */
 #include "postgres.h"
 
@@ -784,7 +785,7 @@ DeleteOrphanEvents(void)
 {
 	static SPIPlanPtr row_plan = NULL;
 	static SPIPlanPtr delete_plan = NULL;
-	Oid			types[2] = {UUIDOID, UUIDOID};
+	Oid			types[3] = {UUIDOID, UUIDOID, INT8OID};
 	Oid			dtypes[2] = {UUIDOID, INT8OID};
 	HASH_SEQ_STATUS seq;
 	PendingEvent *e;
@@ -795,17 +796,18 @@ DeleteOrphanEvents(void)
 	if (row_plan == NULL)
 	{
 		PtPreparePlan(&row_plan, "SELECT 1 FROM participants.study_participant "
-					  "WHERE project_id = $1 AND id = $2", 2, types);
+					  "WHERE project_id = $1 AND id = $2 AND last_event_id = $3", 3, types);
 		PtPreparePlan(&delete_plan, "DELETE FROM participants.event "
 					  "WHERE project_id = $1 AND id = $2", 2, dtypes);
 	}
 	hash_seq_init(&seq, pending_events);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		Datum		args[2];
+		Datum		args[3];
 
 		args[0] = UUIDPGetDatum(&e->project);
 		args[1] = UUIDPGetDatum(&e->sp);
+		args[2] = Int64GetDatum(e->id);
 		if (PtExecutePlan(row_plan, args, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not look up a study participant");
 		if (SPI_processed > 0)
@@ -847,9 +849,18 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
+		int			k;
+
 		/* a restored row arrives with its history (README, Reliability) */
 		if (PtInRestore())
 			return PointerGetDatum(newt);
+		/* a key left null: the NOT NULL constraint reports it, after this */
+		for (k = SP_PROJECT; k <= SP_PARTICIPANT; k++)
+		{
+			(void) Col(newt, desc, k, &isnull);
+			if (isnull)
+				return PointerGetDatum(newt);
+		}
 		(void) Col(newt, desc, SP_LAST_EVENT, &isnull);
 		if (!isnull)
 			ereport(ERROR,
@@ -1217,7 +1228,8 @@ PtReadEvents(pg_uuid_t *project_id, int64 after_id, int max,
 		id = slot_getattr(slot, att_id, &isnull);
 		payload = slot_getattr(slot, att_payload, &isnull);
 		created = slot_getattr(slot, att_created, &isnull);
-		fn(DatumGetInt64(id), DatumGetJsonbP(payload), DatumGetTimestampTz(created), arg);
+		/* a copy: the tuple's page is let go when the scan moves on */
+		fn(DatumGetInt64(id), DatumGetJsonbPCopy(payload), DatumGetTimestampTz(created), arg);
 		n++;
 	}
 	ExecDropSingleTupleTableSlot(slot);

@@ -906,6 +906,36 @@ CheckCode(pg_uuid_t *project_id, pg_uuid_t *study_id, const char *code)
 				 errhint("get_study(project_id, study_id) lists its completion codes.")));
 }
 
+/*
+ * Lock the participant as the membership rows of a completion code's
+ * actions will (their foreign key), before its study participant row: the
+ * lock order of README, "Concurrency" (participant rows before study
+ * participant rows, which a deletion or an opt-out of the participant
+ * follows too)
+ */
+static void
+LockForCode(pg_uuid_t *project_id, pg_uuid_t *person, const char *participant)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
+	Datum		v;
+	bool		isnull;
+	bool		found;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(person);
+	SPI_connect();
+	found = PtRunValue(&plan, "SELECT 1 FROM participants.participant "
+					   "WHERE project_id = $1 AND id = $2 FOR KEY SHARE",
+					   2, types, args, NULL, false, &v, &isnull);
+	SPI_finish();
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_NOT_FOUND),
+				 errmsg("participant \"%s\" not found", participant)));
+}
+
 /* Run a completion code's actions for a participant */
 static void
 RunCode(pg_uuid_t *project_id, pg_uuid_t *study_id, const char *code, Datum person_id)
@@ -1000,6 +1030,8 @@ PT_API_FUNCTION(participants_set_participant_status)
 	}
 	PtFetchParticipant(project_id, participant, query_by_id, ACL_SELECT, false, &row);
 	memcpy(person->data, row.rec.id.data, UUID_LEN);
+	if (code)
+		LockForCode(project_id, person, text_to_cstring(participant));
 
 	memset(&pt_status_call, 0, sizeof(pt_status_call));
 	pt_status_call.active = true;
