@@ -12,7 +12,9 @@
 # in order, so it knows where each one is. Runs alternate (function, confined,
 # plain) REPS times from the same starting state; medians and their ratios.
 # "confined" is the same function called by a role confined to the project
-# (participants.project_access), which pays for the access check.
+# (participants.project_access), which pays for the access check; "no retry" the
+# same function with participants.deadlock_retries = 0, which runs it without the
+# subtransaction that lets a deadlock's victim start over.
 # Needs root and the extension installed (sudo bash test/dev.sh bench does both).
 #
 #   SIZE=100000 REPS=3 PGBENCH_SECONDS=15 sudo -E bash bench/statuses.sh
@@ -82,19 +84,21 @@ reset() {
 # warm both paths once
 pgb "$DIR/function.sql" 3 -D k=0 >/dev/null
 pgb "$DIR/plain.sql" 3 -D k=0 >/dev/null
-fn=() plain=() conf=()
+fn=() plain=() conf=() noretry=()
 for r in $(seq 1 "$REPS"); do
     reset; f=$(pgb "$DIR/function.sql" "$SECS" -D k=0)
     reset; c=$(pgb "$DIR/function.sql" "$SECS" -D k=0 -U bench_confined)
+    reset; n=$(PGOPTIONS="-c participants.deadlock_retries=0" pgb "$DIR/function.sql" "$SECS" -D k=0)
     reset; p=$(pgb "$DIR/plain.sql" "$SECS" -D k=0)
-    fn+=("$f"); conf+=("$c"); plain+=("$p")
-    echo "  run $r: set_participant_status $f changes/s (confined role $c), plain UPDATE $p changes/s"
+    fn+=("$f"); conf+=("$c"); noretry+=("$n"); plain+=("$p")
+    echo "  run $r: set_participant_status $f changes/s (confined role $c, no retry $n), plain UPDATE $p changes/s"
 done
 fm=$(printf '%s\n' "${fn[@]}" | median); pm=$(printf '%s\n' "${plain[@]}" | median)
-cm=$(printf '%s\n' "${conf[@]}" | median)
+cm=$(printf '%s\n' "${conf[@]}" | median); nm=$(printf '%s\n' "${noretry[@]}" | median)
 reset
 events=$("${PSQL[@]}" -c "SELECT count(*) FROM participants.event")
 bad=$("${PSQL[@]}" -c "SELECT count(*) FROM participants.study_participant WHERE status <> 'INTERVIEW_SCHEDULED'")
 echo "status changes/s (median of $REPS): set_participant_status $fm, plain UPDATE $pm, ratio $(ratio "$fm" "$pm") (target >= 0.7)"
 echo "confined role: $cm changes/s, $(ratio "$cm" "$fm") of the unconfined calls"
+echo "no retry (participants.deadlock_retries = 0): $nm changes/s; with the retry's subtransaction, $(ratio "$fm" "$nm") of that"
 echo "events written: $events; study participants away from INTERVIEW_SCHEDULED at the end: $bad"
