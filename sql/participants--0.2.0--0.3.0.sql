@@ -23,6 +23,15 @@ CREATE TABLE participants.project_counter (
 COMMENT ON TABLE participants.project_counter IS
 'Per-project counters: the last number of a generated participantIdentifier, the last event id and the last id of a segment membership episode, drawn by the database (never updated by a statement), and the channel on which the project''s events are announced.';
 
+CREATE TABLE participants.segment_recheck (
+	project_id		uuid NOT NULL,
+	participant_id	uuid NOT NULL,
+	PRIMARY KEY (project_id, participant_id)
+);
+
+COMMENT ON TABLE participants.segment_recheck IS
+'Internal: participants written while a dynamic segment of their project was rebuilt, evaluated again by the rebuild before it ends. Empty between rebuilds.';
+
 INSERT INTO participants.project_counter (project_id, last_participant_number, last_event_id, last_membership_id)
 SELECT p.id,
 	(SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM participants.participant_identifier_seq s),
@@ -148,7 +157,11 @@ ALTER TABLE participants.project_counter ENABLE ROW LEVEL SECURITY;
 CREATE POLICY project_confinement ON participants.project_counter
 	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
 
+-- internal: no policy, so no role but the owner sees a row
+ALTER TABLE participants.segment_recheck ENABLE ROW LEVEL SECURITY;
+
 REVOKE ALL ON participants.project_counter FROM PUBLIC;
+REVOKE ALL ON participants.segment_recheck FROM PUBLIC;
 REVOKE ALL ON FUNCTION participants.project_counter_create() FROM PUBLIC;
 REVOKE ALL ON FUNCTION participants.project_counter_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION participants.segment_membership_number() FROM PUBLIC;

@@ -141,6 +141,20 @@ CREATE INDEX segment_membership_segment_idx ON participants.segment_membership
 CREATE INDEX segment_membership_participant_idx ON participants.segment_membership
 	(project_id, participant_id);
 
+-- While a dynamic segment's membership is rebuilt (segment.c), participant
+-- writes go on: the rebuild marks itself with the row whose participant_id
+-- is the nil uuid (inserted and deleted by the rebuild's transaction, so
+-- never seen committed), each write meanwhile adds its participant, and the
+-- rebuild evaluates those again before it ends. Empty between rebuilds; not
+-- dumped; no role but the owner reads or writes it.
+CREATE TABLE participants.segment_recheck (
+	project_id		uuid NOT NULL,
+	participant_id	uuid NOT NULL,
+	PRIMARY KEY (project_id, participant_id)
+);
+COMMENT ON TABLE participants.segment_recheck IS
+'Internal: participants written while a dynamic segment of their project was rebuilt, evaluated again by the rebuild before it ends. Empty between rebuilds.';
+
 -- Studies (SPEC section 6). A study names allowlist and blocklist segments
 -- (study_segment) and completion codes with their actions; its participants
 -- (study_participant) each have a status that moves along the project's
@@ -1035,6 +1049,8 @@ CREATE POLICY project_confinement ON participants.project_access
 ALTER TABLE participants.project_counter ENABLE ROW LEVEL SECURITY;
 CREATE POLICY project_confinement ON participants.project_counter
 	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
+-- internal: no policy, so no role but the owner sees a row
+ALTER TABLE participants.segment_recheck ENABLE ROW LEVEL SECURITY;
 
 ------------------------------------------------------------------------------
 -- Privileges: nothing for PUBLIC; README.md shows the grants per role.

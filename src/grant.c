@@ -150,10 +150,14 @@ PT_API_FUNCTION_UNCONFINED(participants_grant_access)
 
 	if (table_privileges)
 	{
-		/* readers read every table and view; raw writers write every table */
+		/*
+		 * readers read every table and view; raw writers write every table
+		 * (but segment_recheck, the rebuilds' internal list)
+		 */
 		if (SPI_execute("SELECT c.relname::text, c.relkind::text FROM pg_catalog.pg_class c "
 						"WHERE c.relnamespace = 'participants'::pg_catalog.regnamespace "
-						"AND c.relkind IN ('r', 'p', 'v', 'S') ORDER BY 1", true, 0) != SPI_OK_SELECT)
+						"AND c.relkind IN ('r', 'p', 'v', 'S') "
+						"AND c.relname <> 'segment_recheck' ORDER BY 1", true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not list the extension's relations");
 		for (i = 0; i < SPI_processed; i++)
 		{

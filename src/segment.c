@@ -11,16 +11,33 @@
  *		changed participant row and begins or ends episodes; segment_sync
  *		rebuilds a segment's membership when its filter changes.
  *
- *		The two must not miss each other's work. Every participant write takes
- *		a project-wide lock in share mode before it reads the project's
- *		dynamic filters; a filter change (creating a dynamic segment, changing
- *		or deleting one) takes it in exclusive mode before it writes. So a
- *		rebuild waits for participant writes in flight to commit and then
- *		sees them, and a participant write that waited for a filter change
- *		evaluates the new filter.
+ *		The two must not miss each other's work, and a rebuild must not hold
+ *		up the project's writers while it evaluates the filter over every
+ *		participant. Every participant write takes a per-project lock in
+ *		share mode before it locks a participant row or reads the filters. A
+ *		rebuild (RebuildMembership) goes in three steps:
+ *		  1. it marks itself (a row of segment_recheck that only a dirty
+ *		     snapshot sees: the rebuild is in progress while its inserter is),
+ *		     then takes the lock in exclusive mode and lets it go at once: the
+ *		     writes in flight that could not see the mark have ended;
+ *		  2. with a snapshot taken then, and no lock that writers wait for,
+ *		     it finds the difference between the segment's members and what
+ *		     the new filter selects. Writes go on meanwhile; each sees the
+ *		     mark and adds its participant to segment_recheck;
+ *		  3. it takes the lock in exclusive mode to the end of its
+ *		     transaction (waiting for the writes that saw the mark), and
+ *		     applies the difference plus the filter's answer for every
+ *		     participant written meanwhile, from the latest snapshot.
+ *		Writers therefore wait only for step 3 (proportional to the changes,
+ *		not to the project) and for the end of the rebuild's transaction;
+ *		after that they see the new filter.
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -32,8 +49,11 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
@@ -71,22 +91,45 @@ SegmentRelid(void)
 	return segment_relid;
 }
 
+/* Whether a rebuild was in progress when this writer took the lock */
+static struct
+{
+	LocalTransactionId lxid;
+	pg_uuid_t	project;
+	bool		rebuilding;
+}			rebuild_seen;
+
 /* ------------------------------------------------------------------------
  * The project lock: share for participant writes, exclusive for filter
  * changes. A heavyweight lock on (segment table, hash of the project id):
  * another project that hashes alike only waits needlessly.
  * ------------------------------------------------------------------------
  */
-static void
+static LockAcquireResult
 LockProject(pg_uuid_t *project_id, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+	LockAcquireResult res;
+
+	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, SegmentRelid(),
+					   hash_bytes(project_id->data, UUID_LEN), 0);
+	res = LockAcquire(&tag, mode, false, false);
+	/* newly taken: a rebuild may have started since it was last held */
+	if (res == LOCKACQUIRE_OK)
+		rebuild_seen.lxid = InvalidLocalTransactionId;
+	/* a filter change that committed while we waited: reload (see below) */
+	AcceptInvalidationMessages();
+	return res;
+}
+
+static void
+UnlockProject(pg_uuid_t *project_id, LOCKMODE mode)
 {
 	LOCKTAG		tag;
 
 	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, SegmentRelid(),
 					   hash_bytes(project_id->data, UUID_LEN), 0);
-	(void) LockAcquire(&tag, mode, false, false);
-	/* a filter change that committed while we waited: reload (see below) */
-	AcceptInvalidationMessages();
+	LockRelease(&tag, mode, false);
 }
 
 /*
@@ -404,64 +447,291 @@ CheckNameFree(pg_uuid_t *project_id, const char *name, pg_uuid_t *self)
 				 errhint("Segment names are unique within a project, in any case.")));
 }
 
+/* ------------------------------------------------------------------------
+ * Rebuilds that writers do not wait for (see the top of the file)
+ * ------------------------------------------------------------------------
+ */
+
+/* The participant_id of the row of segment_recheck that marks a rebuild */
+static const pg_uuid_t rebuild_mark = {{0}};
+
+static Oid	recheck_relid = InvalidOid;
+static Oid	recheck_index = InvalidOid;
+
+static void
+RecheckReset(Oid relid)
+{
+	if (relid == InvalidOid || relid == recheck_relid)
+	{
+		recheck_relid = InvalidOid;
+		recheck_index = InvalidOid;
+	}
+}
+
+/* Find segment_recheck; false while the tables are an earlier release's */
+static bool
+LookUpRecheck(void)
+{
+	Oid			nsp;
+
+	if (OidIsValid(recheck_relid))
+		return true;
+	PtCacheRegister(RecheckReset);
+	nsp = get_namespace_oid("participants", false);
+	recheck_index = get_relname_relid("segment_recheck_pkey", nsp);
+	recheck_relid = OidIsValid(recheck_index) ? get_relname_relid("segment_recheck", nsp) : InvalidOid;
+	return OidIsValid(recheck_relid);
+}
+
+/*
+ * Whether another transaction is rebuilding a dynamic segment of the
+ * project: its mark is there, inserted by a transaction in progress. Asked
+ * after taking the project lock in share mode. While this transaction holds
+ * that lock the answer cannot change (a rebuild that starts waits for this
+ * transaction before it takes its snapshot, one in progress waits for it
+ * before it ends), so it is asked again only when the lock was newly taken
+ * (LockProject forgets the answer: at the first write, or after a
+ * rolled-back subtransaction let the lock go).
+ * False while the tables are an earlier release's.
+ */
+static bool
+RebuildInProgress(pg_uuid_t *project_id)
+{
+	Relation	rel;
+	SnapshotData dirty;
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found;
+
+	if (rebuild_seen.lxid == MyProc->lxid &&
+		memcmp(&rebuild_seen.project, project_id, sizeof(pg_uuid_t)) == 0)
+		return rebuild_seen.rebuilding;
+	if (!LookUpRecheck())
+		return false;
+	rel = table_open(recheck_relid, AccessShareLock);
+	InitDirtySnapshot(dirty);
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project_id));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&rebuild_mark));
+	scan = systable_beginscan(rel, recheck_index, true, &dirty, 2, keys);
+	tup = systable_getnext(scan);
+	/* dirty.xmin: the inserter, when it is another transaction in progress */
+	found = HeapTupleIsValid(tup) && TransactionIdIsValid(dirty.xmin);
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	rebuild_seen.lxid = MyProc->lxid;
+	rebuild_seen.project = *project_id;
+	rebuild_seen.rebuilding = found;
+	return found;
+}
+
+/* Run SQL of the rebuild machinery as the owner (a raw write's trigger calls it) */
+static int
+RunAsOwner(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args,
+		   Snapshot snap)
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			ret;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	if (*plan == NULL)
+		PtPreparePlan(plan, sql, nargs, types);
+	ret = SPI_execute_snapshot(*plan, args, NULL, snap, InvalidSnapshot, false, true, 0);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (ret < 0)
+		elog(ERROR, "segment rebuild failed: %s", SPI_result_code_string(ret));
+	return ret;
+}
+
+/* A participant written while a rebuild was in progress: evaluated again */
+static void
+AddRecheck(pg_uuid_t *project_id, pg_uuid_t *participant_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(participant_id);
+	SPI_connect();
+	(void) RunAsOwner(&plan, "INSERT INTO participants.segment_recheck (project_id, participant_id) "
+					  "VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, types, args, InvalidSnapshot);
+	SPI_finish();
+}
+
+/*
+ * The uuid[] value of the first column of a one-row result (empty for
+ * null), copied into cxt (SPI_finish frees the result)
+ */
+static Datum
+ArrayResult(MemoryContext cxt)
+{
+	bool		isnull;
+	Datum		v;
+	MemoryContext old;
+	Datum		res;
+
+	if (SPI_processed != 1)
+		elog(ERROR, "segment rebuild: expected one row");
+	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	old = MemoryContextSwitchTo(cxt);
+	res = isnull ? PointerGetDatum(construct_empty_array(UUIDOID)) : PointerGetDatum(DatumGetArrayTypePCopy(v));
+	MemoryContextSwitchTo(old);
+	return res;
+}
+
+/* Two uuid[] values as one */
+static Datum
+JoinArrays(Datum a, Datum b)
+{
+	Datum	   *ea,
+			   *eb,
+			   *all;
+	int			na,
+				nb;
+
+	deconstruct_array(DatumGetArrayTypeP(a), UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &ea, NULL, &na);
+	deconstruct_array(DatumGetArrayTypeP(b), UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &eb, NULL, &nb);
+	all = palloc(sizeof(Datum) * Max(na + nb, 1));
+	memcpy(all, ea, sizeof(Datum) * na);
+	memcpy(all + na, eb, sizeof(Datum) * nb);
+	return PointerGetDatum(construct_array(all, na + nb, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+}
+
+/* Run one statement of a rebuild (filter conditions inside), latest snapshot */
+static int
+RebuildStatement(PtQuery *q, const char *sql)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, q->nparams, q->types);
+	int			ret;
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	ret = SPI_execute_snapshot(plan, q->values, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							   false, true, 0);
+	if (ret < 0)
+		elog(ERROR, "segment rebuild failed: %s", SPI_result_code_string(ret));
+	SPI_freeplan(plan);
+	return ret;
+}
+
 /*
  * Rebuild a dynamic segment's membership from its filter: episodes end for
  * members the filter no longer matches and begin for new matches; members
- * that still match keep their episode. Runs under the project lock in
- * exclusive mode (segment_guard took it before the segment row was
- * written); the statements read the latest snapshot, which holds every
- * participant write that committed before the lock was granted.
+ * that still match keep their episode. In three steps, so that participant
+ * writes wait only for the last (see the top of the file). Two rebuilds in
+ * one project take turns (the second waits at its mark for the first's
+ * transaction to end). A participant deleted meanwhile is skipped.
  */
 static void
 RebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_jb)
 {
+	static SPIPlanPtr mark_plan = NULL;
+	static SPIPlanPtr take_plan = NULL;
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
 	PtFilter	filter;
 	PtQuery		q;
 	char	   *cond;
-	int			pass;
+	int			changes;
+	Datum		ending,
+				adding,
+				written;
+	MemoryContext cxt = CurrentMemoryContext;
+	bool		marked;
 
-	LockProject(project_id, ExclusiveLock);
 	PtFilterSegment(&filter, filter_jb);
 	memset(&q, 0, sizeof(q));
 	initStringInfo(&q.sql);
 	(void) PtQueryParam(&q, UUIDOID, UUIDPGetDatum(project_id));
 	(void) PtQueryParam(&q, UUIDOID, UUIDPGetDatum(segment_id));
 	PtFilterSql(&q, &filter, false);
-	cond = q.sql.data;
+	cond = pstrdup(q.sql.data);
+	/* the third parameter: a uuid[] of the participants a statement looks at */
+	changes = PtQueryParam(&q, UUIDARRAYOID, (Datum) 0);
 
-	SPI_connect();
-	for (pass = 0; pass < 2; pass++)
+	/*
+	 * 1. the mark, then no write in flight that could have missed it. With
+	 * an earlier release's tables (until ALTER EXTENSION ... UPDATE), no
+	 * mark: the lock is taken here and held, and writers wait throughout.
+	 */
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(&rebuild_mark);
+	marked = LookUpRecheck();
+	if (marked)
 	{
-		char	   *sql;
-		SPIPlanPtr	plan;
-		int			ret;
-
-		if (pass == 0)
-			sql = psprintf("UPDATE participants.segment_membership c "
-						   "SET remove_date = GREATEST(pg_catalog.now(), c.add_date) "
-						   "WHERE c.project_id = $1 AND c.segment_id = $2 AND c.remove_date IS NULL "
-						   "AND NOT EXISTS (SELECT 1 FROM participants.participant p "
-						   "WHERE p.project_id = $1 AND p.id = c.participant_id%s)", cond);
-		else
-			sql = psprintf("INSERT INTO participants.segment_membership "
-						   "(project_id, segment_id, participant_id, add_date) "
-						   "SELECT p.project_id, $2, p.id, pg_catalog.now() "
-						   "FROM participants.participant p WHERE p.project_id = $1%s "
-						   "AND NOT EXISTS (SELECT 1 FROM participants.segment_membership c "
-						   "WHERE c.project_id = $1 AND c.segment_id = $2 "
-						   "AND c.participant_id = p.id AND c.remove_date IS NULL) "
-						   "ORDER BY p.id "
-						   "ON CONFLICT (project_id, segment_id, participant_id) "
-						   "WHERE remove_date IS NULL DO NOTHING", cond);
-		plan = SPI_prepare(sql, q.nparams, q.types);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		ret = SPI_execute_snapshot(plan, q.values, NULL, GetLatestSnapshot(), InvalidSnapshot,
-								   false, true, 0);
-		if (ret < 0)
-			elog(ERROR, "segment rebuild failed: %s", SPI_result_code_string(ret));
-		SPI_freeplan(plan);
+		SPI_connect();
+		(void) RunAsOwner(&mark_plan, "INSERT INTO participants.segment_recheck (project_id, participant_id) "
+						  "VALUES ($1, $2)", 2, types, args, InvalidSnapshot);
+		SPI_finish();
+		(void) LockProject(project_id, ExclusiveLock);
+		UnlockProject(project_id, ExclusiveLock);
 	}
+	else
+		(void) LockProject(project_id, ExclusiveLock);
+
+	/* 2. the difference, from a snapshot taken now; writers go on */
+	SPI_connect();
+	(void) RebuildStatement(&q, psprintf(
+							"SELECT pg_catalog.array_agg(c.participant_id) "
+							"FROM participants.segment_membership c "
+							"WHERE c.project_id = $1 AND c.segment_id = $2 AND c.remove_date IS NULL "
+							"AND NOT EXISTS (SELECT 1 FROM participants.participant p "
+							"WHERE p.project_id = $1 AND p.id = c.participant_id%s)", cond));
+	ending = ArrayResult(cxt);
+	(void) RebuildStatement(&q, psprintf(
+							"SELECT pg_catalog.array_agg(p.id) "
+							"FROM participants.participant p WHERE p.project_id = $1%s "
+							"AND NOT EXISTS (SELECT 1 FROM participants.segment_membership c "
+							"WHERE c.project_id = $1 AND c.segment_id = $2 "
+							"AND c.participant_id = p.id AND c.remove_date IS NULL)", cond));
+	adding = ArrayResult(cxt);
+	SPI_finish();
+
+	/*
+	 * 3. under the lock to the end: the participants written meanwhile (the
+	 * writers that saw the mark have ended), evaluated again with the rest
+	 */
+	(void) LockProject(project_id, ExclusiveLock);
+	SPI_connect();
+	if (marked)
+	{
+		(void) RunAsOwner(&take_plan, "WITH d AS (DELETE FROM participants.segment_recheck "
+						  "WHERE project_id = $1 RETURNING participant_id) "
+						  "SELECT pg_catalog.array_agg(participant_id) FROM d WHERE participant_id <> $2",
+						  2, types, args, GetLatestSnapshot());
+		written = ArrayResult(cxt);
+	}
+	else
+		written = PointerGetDatum(construct_empty_array(UUIDOID));
+	q.values[changes - 1] = JoinArrays(ending, written);
+	(void) RebuildStatement(&q, psprintf(
+							"UPDATE participants.segment_membership c "
+							"SET remove_date = GREATEST(pg_catalog.now(), c.add_date) "
+							"WHERE c.project_id = $1 AND c.segment_id = $2 AND c.remove_date IS NULL "
+							"AND c.participant_id = ANY ($%d) "
+							"AND NOT EXISTS (SELECT 1 FROM participants.participant p "
+							"WHERE p.project_id = $1 AND p.id = c.participant_id%s)", changes, cond));
+	/*
+	 * FOR KEY SHARE, in id order: a participant deleted by a raw DELETE
+	 * meanwhile (which does not take the project lock) is skipped once
+	 * its deletion commits, rather than failing the membership's key
+	 */
+	q.values[changes - 1] = JoinArrays(adding, written);
+	(void) RebuildStatement(&q, psprintf(
+							"INSERT INTO participants.segment_membership "
+							"(project_id, segment_id, participant_id, add_date) "
+							"SELECT a.project_id, $2, a.id, pg_catalog.now() FROM "
+							"(SELECT p.project_id, p.id FROM participants.participant p "
+							"WHERE p.project_id = $1 AND p.id = ANY ($%d)%s "
+							"AND NOT EXISTS (SELECT 1 FROM participants.segment_membership c "
+							"WHERE c.project_id = $1 AND c.segment_id = $2 "
+							"AND c.participant_id = p.id AND c.remove_date IS NULL) "
+							"ORDER BY p.id FOR KEY SHARE OF p) a "
+							"ON CONFLICT (project_id, segment_id, participant_id) "
+							"WHERE remove_date IS NULL DO NOTHING", changes, cond));
 	SPI_finish();
 }
 
@@ -897,7 +1167,9 @@ PT_TRIGGER_FUNCTION(participants_participant_segments_sync)
 	desc = RelationGetDescr(td->tg_relation);
 	LoadParticipantColumns(td->tg_relation);
 	TupleRecord(update ? td->tg_newtuple : td->tg_trigtuple, desc, &newrec, &project_id);
-	LockProject(&project_id, ShareLock);
+	(void) LockProject(&project_id, ShareLock);
+	if (RebuildInProgress(&project_id))
+		AddRecheck(&project_id, &newrec.id);
 	entry = DynamicSegments(&project_id);
 	if (entry->n == 0)
 		return PointerGetDatum(NULL);
@@ -1085,9 +1357,7 @@ PT_TRIGGER_FUNCTION(participants_segment_guard)
 
 		PtFilterSegment(&f, DatumGetJsonbP(filter));
 	}
-	if (NewFilter(oldt, newt, desc) != NULL)
-		LockProject(DatumGetUUIDP(heap_getattr(newt, SPI_fnumber(desc, "project_id"), desc, &isnull)),
-					ExclusiveLock);
+	/* a new filter's rebuild (segment_sync, create_segment) takes its own locks */
 	return PointerGetDatum(newt);
 }
 
