@@ -8,7 +8,10 @@
 -- their own project), a
 -- random NOTIFY channel per project instead of participants_events, rows
 -- loaded as restored only during a real restore, raw INSERTs into event
--- refused, sortable fields changed only by unconfined roles, grant_access().
+-- refused, sortable fields changed only by unconfined roles, grant_access(),
+-- segment_recheck (rebuilds of dynamic segments that writers do not wait for),
+-- a statement trigger that removes the first event of a study participant
+-- that INSERT ... ON CONFLICT skipped.
 -- Numbering goes on after the last numbers the shared sequences gave.
 
 CREATE TABLE participants.project_counter (

@@ -562,11 +562,11 @@ AddRecheck(pg_uuid_t *project_id, pg_uuid_t *participant_id)
 }
 
 /*
- * The uuid[] value of the first column of a one-row result (empty for
- * null), copied into cxt (SPI_finish frees the result)
+ * The uuid[] value of a column of a one-row result (empty for null),
+ * copied into cxt (SPI_finish frees the result)
  */
 static Datum
-ArrayResult(MemoryContext cxt)
+ArrayResult(MemoryContext cxt, int col)
 {
 	bool		isnull;
 	Datum		v;
@@ -575,7 +575,7 @@ ArrayResult(MemoryContext cxt)
 
 	if (SPI_processed != 1)
 		elog(ERROR, "segment rebuild: expected one row");
-	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
 	old = MemoryContextSwitchTo(cxt);
 	res = isnull ? PointerGetDatum(construct_empty_array(UUIDOID)) : PointerGetDatum(DatumGetArrayTypePCopy(v));
 	MemoryContextSwitchTo(old);
@@ -672,22 +672,21 @@ RebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_jb
 	else
 		(void) LockProject(project_id, ExclusiveLock);
 
-	/* 2. the difference, from a snapshot taken now; writers go on */
+	/*
+	 * 2. the difference, from a snapshot taken now; writers go on. One
+	 * statement, whose full join cannot become a nested loop however stale
+	 * the statistics of a membership that just changed are.
+	 */
 	SPI_connect();
 	(void) RebuildStatement(&q, psprintf(
-							"SELECT pg_catalog.array_agg(c.participant_id) "
-							"FROM participants.segment_membership c "
-							"WHERE c.project_id = $1 AND c.segment_id = $2 AND c.remove_date IS NULL "
-							"AND NOT EXISTS (SELECT 1 FROM participants.participant p "
-							"WHERE p.project_id = $1 AND p.id = c.participant_id%s)", cond));
-	ending = ArrayResult(cxt);
-	(void) RebuildStatement(&q, psprintf(
-							"SELECT pg_catalog.array_agg(p.id) "
-							"FROM participants.participant p WHERE p.project_id = $1%s "
-							"AND NOT EXISTS (SELECT 1 FROM participants.segment_membership c "
-							"WHERE c.project_id = $1 AND c.segment_id = $2 "
-							"AND c.participant_id = p.id AND c.remove_date IS NULL)", cond));
-	adding = ArrayResult(cxt);
+							"SELECT pg_catalog.array_agg(m.participant_id) FILTER (WHERE s.id IS NULL), "
+							"pg_catalog.array_agg(s.id) FILTER (WHERE m.participant_id IS NULL) "
+							"FROM (SELECT p.id FROM participants.participant p WHERE p.project_id = $1%s) s "
+							"FULL JOIN (SELECT c.participant_id FROM participants.segment_membership c "
+							"WHERE c.project_id = $1 AND c.segment_id = $2 AND c.remove_date IS NULL) m "
+							"ON m.participant_id = s.id", cond));
+	ending = ArrayResult(cxt, 1);
+	adding = ArrayResult(cxt, 2);
 	SPI_finish();
 
 	/*
@@ -702,7 +701,7 @@ RebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_jb
 						  "WHERE project_id = $1 RETURNING participant_id) "
 						  "SELECT pg_catalog.array_agg(participant_id) FROM d WHERE participant_id <> $2",
 						  2, types, args, GetLatestSnapshot());
-		written = ArrayResult(cxt);
+		written = ArrayResult(cxt, 1);
 	}
 	else
 		written = PointerGetDatum(construct_empty_array(UUIDOID));
