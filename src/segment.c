@@ -931,14 +931,59 @@ PT_API_FUNCTION(participants_list_segments)
  * first one that is not in the project). *ndistinct receives their number.
  */
 static Datum
-ResolveParticipants(pg_uuid_t *project_id, Jsonb *list, bool query_by_id, int *ndistinct)
+ResolveParticipants(pg_uuid_t *project_id, Jsonb *list, bool query_by_id, int *ndistinct,
+					bool lock)
 {
+	static SPIPlanPtr plan = NULL;
 	char	  **texts;
 	int			n;
 	Datum	   *ids = PtResolveParticipantList(project_id, list, query_by_id, &n, &texts);
+	Datum	   *given = palloc(sizeof(Datum) * Max(n, 1));
+	Datum		array;
+	Oid			types[2] = {UUIDOID, UUIDARRAYOID};
+	Datum		args[2];
+	Datum		v;
+	bool		isnull;
+	int			i;
 
+	memcpy(given, ids, sizeof(Datum) * n);
 	*ndistinct = PtSortDistinctIds(ids, n);
-	return PointerGetDatum(construct_array(ids, *ndistinct, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	array = PointerGetDatum(construct_array(ids, *ndistinct, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	if (!lock || *ndistinct == 0)
+		return array;
+
+	/*
+	 * Lock them as the new episodes' foreign key will, in id order (README,
+	 * "Concurrency"): a participant deleted since it was found is then
+	 * missing here, and PT404, rather than a foreign key violation
+	 */
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = array;
+	SPI_connect();
+	(void) PtRunValue(&plan, "SELECT pg_catalog.count(*) FROM (SELECT 1 FROM participants.participant p "
+					  "WHERE p.project_id = $1 AND p.id = ANY ($2) ORDER BY p.id FOR KEY SHARE) l",
+					  2, types, args, NULL, false, &v, &isnull);
+	SPI_finish();
+	if (DatumGetInt64(v) == *ndistinct)
+		return array;
+	for (i = 0; i < n; i++)
+	{
+		PtRow		row;
+		PtAccess	acc;
+		bool		found;
+
+		PtAccessOpen(&acc, ACL_SELECT, AccessShareLock);
+		found = PtAccessFetch(&acc, UUIDPGetDatum(project_id), PT_KEY_ID, given[i],
+							  GetLatestSnapshot(), false, &row);
+		PtAccessClose(&acc);
+		if (!found)
+			ereport(ERROR,
+					(errcode(ERRCODE_PT_NOT_FOUND),
+					 errmsg("participant \"%s\" not found", texts[i]),
+					 errdetail("It was deleted while this call ran.")));
+	}
+	elog(ERROR, "a participant of the list could not be locked");
+	return (Datum) 0;
 }
 
 /* Common part of add_segment_members and remove_segment_members */
@@ -970,7 +1015,7 @@ ChangeMembers(FunctionCallInfo fcinfo, bool add)
 				 errhint("Change the filter with update_segment, or use a static segment.")));
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(segment_id);
-	args[2] = ResolveParticipants(project_id, PG_GETARG_JSONB_P(2), query_by_id, &ndistinct);
+	args[2] = ResolveParticipants(project_id, PG_GETARG_JSONB_P(2), query_by_id, &ndistinct, add);
 
 	SPI_connect();
 	if (!PtRunValue(&plans[add], add ?

@@ -351,6 +351,8 @@ cmd_bench() {
     bash "$ROOT/bench/segments.sh"
     bash "$ROOT/bench/statuses.sh"
     bash "$ROOT/bench/confine.sh"
+    bash "$ROOT/bench/feed.sh"
+    bash "$ROOT/bench/refilter.sh"
 }
 
 main() {
