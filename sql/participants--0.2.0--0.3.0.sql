@@ -29,7 +29,8 @@ COMMENT ON TABLE participants.project_counter IS
 CREATE TABLE participants.segment_recheck (
 	project_id		uuid NOT NULL,
 	participant_id	uuid NOT NULL,
-	PRIMARY KEY (project_id, participant_id)
+	segment_id		uuid NOT NULL,
+	PRIMARY KEY (project_id, participant_id, segment_id)
 );
 
 COMMENT ON TABLE participants.segment_recheck IS

@@ -142,15 +142,17 @@ CREATE INDEX segment_membership_participant_idx ON participants.segment_membersh
 	(project_id, participant_id);
 
 -- While a dynamic segment's membership is rebuilt (segment.c), participant
--- writes go on: the rebuild marks itself with the row whose participant_id
--- is the nil uuid (inserted and deleted by the rebuild's transaction, so
--- never seen committed), each write meanwhile adds its participant, and the
--- rebuild evaluates those again before it ends. Empty between rebuilds; not
+-- writes go on: the rebuild marks itself with the row of its segment whose
+-- participant_id is the nil uuid (inserted and deleted by the rebuild's
+-- transaction, so never seen committed), each write meanwhile adds its
+-- participant for every segment being rebuilt, and each rebuild evaluates
+-- its participants again before it ends. Empty between rebuilds; not
 -- dumped; no role but the owner reads or writes it.
 CREATE TABLE participants.segment_recheck (
 	project_id		uuid NOT NULL,
 	participant_id	uuid NOT NULL,
-	PRIMARY KEY (project_id, participant_id)
+	segment_id		uuid NOT NULL,
+	PRIMARY KEY (project_id, participant_id, segment_id)
 );
 COMMENT ON TABLE participants.segment_recheck IS
 'Internal: participants written while a dynamic segment of their project was rebuilt, evaluated again by the rebuild before it ends. Empty between rebuilds.';

@@ -16,14 +16,17 @@
  *		participant. Every participant write takes a per-project lock in
  *		share mode before it locks a participant row or reads the filters. A
  *		rebuild (RebuildMembership) goes in three steps:
- *		  1. it marks itself (a row of segment_recheck that only a dirty
- *		     snapshot sees: the rebuild is in progress while its inserter is),
- *		     then takes the lock in exclusive mode and lets it go at once: the
- *		     writes in flight that could not see the mark have ended;
+ *		  1. it marks itself (a row of segment_recheck naming the segment,
+ *		     with the nil participant, that only a dirty snapshot sees: the
+ *		     rebuild is in progress while its inserter is),
+ *		     then waits for the transactions that hold the lock now, without
+ *		     making later ones wait: the writes in flight that could not see
+ *		     the mark have ended;
  *		  2. with a snapshot taken then, and no lock that writers wait for,
  *		     it finds the difference between the segment's members and what
  *		     the new filter selects. Writes go on meanwhile; each sees the
- *		     mark and adds its participant to segment_recheck;
+ *		     marks and adds its participant to segment_recheck, once for
+ *		     each segment being rebuilt;
  *		  3. it takes the lock in exclusive mode to the end of its
  *		     transaction (waiting for the writes that saw the mark), and
  *		     applies the difference plus the filter's answer for every
@@ -91,12 +94,15 @@ SegmentRelid(void)
 	return segment_relid;
 }
 
-/* Whether a rebuild was in progress when this writer took the lock */
+/*
+ * The rebuilds in progress when this writer took the lock: the segments
+ * whose marks it saw (an array in TopTransactionContext, or NULL for none)
+ */
 static struct
 {
 	LocalTransactionId lxid;
 	pg_uuid_t	project;
-	bool		rebuilding;
+	ArrayType  *segments;
 }			rebuild_seen;
 
 /* ------------------------------------------------------------------------
@@ -122,14 +128,19 @@ LockProject(pg_uuid_t *project_id, LOCKMODE mode)
 	return res;
 }
 
+/*
+ * Wait for the transactions that hold the project lock in share mode now
+ * (the participant writes in flight), without making later ones wait, as
+ * CREATE INDEX CONCURRENTLY waits for the writers of its table
+ */
 static void
-UnlockProject(pg_uuid_t *project_id, LOCKMODE mode)
+WaitForWritersInFlight(pg_uuid_t *project_id)
 {
 	LOCKTAG		tag;
 
 	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, SegmentRelid(),
 					   hash_bytes(project_id->data, UUID_LEN), 0);
-	LockRelease(&tag, mode, false);
+	WaitForLockers(tag, ExclusiveLock, false);
 }
 
 /*
@@ -484,45 +495,68 @@ LookUpRecheck(void)
 }
 
 /*
- * Whether another transaction is rebuilding a dynamic segment of the
- * project: its mark is there, inserted by a transaction in progress. Asked
- * after taking the project lock in share mode. While this transaction holds
- * that lock the answer cannot change (a rebuild that starts waits for this
- * transaction before it takes its snapshot, one in progress waits for it
- * before it ends), so it is asked again only when the lock was newly taken
- * (LockProject forgets the answer: at the first write, or after a
- * rolled-back subtransaction let the lock go).
- * False while the tables are an earlier release's.
+ * The dynamic segments of the project that other transactions are
+ * rebuilding (NULL for none): their marks are there, inserted by
+ * transactions in progress. Asked after taking the project lock in share
+ * mode. While this transaction holds that lock the answer cannot change for
+ * it (a rebuild that starts waits for this transaction before it takes its
+ * snapshot, one in progress waits for it before it ends), so it is asked
+ * again only when the lock was newly taken (LockProject forgets the answer:
+ * at the first write, or after a rolled-back subtransaction let the lock
+ * go). NULL while the tables are an earlier release's.
  */
-static bool
-RebuildInProgress(pg_uuid_t *project_id)
+static ArrayType *
+RebuildsInProgress(pg_uuid_t *project_id)
 {
 	Relation	rel;
 	SnapshotData dirty;
 	ScanKeyData keys[2];
 	SysScanDesc scan;
 	HeapTuple	tup;
-	bool		found;
+	Datum	   *segs = NULL;
+	int			n = 0;
+	int			size = 0;
 
 	if (rebuild_seen.lxid == MyProc->lxid &&
 		memcmp(&rebuild_seen.project, project_id, sizeof(pg_uuid_t)) == 0)
-		return rebuild_seen.rebuilding;
+		return rebuild_seen.segments;
 	if (!LookUpRecheck())
-		return false;
+		return NULL;
 	rel = table_open(recheck_relid, AccessShareLock);
 	InitDirtySnapshot(dirty);
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project_id));
 	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&rebuild_mark));
 	scan = systable_beginscan(rel, recheck_index, true, &dirty, 2, keys);
-	tup = systable_getnext(scan);
-	/* dirty.xmin: the inserter, when it is another transaction in progress */
-	found = HeapTupleIsValid(tup) && TransactionIdIsValid(dirty.xmin);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		pg_uuid_t  *seg;
+
+		/* dirty.xmin: the inserter, when it is another transaction in progress */
+		if (!TransactionIdIsValid(dirty.xmin))
+			continue;
+		if (n == size)
+		{
+			size = Max(4, size * 2);
+			segs = segs ? repalloc(segs, sizeof(Datum) * size) : palloc(sizeof(Datum) * size);
+		}
+		seg = palloc(sizeof(pg_uuid_t));
+		*seg = *DatumGetUUIDP(heap_getattr(tup, 3, RelationGetDescr(rel), &isnull));
+		segs[n++] = UUIDPGetDatum(seg);
+	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	rebuild_seen.lxid = MyProc->lxid;
 	rebuild_seen.project = *project_id;
-	rebuild_seen.rebuilding = found;
-	return found;
+	rebuild_seen.segments = NULL;
+	if (n > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		rebuild_seen.segments = construct_array(segs, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+		MemoryContextSwitchTo(old);
+	}
+	return rebuild_seen.segments;
 }
 
 /* Run SQL of the rebuild machinery as the owner (a raw write's trigger calls it) */
@@ -545,19 +579,21 @@ RunAsOwner(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args
 	return ret;
 }
 
-/* A participant written while a rebuild was in progress: evaluated again */
+/* A participant written while segments were rebuilt: evaluated again by each */
 static void
-AddRecheck(pg_uuid_t *project_id, pg_uuid_t *participant_id)
+AddRecheck(pg_uuid_t *project_id, pg_uuid_t *participant_id, ArrayType *segments)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[2] = {UUIDOID, UUIDOID};
-	Datum		args[2];
+	Oid			types[3] = {UUIDOID, UUIDOID, UUIDARRAYOID};
+	Datum		args[3];
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(participant_id);
+	args[2] = PointerGetDatum(segments);
 	SPI_connect();
-	(void) RunAsOwner(&plan, "INSERT INTO participants.segment_recheck (project_id, participant_id) "
-					  "VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, types, args, InvalidSnapshot);
+	(void) RunAsOwner(&plan, "INSERT INTO participants.segment_recheck (project_id, participant_id, segment_id) "
+					  "SELECT $1, $2, s FROM pg_catalog.unnest($3) s ON CONFLICT DO NOTHING",
+					  3, types, args, InvalidSnapshot);
 	SPI_finish();
 }
 
@@ -621,8 +657,9 @@ RebuildStatement(PtQuery *q, const char *sql)
  * Rebuild a dynamic segment's membership from its filter: episodes end for
  * members the filter no longer matches and begin for new matches; members
  * that still match keep their episode. In three steps, so that participant
- * writes wait only for the last (see the top of the file). Two rebuilds in
- * one project take turns (the second waits at its mark for the first's
+ * writes wait only for the last (see the top of the file). Rebuilds of
+ * different segments of a project overlap but for their last steps; two of
+ * the same segment take turns (the second waits for the first's
  * transaction to end). A participant deleted meanwhile is skipped.
  */
 static void
@@ -630,8 +667,8 @@ RebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_jb
 {
 	static SPIPlanPtr mark_plan = NULL;
 	static SPIPlanPtr take_plan = NULL;
-	Oid			types[2] = {UUIDOID, UUIDOID};
-	Datum		args[2];
+	Oid			types[3] = {UUIDOID, UUIDOID, UUIDOID};
+	Datum		args[3];
 	PtFilter	filter;
 	PtQuery		q;
 	char	   *cond;
@@ -659,15 +696,15 @@ RebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_jb
 	 */
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(&rebuild_mark);
+	args[2] = UUIDPGetDatum(segment_id);
 	marked = LookUpRecheck();
 	if (marked)
 	{
 		SPI_connect();
-		(void) RunAsOwner(&mark_plan, "INSERT INTO participants.segment_recheck (project_id, participant_id) "
-						  "VALUES ($1, $2)", 2, types, args, InvalidSnapshot);
+		(void) RunAsOwner(&mark_plan, "INSERT INTO participants.segment_recheck (project_id, participant_id, segment_id) "
+						  "VALUES ($1, $2, $3)", 3, types, args, InvalidSnapshot);
 		SPI_finish();
-		(void) LockProject(project_id, ExclusiveLock);
-		UnlockProject(project_id, ExclusiveLock);
+		WaitForWritersInFlight(project_id);
 	}
 	else
 		(void) LockProject(project_id, ExclusiveLock);
@@ -698,9 +735,9 @@ RebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_jb
 	if (marked)
 	{
 		(void) RunAsOwner(&take_plan, "WITH d AS (DELETE FROM participants.segment_recheck "
-						  "WHERE project_id = $1 RETURNING participant_id) "
+						  "WHERE project_id = $1 AND segment_id = $3 RETURNING participant_id) "
 						  "SELECT pg_catalog.array_agg(participant_id) FROM d WHERE participant_id <> $2",
-						  2, types, args, GetLatestSnapshot());
+						  3, types, args, GetLatestSnapshot());
 		written = ArrayResult(cxt, 1);
 	}
 	else
@@ -1195,6 +1232,7 @@ PT_TRIGGER_FUNCTION(participants_participant_segments_sync)
 				oldrec;
 	bool		update;
 	SegmentCacheEntry *entry;
+	ArrayType  *rebuilds;
 	Datum	   *adds,
 			   *removes;
 	int			nadd = 0,
@@ -1212,8 +1250,9 @@ PT_TRIGGER_FUNCTION(participants_participant_segments_sync)
 	LoadParticipantColumns(td->tg_relation);
 	TupleRecord(update ? td->tg_newtuple : td->tg_trigtuple, desc, &newrec, &project_id);
 	(void) LockProject(&project_id, ShareLock);
-	if (RebuildInProgress(&project_id))
-		AddRecheck(&project_id, &newrec.id);
+	rebuilds = RebuildsInProgress(&project_id);
+	if (rebuilds != NULL)
+		AddRecheck(&project_id, &newrec.id, rebuilds);
 	entry = DynamicSegments(&project_id);
 	if (entry->n == 0)
 		return PointerGetDatum(NULL);
