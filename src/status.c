@@ -462,14 +462,18 @@ static struct
 static bool writing_event = false;
 
 /*
- * Insert an event row through the executor's single-row path (constraints,
+ * Draw the project's next event id and insert the event row at once, under
+ * the draw lock (see DrawLock), then queue its notification; the event's id.
+ * The row goes through the executor's single-row path (constraints,
  * indexes, any trigger a DBA adds), with the caller's INSERT privilege on
- * the table; no statement is planned. study_id and sp are (Datum) 0 for a
- * person event.
+ * the table; no statement is planned. Everything that does not need the id
+ * is prepared before the lock is taken, so that writers of one project take
+ * turns only for the draw and the insert. study_id and sp are (Datum) 0 for
+ * a person event.
  */
-static void
-InsertEvent(pg_uuid_t *project_id, int64 id, const char *type, Datum person,
-			Datum study, Datum sp, const char *code, Jsonb *payload, TimestampTz at)
+static int64
+WriteEvent(pg_uuid_t *project_id, const char *type, Datum person, Datum study, Datum sp,
+		   const char *code, Jsonb *payload, TimestampTz at)
 {
 	Relation	rel = table_open(EventRelid(), RowExclusiveLock);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -478,12 +482,14 @@ InsertEvent(pg_uuid_t *project_id, int64 id, const char *type, Datum person,
 	TupleTableSlot *slot;
 	Datum		values[EV_NCOLS];
 	bool		nulls[EV_NCOLS];
+	char	   *channel;
+	int64		id;
 	int			i;
 
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, OBJECT_TABLE, RelationGetRelationName(rel));
 	values[EV_PROJECT] = UUIDPGetDatum(project_id);
-	values[EV_ID] = Int64GetDatum(id);
+	values[EV_ID] = (Datum) 0;	/* drawn below */
 	values[EV_TYPE] = CStringGetTextDatum(type);
 	values[EV_PERSON] = person;
 	values[EV_STUDY] = study;
@@ -517,6 +523,11 @@ InsertEvent(pg_uuid_t *project_id, int64 id, const char *type, Datum person,
 		slot->tts_values[evcols.att[i] - 1] = values[i];
 		slot->tts_isnull[evcols.att[i] - 1] = nulls[i];
 	}
+
+	/* an error releases the lock with the (sub)transaction */
+	DrawLock(project_id, true);
+	id = PtDrawNumbers(project_id, PT_COUNTER_EVENT, 1, &channel);
+	slot->tts_values[evcols.att[EV_ID] - 1] = Int64GetDatum(id);
 	ExecStoreVirtualTuple(slot);
 	writing_event = true;
 	PG_TRY();
@@ -528,25 +539,10 @@ InsertEvent(pg_uuid_t *project_id, int64 id, const char *type, Datum person,
 		writing_event = false;
 	}
 	PG_END_TRY();
+	DrawLock(project_id, false);
+
 	PtEndRowWrites(&w);
 	table_close(rel, NoLock);
-}
-
-/*
- * Draw the project's next event id and insert the event at once, under the
- * draw lock (see DrawLock), then queue its notification; the event's id
- */
-static int64
-WriteEvent(pg_uuid_t *project_id, const char *type, Datum person, Datum study, Datum sp,
-		   const char *code, Jsonb *payload, TimestampTz at)
-{
-	char	   *channel;
-	int64		id;
-
-	DrawLock(project_id, true);
-	id = PtDrawNumbers(project_id, PT_COUNTER_EVENT, 1, &channel);
-	InsertEvent(project_id, id, type, person, study, sp, code, payload, at);
-	DrawLock(project_id, false);
 	NotifyEvent(channel);
 	return id;
 }
