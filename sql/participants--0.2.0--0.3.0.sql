@@ -34,7 +34,7 @@ CREATE TABLE participants.segment_recheck (
 );
 
 COMMENT ON TABLE participants.segment_recheck IS
-'Internal: participants written while a dynamic segment of their project was rebuilt, evaluated again by the rebuild before it ends. Empty between rebuilds.';
+'Internal: participants written while a dynamic segment of their project was rebuilt, evaluated again by the rebuild before it ends. Empty between rebuilds, but for what a failed rebuild left (removed by the segment''s next rebuild or its deletion).';
 
 INSERT INTO participants.project_counter (project_id, last_participant_number, last_event_id, last_membership_id)
 SELECT p.id,

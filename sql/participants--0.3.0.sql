@@ -146,8 +146,9 @@ CREATE INDEX segment_membership_participant_idx ON participants.segment_membersh
 -- participant_id is the nil uuid (inserted and deleted by the rebuild's
 -- transaction, so never seen committed), each write meanwhile adds its
 -- participant for every segment being rebuilt, and each rebuild evaluates
--- its participants again before it ends. Empty between rebuilds; not
--- dumped; no role but the owner reads or writes it.
+-- its participants again before it ends. Empty between rebuilds (but for
+-- the rows of a rebuild that failed, removed by the segment's next rebuild
+-- or its deletion); not dumped; no role but the owner reads or writes it.
 CREATE TABLE participants.segment_recheck (
 	project_id		uuid NOT NULL,
 	participant_id	uuid NOT NULL,
@@ -155,7 +156,7 @@ CREATE TABLE participants.segment_recheck (
 	PRIMARY KEY (project_id, participant_id, segment_id)
 );
 COMMENT ON TABLE participants.segment_recheck IS
-'Internal: participants written while a dynamic segment of their project was rebuilt, evaluated again by the rebuild before it ends. Empty between rebuilds.';
+'Internal: participants written while a dynamic segment of their project was rebuilt, evaluated again by the rebuild before it ends. Empty between rebuilds, but for what a failed rebuild left (removed by the segment''s next rebuild or its deletion).';
 
 -- Studies (SPEC section 6). A study names allowlist and blocklist segments
 -- (study_segment) and completion codes with their actions; its participants

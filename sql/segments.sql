@@ -285,3 +285,6 @@ FROM filters f JOIN early e USING (n) JOIN late l USING (n) ORDER BY f.n;
 -- and query_participants with the same filter (where it has one) finds the same
 SELECT (participants.query_participants(:'ag', query => 'ann', page_size => 1000)->>'totalParticipants')::int
 	= (SELECT count(*) FROM participants.segment_membership m JOIN early e ON e.id = m.segment_id WHERE e.n = 1 AND m.remove_date IS NULL) AS query_agrees;
+
+-- the nil uuid is reserved (it marks a rebuild in participants.segment_recheck)
+SELECT serr(format($$INSERT INTO participants.participant (project_id, id, participant_identifier) VALUES (%L, '00000000-0000-0000-0000-000000000000', 'NIL')$$, :'s'));

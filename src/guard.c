@@ -299,6 +299,18 @@ PT_TRIGGER_FUNCTION(participants_participant_guard)
 
 	LoadCols(td->tg_relation);
 	desc = RelationGetDescr(td->tg_relation);
+	if (oldt == NULL && !IsNull(newt, desc, cols.id))
+	{
+		static const pg_uuid_t nil = {{0}};
+		bool		isnull;
+
+		/* it marks a rebuild in participants.segment_recheck (segment.c) */
+		if (memcmp(DatumGetUUIDP(heap_getattr(newt, cols.id, desc, &isnull)), &nil, UUID_LEN) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for \"id\": the nil uuid is reserved"),
+					 errhint("Leave id out: the database gives the participant a random one.")));
+	}
 	if (oldt != NULL)
 		CheckStateRules(oldt, newt, desc);
 	if (!pt_trusted_write)

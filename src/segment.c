@@ -43,6 +43,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/hashfn.h"
@@ -184,9 +185,11 @@ static bool segment_written_in_xact = false;
 static void
 SegmentCacheReset(Oid relid)
 {
-	if (segment_cache == NULL)
-		return;
 	if (relid != InvalidOid && relid != segment_relid)
+		return;
+	/* looked up again: the extension may have been dropped and created again */
+	segment_relid = InvalidOid;
+	if (segment_cache == NULL)
 		return;
 
 	/*
@@ -495,6 +498,65 @@ LookUpRecheck(void)
 }
 
 /*
+ * Under REPEATABLE READ or SERIALIZABLE: 40001 when a dynamic segment of
+ * the project changed (a rebuild committed) after the transaction's
+ * snapshot. The filters are read from the latest snapshot but episodes
+ * are written with the transaction's, which cannot see what the rebuild
+ * wrote: going on would leave episodes the new filter does not give. Asked
+ * with the project lock held in share mode, after which no rebuild can
+ * commit until this transaction ends.
+ */
+static void
+CheckFiltersUnchanged(pg_uuid_t *project_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1];
+	Datum		then,
+				now;
+	bool		isnull;
+	Oid			save_userid;
+	int			save_sec;
+	int			pass;
+
+	args[0] = UUIDPGetDatum(project_id);
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "SELECT pg_catalog.array_agg(ctid ORDER BY ctid)::text FROM participants.segment "
+					  "WHERE project_id = $1 AND filter IS NOT NULL", 1, types);
+	for (pass = 0; pass < 2; pass++)
+	{
+		if (SPI_execute_snapshot(plan, args, NULL, pass == 0 ? GetTransactionSnapshot() : GetLatestSnapshot(),
+								 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not read the project's dynamic segments");
+		if (pass == 0)
+			then = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		else
+			now = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull)
+		{
+			if (pass == 0)
+				then = (Datum) 0;
+			else
+				now = (Datum) 0;
+		}
+	}
+	isnull = (then == (Datum) 0) != (now == (Datum) 0) ||
+		(then != (Datum) 0 && !DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID, then, now)));
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent change of a dynamic segment"),
+				 errdetail("A dynamic segment of project %s was created, changed or deleted after this transaction's snapshot was taken.",
+						   PtUuidText(project_id)),
+				 errhint("Retry the transaction.")));
+}
+
+/*
  * The dynamic segments of the project that other transactions are
  * rebuilding (NULL for none): their marks are there, inserted by
  * transactions in progress. Asked after taking the project lock in share
@@ -520,6 +582,8 @@ RebuildsInProgress(pg_uuid_t *project_id)
 	if (rebuild_seen.lxid == MyProc->lxid &&
 		memcmp(&rebuild_seen.project, project_id, sizeof(pg_uuid_t)) == 0)
 		return rebuild_seen.segments;
+	if (IsolationUsesXactSnapshot())
+		CheckFiltersUnchanged(project_id);
 	if (!LookUpRecheck())
 		return NULL;
 	rel = table_open(recheck_relid, AccessShareLock);
@@ -757,17 +821,17 @@ RebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_jb
 	 */
 	q.values[changes - 1] = JoinArrays(adding, written);
 	(void) RebuildStatement(&q, psprintf(
-							"INSERT INTO participants.segment_membership "
-							"(project_id, segment_id, participant_id, add_date) "
-							"SELECT a.project_id, $2, a.id, pg_catalog.now() FROM "
-							"(SELECT p.project_id, p.id FROM participants.participant p "
-							"WHERE p.project_id = $1 AND p.id = ANY ($%d)%s "
-							"AND NOT EXISTS (SELECT 1 FROM participants.segment_membership c "
-							"WHERE c.project_id = $1 AND c.segment_id = $2 "
-							"AND c.participant_id = p.id AND c.remove_date IS NULL) "
-							"ORDER BY p.id FOR KEY SHARE OF p) a "
-							"ON CONFLICT (project_id, segment_id, participant_id) "
-							"WHERE remove_date IS NULL DO NOTHING", changes, cond));
+						"INSERT INTO participants.segment_membership "
+						"(project_id, segment_id, participant_id, add_date) "
+						"SELECT a.project_id, $2, a.id, pg_catalog.now() FROM "
+						"(SELECT p.project_id, p.id FROM participants.participant p "
+						"WHERE p.project_id = $1 AND p.id = ANY ($%d)%s "
+						"AND NOT EXISTS (SELECT 1 FROM participants.segment_membership c "
+						"WHERE c.project_id = $1 AND c.segment_id = $2 "
+						"AND c.participant_id = p.id AND c.remove_date IS NULL) "
+						"ORDER BY p.id FOR KEY SHARE OF p) a "
+						"ON CONFLICT (project_id, segment_id, participant_id) "
+						"WHERE remove_date IS NULL DO NOTHING", changes, cond));
 	SPI_finish();
 }
 
@@ -1426,8 +1490,27 @@ PT_TRIGGER_FUNCTION(participants_segment_guard)
 						   DatumGetUUIDP(heap_getattr(oldt, SPI_fnumber(desc, "id"), desc, &isnull)));
 		(void) heap_getattr(oldt, SPI_fnumber(desc, "filter"), desc, &isnull);
 		if (!isnull)
-			LockProject(DatumGetUUIDP(heap_getattr(oldt, SPI_fnumber(desc, "project_id"),
-												   desc, &isnull)), ExclusiveLock);
+		{
+			pg_uuid_t  *project_id = DatumGetUUIDP(heap_getattr(oldt, SPI_fnumber(desc, "project_id"),
+																desc, &isnull));
+
+			(void) LockProject(project_id, ExclusiveLock);
+			/* what a failed rebuild of it left behind */
+			if (LookUpRecheck())
+			{
+				static SPIPlanPtr plan = NULL;
+				Oid			types[2] = {UUIDOID, UUIDOID};
+				Datum		args[2];
+
+				args[0] = UUIDPGetDatum(project_id);
+				args[1] = heap_getattr(oldt, SPI_fnumber(desc, "id"), desc, &isnull);
+				SPI_connect();
+				(void) RunAsOwner(&plan, "DELETE FROM participants.segment_recheck "
+								  "WHERE project_id = $1 AND segment_id = $2", 2, types, args,
+								  InvalidSnapshot);
+				SPI_finish();
+			}
+		}
 		return PointerGetDatum(oldt);
 	}
 	else
