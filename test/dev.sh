@@ -222,11 +222,17 @@ count_regress() { # FILE -> "passed failed"
 
 # Count the top-level TAP lines ("ok 3 - …", "ok - …") of the HTTP suite, the
 # dump check and the fuzzer; a file with none counts as one failure.
-count_tap() { # FILE -> "passed failed"
+count_tap() { # FILE [EXIT STATUS] -> "passed failed"
     local ok bad
     ok=$(grep -cE '^ok ([0-9]+ )?- ' "$1" || true)
     bad=$(grep -cE '^not ok ([0-9]+ )?- ' "$1" || true)
-    if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then bad=1; tail -20 "$1" >&2; fi
+    # a suite that printed nothing, or stopped with an error without saying
+    # which check failed, counts as one failure
+    if { [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; } || { [ "${2:-0}" -ne 0 ] && [ "$bad" -eq 0 ]; }; then
+        bad=1
+        echo "not ok - $(basename "$1" .txt) ended early (exit status ${2:-0}); its last lines:" >&2
+        tail -20 "$1" >&2
+    fi
     echo "$ok $bad"
 }
 
@@ -305,31 +311,31 @@ cmd_test() {
     passed=$((passed + p)); failed=$((failed + f))
 
     log "dump and restore (custom format and plain)"
-    bash "$ROOT/test/dump.sh" "$data/pg/sock" "$TEST_PORT" >"$out/dump.txt" 2>&1 || true
+    st=0; bash "$ROOT/test/dump.sh" "$data/pg/sock" "$TEST_PORT" >"$out/dump.txt" 2>&1 || st=$?
     grep -E '^(not )?ok - ' "$out/dump.txt" | grep -v '^ok - ' || true
-    read -r p f < <(count_tap "$out/dump.txt")
+    read -r p f < <(count_tap "$out/dump.txt" "$st")
     passed=$((passed + p)); failed=$((failed + f))
     echo "dump and restore: $p passed, $f failed"
 
     log "event feed on a hot standby (pg_basebackup replica)"
-    bash "$ROOT/test/standby.sh" "$data/pg/sock" "$TEST_PORT" >"$out/standby.txt" 2>&1 || true
+    st=0; bash "$ROOT/test/standby.sh" "$data/pg/sock" "$TEST_PORT" >"$out/standby.txt" 2>&1 || st=$?
     grep -E '^(not )?ok - |^#' "$out/standby.txt" | grep -v '^ok - ' || true
-    read -r p f < <(count_tap "$out/standby.txt")
+    read -r p f < <(count_tap "$out/standby.txt" "$st")
     passed=$((passed + p)); failed=$((failed + f))
     echo "standby: $p passed, $f failed"
 
     log "soak: ${SOAK_CLIENTS:-8} clients, ${SOAK_SECONDS:-20} s of mixed writes (SOAK_SECONDS=60 for the long run)"
-    SOAK_SECONDS=${SOAK_SECONDS:-20} bash "$ROOT/test/soak.sh" "$data/pg/sock" "$TEST_PORT" >"$out/soak.txt" 2>&1 || true
+    st=0; SOAK_SECONDS=${SOAK_SECONDS:-20} bash "$ROOT/test/soak.sh" "$data/pg/sock" "$TEST_PORT" >"$out/soak.txt" 2>&1 || st=$?
     grep -E '^#|^not ok' "$out/soak.txt" | head -40 || true
-    read -r p f < <(count_tap "$out/soak.txt")
+    read -r p f < <(count_tap "$out/soak.txt" "$st")
     passed=$((passed + p)); failed=$((failed + f))
 
     log "fuzzer (${PT_FUZZ_COUNT:-5000} generated calls; PT_FUZZ_COUNT=100000 for a long run)"
-    node "$ROOT/test/fuzz/fuzz.js" --host "$data/pg/sock" --port "$TEST_PORT" \
+    st=0; node "$ROOT/test/fuzz/fuzz.js" --host "$data/pg/sock" --port "$TEST_PORT" \
         --count "${PT_FUZZ_COUNT:-5000}" --log "$data/pg/server.log" --findings "$out/fuzz-findings.jsonl" \
-        >"$out/fuzz.txt" 2>&1 || true
+        >"$out/fuzz.txt" 2>&1 || st=$?
     grep -vE '^ok - |progress|^\s*$' "$out/fuzz.txt" | tail -25 || true
-    read -r p f < <(count_tap "$out/fuzz.txt")
+    read -r p f < <(count_tap "$out/fuzz.txt" "$st")
     passed=$((passed + p)); failed=$((failed + f))
 
     log "bulk memory check"

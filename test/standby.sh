@@ -65,15 +65,24 @@ else
 fi
 check "the standby is in recovery" t "$(S -c "SELECT pg_is_in_recovery()")"
 
-# wait until the standby has replayed everything the primary wrote so far
+# the script stops here, saying why, rather than going on from a wrong state
+give_up() {
+    not_ok "$1" "$(tail -5 "$WORK/standby.log" 2>/dev/null)"
+    echo "# $FAILED check(s) failed"
+    exit 1
+}
+
+# wait until the standby has replayed everything the primary wrote so far (the
+# flush position: the insert position may sit past a page header that no record
+# fills until the next write)
 caught_up() {
     local lsn i
-    lsn=$(P -c "SELECT pg_current_wal_insert_lsn()")
-    for i in $(seq 1 200); do
+    lsn=$(P -c "SELECT pg_current_wal_flush_lsn()")
+    for i in $(seq 1 1200); do
         [ "$(S -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn")" = t ] && return 0
         sleep 0.05
     done
-    return 1
+    give_up "the standby replays the primary's WAL up to $lsn within 60 s (it is at $(S -c "SELECT pg_last_wal_replay_lsn()"))"
 }
 
 # the ids events_since returns on the standby after AFTER: "id id ..."
@@ -92,11 +101,11 @@ hold_send() { echo "$1" >&"$HOLD_FD"; }
 hold_wait() { # wait until the holder printed MARK
     local i
     hold_send "SELECT 'mark-$1';"
-    for i in $(seq 1 200); do
+    for i in $(seq 1 1200); do
         grep -q "^mark-$1\$" "$WORK/hold.out" && return 0
         sleep 0.05
     done
-    return 1
+    give_up "the writer holding a change open answers within 60 s (step $1): $(tail -3 "$WORK/hold.out")"
 }
 
 # -- one round, step by step ------------------------------------------------------
