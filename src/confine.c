@@ -332,40 +332,36 @@ RunWork(FunctionCallInfo fcinfo, PGFunction work, Oid save_userid, int save_sec)
  * propagates as before. Locks the transaction held before the call stay
  * held: a deadlock over those recurs and reaches the caller.
  */
+typedef struct WorkCall
+{
+	FunctionCallInfo fcinfo;
+	PGFunction	work;
+	Oid			save_userid;
+	int			save_sec;
+	Datum		result;
+} WorkCall;
+
+static void
+RunWorkCall(void *arg)
+{
+	WorkCall   *w = arg;
+
+	w->result = RunWork(w->fcinfo, w->work, w->save_userid, w->save_sec);
+}
+
 static Datum
 RetryOnDeadlock(FunctionCallInfo fcinfo, PGFunction work, Oid save_userid, int save_sec)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
+	WorkCall	w = {fcinfo, work, save_userid, save_sec, (Datum) 0};
 	int			retries = pt_deadlock_retries;
-	volatile int attempt;
+	int			attempt;
 
 	for (attempt = 1;; attempt++)
 	{
-		volatile Datum result = (Datum) 0;
-		ErrorData  *volatile edata = NULL;
+		ErrorData  *edata = PtSubtransaction(RunWorkCall, &w);
 
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(cxt);
-		PG_TRY();
-		{
-			result = RunWork(fcinfo, work, save_userid, save_sec);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-		}
-		PG_CATCH();
-		{
-			MemoryContextSwitchTo(cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-		}
-		PG_END_TRY();
 		if (edata == NULL)
-			return result;
+			return w.result;
 		if (edata->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED || attempt > retries)
 			ReThrowError(edata);
 		/* a DBA sees deadlocks in the log as PostgreSQL reports them; so too these */

@@ -6,8 +6,10 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "executor/spi.h"
+#include "utils/resowner.h"
 #include "utils/lsyscache.h"
 
 #include "pt.h"
@@ -106,4 +108,40 @@ PtJsonbStatement(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types,
 	}
 	SPI_finish();
 	return res;
+}
+
+/*
+ * Run fn(arg) in a subtransaction. NULL when it succeeded (the
+ * subtransaction is kept); otherwise the subtransaction is rolled back
+ * (undoing everything fn did, its locks included) and the error is returned,
+ * copied into the caller's memory context, for the caller to handle or
+ * rethrow (ReThrowError).
+ */
+ErrorData *
+PtSubtransaction(void (*fn) (void *arg), void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_END_TRY();
+	return edata;
 }

@@ -266,34 +266,31 @@ WriteRows(pg_uuid_t *project_id, Element *els, int n, PtAccess *acc, Snapshot sn
  * lookup, which names the duplicate or sees that row. Any other error
  * propagates.
  */
+typedef struct ChunkWrite
+{
+	pg_uuid_t  *project_id;
+	Element    *els;
+	int			n;
+	PtAccess   *acc;
+	Snapshot	snap;
+} ChunkWrite;
+
+static void
+WriteChunkWork(void *arg)
+{
+	ChunkWrite *c = arg;
+
+	WriteRows(c->project_id, c->els, c->n, c->acc, c->snap);
+}
+
 static ErrorData *
 WriteChunk(pg_uuid_t *project_id, Element *els, int n, PtAccess *acc, Snapshot snap)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	ErrorData  *volatile edata = NULL;
+	ChunkWrite	c = {project_id, els, n, acc, snap};
+	ErrorData  *edata = PtSubtransaction(WriteChunkWork, &c);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		WriteRows(project_id, els, n, acc, snap);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
-			ReThrowError(edata);
-	}
-	PG_END_TRY();
+	if (edata != NULL && edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+		ReThrowError(edata);
 	return edata;
 }
 
