@@ -1,30 +1,36 @@
-# Makefile for the participants extension (PGXS)
+# Makefile for the participants extension (PGXS). The sources are grouped in
+# folders by what they are about; src/participants.c describes the layout.
 
 EXTENSION = participants
 MODULE_big = participants
 OBJS = \
 	src/participants.o \
-	src/validate.o \
-	src/project.o \
-	src/body.o \
-	src/record.o \
-	src/upsert.o \
-	src/ops.o \
-	src/customfield.o \
-	src/guard.o \
-	src/bulkout.o \
-	src/spi.o \
-	src/access.o \
-	src/jsonbwrite.o \
-	src/query.o \
-	src/filter.o \
-	src/segment.o \
-	src/status.o \
-	src/study.o \
-	src/confine.o \
-	src/cache.o \
-	src/counter.o \
-	src/grant.o
+	src/core/args.o \
+	src/core/cache.o \
+	src/core/json_write.o \
+	src/core/sql.o \
+	src/core/values.o \
+	src/access/confine.o \
+	src/access/grant.o \
+	src/project/project.o \
+	src/project/counter.o \
+	src/participant/body.o \
+	src/participant/bulk_result.o \
+	src/participant/custom_fields.o \
+	src/participant/guard.o \
+	src/participant/lifecycle.o \
+	src/participant/object.o \
+	src/participant/store.o \
+	src/participant/upsert.o \
+	src/participant/write_lock.o \
+	src/search/filter.o \
+	src/search/query.o \
+	src/segment/segment.o \
+	src/study/status.o \
+	src/study/study.o
+
+# each file includes the header of its folder as "folder/folder.h"
+PG_CPPFLAGS = -I$(srcdir)/src
 
 DATA = sql/participants--0.1.0.sql sql/participants--0.2.0.sql sql/participants--0.3.0.sql \
 	sql/participants--0.1.0--0.2.0.sql sql/participants--0.2.0--0.3.0.sql

@@ -1,32 +1,28 @@
 /*
  * participants.c
- *		Module entry of the participants extension: PG_MODULE_MAGIC, _PG_init
- *		and the extension's settings (GUCs).
+ *		Module entry of the participants extension: PG_MODULE_MAGIC, and
+ *		_PG_init, which defines the settings (each kept by the part that
+ *		reads it) and wires the parts together. The source is grouped by what
+ *		it is about, each folder building on those before it: core (shared
+ *		helpers) <- access (who may do what) <- project <- participant <-
+ *		search <- segment <- study; this file alone sees them all.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
 #include "utils/guc.h"
 
-#include "pt.h"
+#include "access/access.h"
+#include "core/core.h"
+#include "participant/participant.h"
+#include "project/project.h"
+#include "study/study.h"
 
 PG_MODULE_MAGIC;
 
-/* Elements a bulk upsert processes per chunk (one lookup and one write each) */
-int			pt_bulk_batch_size = 1000;
-
-/* Sortable custom fields per project (each has two indexes on the shared table) */
-int			pt_max_sortable_fields = 5;
-
-/* Custom field keys per participant */
-int			pt_max_custom_fields = 200;
-
-/* Times a writing call starts over after being a deadlock's victim */
-int			pt_deadlock_retries = 4;
-
 void		_PG_init(void);
 
-/* Define the settings and register the project cache invalidation */
+/* Define the settings, register the project cache, let studies seed new projects */
 void
 _PG_init(void)
 {
@@ -67,4 +63,5 @@ _PG_init(void)
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("participants");
 	PtInitProjectCache();
+	PtStatusInit();
 }

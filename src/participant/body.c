@@ -9,7 +9,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
-#include "pt.h"
+#include "participant/participant.h"
 
 #define MAX_IDENTIFIER_LEN	255
 #define MAX_TEXT_LEN		1000

@@ -22,7 +22,10 @@
 #include "utils/syscache.h"
 #include "utils/uuid.h"
 
-#include "pt.h"
+#include "participant/participant.h"
+
+/* participants.max_sortable_fields: sortable custom fields per project (each has two indexes on the shared table) */
+int			pt_max_sortable_fields = 5;
 
 /*
  * Check a definition's options object: "description" (a string) and
@@ -317,7 +320,7 @@ ConvertExistingValues(pg_uuid_t *project_id, const char *name, PtFieldType type)
 	int			nchanged = 0;
 
 	/* a participant writer: the lock order of README, "Concurrency" */
-	PtLockSegmentsForWrite(project_id);
+	PtLockParticipantWrites(project_id, ShareLock);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = CStringGetTextDatum(name);
 	if (SPI_execute_with_args("SELECT id, participant_identifier, custom_fields OPERATOR(pg_catalog.->) $2 "

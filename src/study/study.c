@@ -23,7 +23,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "pt.h"
+#include "study/study.h"
 
 /* The study object of SPEC section 6, for study st */
 #define STUDY_JSON \
@@ -1040,7 +1040,7 @@ PT_API_FUNCTION(participants_set_participant_status)
 	PG_TRY();
 	{
 		/* the trigger checks the transition and writes the event */
-		updated = PtAccessSetStatus(project_id, study_id, person, pt_statuses[status]);
+		updated = PtUpdateStatus(project_id, study_id, person, pt_statuses[status]);
 	}
 	PG_FINALLY();
 	{

@@ -19,7 +19,7 @@
 #include "storage/lmgr.h"
 #include "utils/snapmgr.h"
 
-#include "pt.h"
+#include "participant/participant.h"
 
 /*
  * Set while this extension's own C code writes rows it has validated: the

@@ -14,7 +14,7 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
-#include "pt.h"
+#include "participant/participant.h"
 
 static char *
 TextOrNull(Datum *values, bool *nulls, int col)
@@ -286,48 +286,6 @@ PtActionResult(const char *action, PtRecord *rec)
 
 	ActionFields(action, rec, top, f, demo);
 	return PtJbObject(top, 2);
-}
-
-/* Push an object key */
-void
-PtPushKey(JsonbParseState **state, const char *key)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = (char *) key;
-	v.val.string.len = strlen(key);
-	pushJsonbValue(state, WJB_KEY, &v);
-}
-
-/* Push "key": n */
-void
-PtPushNumber(JsonbParseState **state, const char *key, int64 n)
-{
-	JsonbValue	v;
-
-	PtPushKey(state, key);
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(n);
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-/* Push "key": "s" (null when s is NULL) */
-void
-PtPushString(JsonbParseState **state, const char *key, const char *s)
-{
-	JsonbValue	v;
-
-	PtPushKey(state, key);
-	if (s == NULL)
-		v.type = jbvNull;
-	else
-	{
-		v.type = jbvString;
-		v.val.string.val = (char *) s;
-		v.val.string.len = strlen(s);
-	}
-	pushJsonbValue(state, WJB_VALUE, &v);
 }
 
 /*

@@ -17,7 +17,7 @@
 #include "utils/jsonb.h"
 #include "utils/snapmgr.h"
 
-#include "pt.h"
+#include "participant/participant.h"
 
 typedef enum WriteKind
 {
@@ -78,7 +78,7 @@ PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,
 	if (lock)
 	{
 		PtLockProjectWrites(project_id, RowExclusiveLock);
-		PtLockSegmentsForWrite(project_id);
+		PtLockParticipantWrites(project_id, ShareLock);
 	}
 	(void) PtGetProject(project_id);
 	if (query_by_id)

@@ -33,7 +33,10 @@
 #include "common/pg_prng.h"
 #include "utils/resowner.h"
 
-#include "pt.h"
+#include "access/access.h"
+
+/* participants.deadlock_retries: times a writing call starts over after being a deadlock's victim */
+int			pt_deadlock_retries = 4;
 
 /* The search_path every function of the extension runs with */
 #define PT_SEARCH_PATH "pg_catalog, pg_temp"

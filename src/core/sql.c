@@ -8,23 +8,14 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
 #include "executor/spi.h"
 #include "utils/resowner.h"
 #include "utils/lsyscache.h"
 
-#include "pt.h"
-
-/* The participant table's oid */
-Oid
-PtParticipantRelid(void)
-{
-	Oid			relid = get_relname_relid("participant",
-										  get_namespace_oid("participants", false));
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "table participants.participant does not exist");
-	return relid;
-}
+#include "core/core.h"
 
 /*
  * Prepare a statement with the given cursor options (CURSOR_OPT_*) and keep
@@ -144,4 +135,57 @@ PtSubtransaction(void (*fn) (void *arg), void *arg)
 	}
 	PG_END_TRY();
 	return edata;
+}
+
+/* The oid of one of the extension's tables; ERROR when it does not exist */
+Oid
+PtTableRelid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("participants", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "table participants.%s does not exist", name);
+	return relid;
+}
+
+/* ------------------------------------------------------------------------
+ * Single-row writes through the executor (constraints, indexes, triggers),
+ * without a planned statement
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Executor state for writing rows of rel one at a time through the
+ * executor's single-row paths (ExecSimpleRelationInsert/Update: triggers,
+ * constraints, indexes), as a statement of its own for AFTER triggers
+ */
+void
+PtBeginRowWrites(PtRowWrites *w, Relation rel, Snapshot snap)
+{
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+	w->estate = CreateExecutorState();
+	w->rri = makeNode(ResultRelInfo);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = RELKIND_RELATION;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(w->estate, list_make1(rte));
+	InitResultRelInfo(w->rri, rel, 1, NULL, 0);
+	w->estate->es_opened_result_relations = lappend(w->estate->es_opened_result_relations, w->rri);
+	w->estate->es_output_cid = GetCurrentCommandId(true);
+	w->estate->es_snapshot = snap;
+	AfterTriggerBeginQuery();
+	ExecOpenIndices(w->rri, false);
+	EvalPlanQualInit(&w->epq, w->estate, NULL, NIL, -1);
+}
+
+void
+PtEndRowWrites(PtRowWrites *w)
+{
+	ExecCloseIndices(w->rri);
+	EvalPlanQualEnd(&w->epq);
+	AfterTriggerEndQuery(w->estate);
+	ExecResetTupleTable(w->estate->es_tupleTable, false);
+	FreeExecutorState(w->estate);
 }

@@ -11,7 +11,7 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
-#include "pt.h"
+#include "participant/participant.h"
 
 static void
 PadToInt(StringInfo buf)

@@ -32,7 +32,14 @@
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 
-#include "pt.h"
+#include "participant/participant.h"
+
+/* The participant table's oid */
+Oid
+PtParticipantRelid(void)
+{
+	return PtTableRelid("participant");
+}
 
 static const char *const index_names[PT_NUM_KEYS] = {
 	"participant_pkey", "participant_identifier_key",
@@ -287,42 +294,6 @@ PtAccessLookup(PtAccess *a, Datum project_id, Datum *keys[PT_NUM_KEYS],
 	return nrows;
 }
 
-/*
- * Executor state for writing rows of rel one at a time through the
- * executor's single-row paths (ExecSimpleRelationInsert/Update: triggers,
- * constraints, indexes), as a statement of its own for AFTER triggers
- */
-void
-PtBeginRowWrites(PtRowWrites *w, Relation rel, Snapshot snap)
-{
-	RangeTblEntry *rte = makeNode(RangeTblEntry);
-
-	w->estate = CreateExecutorState();
-	w->rri = makeNode(ResultRelInfo);
-	rte->rtekind = RTE_RELATION;
-	rte->relid = RelationGetRelid(rel);
-	rte->relkind = RELKIND_RELATION;
-	rte->rellockmode = RowExclusiveLock;
-	ExecInitRangeTable(w->estate, list_make1(rte));
-	InitResultRelInfo(w->rri, rel, 1, NULL, 0);
-	w->estate->es_opened_result_relations = lappend(w->estate->es_opened_result_relations, w->rri);
-	w->estate->es_output_cid = GetCurrentCommandId(true);
-	w->estate->es_snapshot = snap;
-	AfterTriggerBeginQuery();
-	ExecOpenIndices(w->rri, false);
-	EvalPlanQualInit(&w->epq, w->estate, NULL, NIL, -1);
-}
-
-void
-PtEndRowWrites(PtRowWrites *w)
-{
-	ExecCloseIndices(w->rri);
-	EvalPlanQualEnd(&w->epq);
-	AfterTriggerEndQuery(w->estate);
-	ExecResetTupleTable(w->estate->es_tupleTable, false);
-	FreeExecutorState(w->estate);
-}
-
 /* Executor state for writing one chunk's rows */
 typedef struct Modify
 {
@@ -443,96 +414,3 @@ PtAccessWrite(PtAccess *a, pg_uuid_t *project_id, PtRecord **adds, int nadd,
 	EndModify(&m);
 }
 
-/*
- * Set the status of a study participant, found by (project, study,
- * participant) in study_participant_key, locked as UPDATE locks it (in its
- * latest version), and written through the executor's single-row update
- * (study_participant_guard and every other trigger fire, as for SQL). No
- * statement is planned. False when the participant is not in the study.
- */
-bool
-PtAccessSetStatus(pg_uuid_t *project_id, pg_uuid_t *study_id, pg_uuid_t *person,
-				  const char *status)
-{
-	Oid			nsp;
-	Oid			relid;
-	Oid			idxid;
-	Relation	rel;
-	Relation	idx;
-	TupleTableSlot *oldslot;
-	TupleTableSlot *newslot;
-	ScanKeyData skey[3];
-	IndexScanDesc scan;
-	Snapshot	snap;
-	bool		found;
-	int			att_status;
-	PtRowWrites w;
-	TM_FailureData tmfd;
-	TM_Result	res;
-
-	nsp = get_namespace_oid("participants", false);
-	relid = get_relname_relid("study_participant", nsp);
-	idxid = get_relname_relid("study_participant_key", nsp);
-	if (!OidIsValid(relid) || !OidIsValid(idxid))
-		elog(ERROR, "table participants.study_participant or its key does not exist");
-	if (pg_class_aclmask(relid, GetUserId(), ACL_SELECT | ACL_UPDATE, ACLMASK_ALL) != (ACL_SELECT | ACL_UPDATE))
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "study_participant");
-	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("row-level security on participants.study_participant is not supported by this extension's functions")));
-
-	rel = table_open(relid, RowExclusiveLock);
-	idx = index_open(idxid, RowExclusiveLock);
-	snap = PtAccessSnapshot();
-	oldslot = table_slot_create(rel, NULL);
-	ScanKeyInit(&skey[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project_id));
-	ScanKeyInit(&skey[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(study_id));
-	ScanKeyInit(&skey[2], 3, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(person));
-	scan = index_beginscan(rel, idx, snap, 3, 0);
-	index_rescan(scan, skey, 3, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, oldslot);
-	index_endscan(scan);
-	if (found)
-	{
-		ItemPointerData tid = oldslot->tts_tid;
-
-		res = table_tuple_lock(rel, &tid, snap, oldslot, GetCurrentCommandId(false),
-							   LockTupleNoKeyExclusive, LockWaitBlock,
-							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
-		if (res == TM_Deleted)
-			found = false;
-		else if (res != TM_Ok)
-			elog(ERROR, "could not lock study participant row: result %d", (int) res);
-	}
-	if (!found)
-	{
-		ExecDropSingleTupleTableSlot(oldslot);
-		UnregisterSnapshot(snap);
-		index_close(idx, NoLock);
-		table_close(rel, NoLock);
-		return false;
-	}
-
-	/* the locked version, with the new status */
-	PtBeginRowWrites(&w, rel, snap);
-	newslot = ExecInitExtraTupleSlot(w.estate, RelationGetDescr(rel), &TTSOpsVirtual);
-	slot_getallattrs(oldslot);
-	ExecClearTuple(newslot);
-	memcpy(newslot->tts_values, oldslot->tts_values, sizeof(Datum) * RelationGetDescr(rel)->natts);
-	memcpy(newslot->tts_isnull, oldslot->tts_isnull, sizeof(bool) * RelationGetDescr(rel)->natts);
-	att_status = AttNum(RelationGetDescr(rel), "status");
-	newslot->tts_values[att_status] = CStringGetTextDatum(status);
-	newslot->tts_isnull[att_status] = false;
-	ExecStoreVirtualTuple(newslot);
-	EvalPlanQualSetSlot(&w.epq, newslot);
-	ExecSimpleRelationUpdate(w.rri, w.estate, &w.epq, oldslot, newslot);
-	PtEndRowWrites(&w);
-	ExecDropSingleTupleTableSlot(oldslot);
-	UnregisterSnapshot(snap);
-	index_close(idx, NoLock);
-	table_close(rel, NoLock);
-	/* later statements of the transaction see the change */
-	CommandCounterIncrement();
-	return true;
-}

@@ -17,7 +17,7 @@
 
 #include "utils/inval.h"
 
-#include "pt.h"
+#include "core/core.h"
 
 #define MAX_RESETS 8
 

@@ -16,7 +16,10 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
-#include "pt.h"
+#include "core/core.h"
+
+/* participants.max_custom_fields: custom field keys per participant */
+int			pt_max_custom_fields = 200;
 
 const char *const pt_demo_keys[NUM_DEMO] = {
 	"email", "firstName", "middleName", "lastName", "dateOfBirth",

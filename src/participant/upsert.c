@@ -30,7 +30,10 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "pt.h"
+#include "participant/participant.h"
+
+/* participants.bulk_batch_size: elements a bulk upsert processes per chunk */
+int			pt_bulk_batch_size = 1000;
 
 #define KEY_LEN 256
 
@@ -583,7 +586,7 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 	 * participants_project_guard), so it cannot vanish under this call.
 	 */
 	PtLockProjectWrites(project_id, RowExclusiveLock);
-	PtLockSegmentsForWrite(project_id);
+	PtLockParticipantWrites(project_id, ShareLock);
 	project = PtGetProject(project_id);
 	PtAccessOpen(&acc, ACL_SELECT | ACL_INSERT | ACL_UPDATE, RowExclusiveLock);
 

@@ -27,7 +27,7 @@
 #include "utils/array.h"
 #include "utils/typcache.h"
 
-#include "pt.h"
+#include "search/search.h"
 
 /* PT_RECORD_COLUMNS with each column qualified by "p." */
 static const char *
@@ -237,6 +237,31 @@ JsonbArg(FunctionCallInfo fcinfo, int arg)
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
 }
 
+/* PT404 unless the segment is one of the project's (the segment_id argument) */
+static void
+CheckSegment(pg_uuid_t *project_id, pg_uuid_t *segment_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
+	Datum		v;
+	bool		isnull;
+	bool		found;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(segment_id);
+	SPI_connect();
+	found = PtRunValue(&plan, "SELECT 1 FROM participants.segment "
+					   "WHERE project_id = $1 AND id = $2", 2, types,
+					   args, NULL, true, &v, &isnull);
+	SPI_finish();
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_NOT_FOUND),
+				 errmsg("segment %s not found", PtUuidText(segment_id)),
+				 errhint("list_segments(project_id) lists the project's segments.")));
+}
+
 /*
  * query_participants(project_id, query, segment_id, custom_fields,
  * demographic_fields, sort_by, sort_ascending, page_number, page_size)
@@ -274,7 +299,7 @@ PT_API_FUNCTION(participants_query_participants)
 	project = PtGetProject(project_id);
 	in_segment = !PG_ARGISNULL(2);
 	if (in_segment)
-		PtCheckSegment(project_id, PG_GETARG_UUID_P(2));
+		CheckSegment(project_id, PG_GETARG_UUID_P(2));
 
 	memset(&filter, 0, sizeof(filter));
 	filter.enrolled = filter.withdrawn = -1;

@@ -66,7 +66,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "pt.h"
+#include "search/search.h"
 
 /* The segment object of SPEC section 5, for segment s */
 #define SEGMENT_JSON \
@@ -102,60 +102,10 @@ SegmentRelid(void)
 static struct
 {
 	LocalTransactionId lxid;
+	uint64		lock_generation;	/* of the participant write lock (write_lock.c) */
 	pg_uuid_t	project;
 	ArrayType  *segments;
 }			rebuild_seen;
-
-/* ------------------------------------------------------------------------
- * The project lock: share for participant writes, exclusive for filter
- * changes. A heavyweight lock on (segment table, hash of the project id):
- * another project that hashes alike only waits needlessly.
- * ------------------------------------------------------------------------
- */
-static LockAcquireResult
-LockProject(pg_uuid_t *project_id, LOCKMODE mode)
-{
-	LOCKTAG		tag;
-	LockAcquireResult res;
-
-	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, SegmentRelid(),
-					   hash_bytes(project_id->data, UUID_LEN), 0);
-	res = LockAcquire(&tag, mode, false, false);
-	/* newly taken: a rebuild may have started since it was last held */
-	if (res == LOCKACQUIRE_OK)
-		rebuild_seen.lxid = InvalidLocalTransactionId;
-	/* a filter change that committed while we waited: reload (see below) */
-	AcceptInvalidationMessages();
-	return res;
-}
-
-/*
- * Wait for the transactions that hold the project lock in share mode now
- * (the participant writes in flight), without making later ones wait, as
- * CREATE INDEX CONCURRENTLY waits for the writers of its table
- */
-static void
-WaitForWritersInFlight(pg_uuid_t *project_id)
-{
-	LOCKTAG		tag;
-
-	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, SegmentRelid(),
-					   hash_bytes(project_id->data, UUID_LEN), 0);
-	WaitForLockers(tag, ExclusiveLock, false);
-}
-
-/*
- * Take the project's segment lock as a participant writer does, before it
- * locks any participant row (the lock order of README, "Concurrency"): a
- * refilter, which takes it in exclusive mode and then reads and links
- * participant rows, can then never be waiting for a row whose writer waits
- * for it.
- */
-void
-PtLockSegmentsForWrite(pg_uuid_t *project_id)
-{
-	LockProject(project_id, ShareLock);
-}
 
 /* ------------------------------------------------------------------------
  * Per-backend cache of each project's dynamic segments with their parsed
@@ -308,25 +258,6 @@ DynamicSegments(pg_uuid_t *project_id)
 	return entry;
 }
 
-/* ------------------------------------------------------------------------
- * Helpers of the functions
- * ------------------------------------------------------------------------
- */
-void
-PtNotNull(FunctionCallInfo fcinfo, int arg, const char *name)
-{
-	if (PG_ARGISNULL(arg))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"%s\": null", name)));
-}
-
-char *
-PtUuidText(pg_uuid_t *id)
-{
-	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id)));
-}
-
 static void
 SegmentNotFound(pg_uuid_t *segment_id)
 {
@@ -334,31 +265,6 @@ SegmentNotFound(pg_uuid_t *segment_id)
 			(errcode(ERRCODE_PT_NOT_FOUND),
 			 errmsg("segment %s not found", PtUuidText(segment_id)),
 			 errhint("list_segments(project_id) lists the project's segments.")));
-}
-
-/*
- * Check that a segment exists in the project; PT404 otherwise. Used by
- * query_participants.
- */
-void
-PtCheckSegment(pg_uuid_t *project_id, pg_uuid_t *segment_id)
-{
-	static SPIPlanPtr plan = NULL;
-	Oid			types[2] = {UUIDOID, UUIDOID};
-	Datum		args[2];
-	Datum		v;
-	bool		isnull;
-	bool		found;
-
-	args[0] = UUIDPGetDatum(project_id);
-	args[1] = UUIDPGetDatum(segment_id);
-	SPI_connect();
-	found = PtRunValue(&plan, "SELECT 1 FROM participants.segment "
-					   "WHERE project_id = $1 AND id = $2", 2, types,
-					   args, NULL, true, &v, &isnull);
-	SPI_finish();
-	if (!found)
-		SegmentNotFound(segment_id);
 }
 
 /*
@@ -401,37 +307,6 @@ SegmentObject(pg_uuid_t *project_id, pg_uuid_t *segment_id, bool read_only)
 	args[1] = UUIDPGetDatum(segment_id);
 	return PtJsonbStatement(&plan, "SELECT " SEGMENT_JSON " FROM participants.segment s "
 						  "WHERE s.project_id = $1 AND s.id = $2", 2, types, args, NULL, read_only);
-}
-
-/*
- * A segment's or study's name: not blank, at most MAX_NAME_LEN characters,
- * no control characters
- */
-char *
-PtCheckName(text *name, const char *what)
-{
-	char	   *s = text_to_cstring(name);
-	const char *c;
-	bool		blank = true;
-
-	for (c = s; *c; c++)
-	{
-		if ((unsigned char) *c < 0x20 || *c == 0x7f)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid value for \"name\": control characters are not allowed")));
-		if (*c != ' ')
-			blank = false;
-	}
-	if (blank)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"name\": a %s needs a name", what)));
-	if (pg_mbstrlen(s) > MAX_NAME_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"name\": longer than %d characters", MAX_NAME_LEN)));
-	return s;
 }
 
 /* 23505 when another segment of the project has this name (in any case) */
@@ -563,9 +438,9 @@ CheckFiltersUnchanged(pg_uuid_t *project_id)
  * mode. While this transaction holds that lock the answer cannot change for
  * it (a rebuild that starts waits for this transaction before it takes its
  * snapshot, one in progress waits for it before it ends), so it is asked
- * again only when the lock was newly taken (LockProject forgets the answer:
- * at the first write, or after a rolled-back subtransaction let the lock
- * go). NULL while the tables are an earlier release's.
+ * again when the lock was newly taken (each new hold of it has a new
+ * generation: at the first write, or after a rolled-back subtransaction let
+ * the lock go). NULL while the tables are an earlier release's.
  */
 static ArrayType *
 RebuildsInProgress(pg_uuid_t *project_id)
@@ -580,6 +455,7 @@ RebuildsInProgress(pg_uuid_t *project_id)
 	int			size = 0;
 
 	if (rebuild_seen.lxid == MyProc->lxid &&
+		rebuild_seen.lock_generation == PtParticipantWriteLockGeneration() &&
 		memcmp(&rebuild_seen.project, project_id, sizeof(pg_uuid_t)) == 0)
 		return rebuild_seen.segments;
 	if (IsolationUsesXactSnapshot())
@@ -611,6 +487,7 @@ RebuildsInProgress(pg_uuid_t *project_id)
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	rebuild_seen.lxid = MyProc->lxid;
+	rebuild_seen.lock_generation = PtParticipantWriteLockGeneration();
 	rebuild_seen.project = *project_id;
 	rebuild_seen.segments = NULL;
 	if (n > 0)
@@ -768,10 +645,10 @@ RebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_jb
 		(void) RunAsOwner(&mark_plan, "INSERT INTO participants.segment_recheck (project_id, participant_id, segment_id) "
 						  "VALUES ($1, $2, $3)", 3, types, args, InvalidSnapshot);
 		SPI_finish();
-		WaitForWritersInFlight(project_id);
+		PtWaitForParticipantWriters(project_id);
 	}
 	else
-		(void) LockProject(project_id, ExclusiveLock);
+		PtLockParticipantWrites(project_id, ExclusiveLock);
 
 	/*
 	 * 2. the difference, from a snapshot taken now; writers go on. One
@@ -794,7 +671,7 @@ RebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_jb
 	 * 3. under the lock to the end: the participants written meanwhile (the
 	 * writers that saw the mark have ended), evaluated again with the rest
 	 */
-	(void) LockProject(project_id, ExclusiveLock);
+	PtLockParticipantWrites(project_id, ExclusiveLock);
 	SPI_connect();
 	if (marked)
 	{
@@ -1313,7 +1190,7 @@ PT_TRIGGER_FUNCTION(participants_participant_segments_sync)
 	desc = RelationGetDescr(td->tg_relation);
 	LoadParticipantColumns(td->tg_relation);
 	TupleRecord(update ? td->tg_newtuple : td->tg_trigtuple, desc, &newrec, &project_id);
-	(void) LockProject(&project_id, ShareLock);
+	PtLockParticipantWrites(&project_id, ShareLock);
 	rebuilds = RebuildsInProgress(&project_id);
 	if (rebuilds != NULL)
 		AddRecheck(&project_id, &newrec.id, rebuilds);
@@ -1494,7 +1371,7 @@ PT_TRIGGER_FUNCTION(participants_segment_guard)
 			pg_uuid_t  *project_id = DatumGetUUIDP(heap_getattr(oldt, SPI_fnumber(desc, "project_id"),
 																desc, &isnull));
 
-			(void) LockProject(project_id, ExclusiveLock);
+			PtLockParticipantWrites(project_id, ExclusiveLock);
 			/* what a failed rebuild of it left behind */
 			if (LookUpRecheck())
 			{

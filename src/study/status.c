@@ -62,9 +62,10 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/timestamp.h"
 
-#include "pt.h"
+#include "study/study.h"
 
 const char *const pt_statuses[PT_NUM_STATUSES] = {
 	"NOT_STARTED", "INVITE_SENT", "NOT_ELIGIBLE", "SCREENER_STARTED",
@@ -1267,8 +1268,8 @@ DefaultEdges(int from[], int to[])
  * Copy the default graph into a new project's status_transition (from C:
  * the caller needs no privilege on default_status_transitions())
  */
-void
-PtSeedTransitions(pg_uuid_t *project_id)
+static void
+SeedTransitions(pg_uuid_t *project_id)
 {
 	int			from[MAX_DEFAULT_EDGES];
 	int			to[MAX_DEFAULT_EDGES];
@@ -1295,6 +1296,13 @@ PtSeedTransitions(pg_uuid_t *project_id)
 	SPI_finish();
 }
 
+/* What studies need of a new project: its default status graph (from _PG_init) */
+void
+PtStatusInit(void)
+{
+	PtOnProjectCreated(SeedTransitions);
+}
+
 PG_FUNCTION_INFO_V1(participants_default_status_transitions);
 /* default_status_transitions(): the default graph, row by row */
 Datum
@@ -1318,4 +1326,100 @@ participants_default_status_transitions(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * Set the status of a study participant, found by (project, study,
+ * participant) in study_participant_key, locked as UPDATE locks it (in its
+ * latest version), and written through the executor's single-row update
+ * (study_participant_guard and every other trigger fire, as for SQL). No
+ * statement is planned. False when the participant is not in the study.
+ */
+bool
+PtUpdateStatus(pg_uuid_t *project_id, pg_uuid_t *study_id, pg_uuid_t *person,
+				  const char *status)
+{
+	Oid			nsp;
+	Oid			relid;
+	Oid			idxid;
+	Relation	rel;
+	Relation	idx;
+	TupleTableSlot *oldslot;
+	TupleTableSlot *newslot;
+	ScanKeyData skey[3];
+	IndexScanDesc scan;
+	Snapshot	snap;
+	bool		found;
+	int			att_status;
+	PtRowWrites w;
+	TM_FailureData tmfd;
+	TM_Result	res;
+
+	nsp = get_namespace_oid("participants", false);
+	relid = get_relname_relid("study_participant", nsp);
+	idxid = get_relname_relid("study_participant_key", nsp);
+	if (!OidIsValid(relid) || !OidIsValid(idxid))
+		elog(ERROR, "table participants.study_participant or its key does not exist");
+	if (pg_class_aclmask(relid, GetUserId(), ACL_SELECT | ACL_UPDATE, ACLMASK_ALL) != (ACL_SELECT | ACL_UPDATE))
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "study_participant");
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("row-level security on participants.study_participant is not supported by this extension's functions")));
+
+	rel = table_open(relid, RowExclusiveLock);
+	idx = index_open(idxid, RowExclusiveLock);
+	snap = PtAccessSnapshot();
+	oldslot = table_slot_create(rel, NULL);
+	ScanKeyInit(&skey[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project_id));
+	ScanKeyInit(&skey[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(study_id));
+	ScanKeyInit(&skey[2], 3, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(person));
+	scan = index_beginscan(rel, idx, snap, 3, 0);
+	index_rescan(scan, skey, 3, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, oldslot);
+	index_endscan(scan);
+	if (found)
+	{
+		ItemPointerData tid = oldslot->tts_tid;
+
+		res = table_tuple_lock(rel, &tid, snap, oldslot, GetCurrentCommandId(false),
+							   LockTupleNoKeyExclusive, LockWaitBlock,
+							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+		if (res == TM_Deleted)
+			found = false;
+		else if (res != TM_Ok)
+			elog(ERROR, "could not lock study participant row: result %d", (int) res);
+	}
+	if (!found)
+	{
+		ExecDropSingleTupleTableSlot(oldslot);
+		UnregisterSnapshot(snap);
+		index_close(idx, NoLock);
+		table_close(rel, NoLock);
+		return false;
+	}
+
+	/* the locked version, with the new status */
+	PtBeginRowWrites(&w, rel, snap);
+	newslot = ExecInitExtraTupleSlot(w.estate, RelationGetDescr(rel), &TTSOpsVirtual);
+	slot_getallattrs(oldslot);
+	ExecClearTuple(newslot);
+	memcpy(newslot->tts_values, oldslot->tts_values, sizeof(Datum) * RelationGetDescr(rel)->natts);
+	memcpy(newslot->tts_isnull, oldslot->tts_isnull, sizeof(bool) * RelationGetDescr(rel)->natts);
+	att_status = SPI_fnumber(RelationGetDescr(rel), "status") - 1;
+	if (att_status < 0)
+		elog(ERROR, "participants.study_participant has no column \"status\"");
+	newslot->tts_values[att_status] = CStringGetTextDatum(status);
+	newslot->tts_isnull[att_status] = false;
+	ExecStoreVirtualTuple(newslot);
+	EvalPlanQualSetSlot(&w.epq, newslot);
+	ExecSimpleRelationUpdate(w.rri, w.estate, &w.epq, oldslot, newslot);
+	PtEndRowWrites(&w);
+	ExecDropSingleTupleTableSlot(oldslot);
+	UnregisterSnapshot(snap);
+	index_close(idx, NoLock);
+	table_close(rel, NoLock);
+	/* later statements of the transaction see the change */
+	CommandCounterIncrement();
+	return true;
 }

@@ -14,7 +14,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
-#include "pt.h"
+#include "access/access.h"
 
 /* Functions of the extension that are not API functions */
 static const char *const internal_functions[] = {

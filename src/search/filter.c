@@ -20,7 +20,7 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
-#include "pt.h"
+#include "search/search.h"
 
 #define SEARCH_SEPARATOR '\x1f'
 

@@ -22,7 +22,7 @@
 #include "storage/lock.h"
 #include "miscadmin.h"
 
-#include "pt.h"
+#include "project/project.h"
 
 static HTAB *project_cache = NULL;
 static MemoryContext project_cache_cxt = NULL;
@@ -343,6 +343,24 @@ CheckProjectSettings(Jsonb *settings)
 	}
 }
 
+/* What parts built on projects need when one is created (PtOnProjectCreated) */
+#define MAX_CREATED_HOOKS 4
+static PtProjectCreated created[MAX_CREATED_HOOKS];
+static int	n_created = 0;
+
+/*
+ * Register fn to run for every project create_project makes, after its row
+ * is inserted (called from _PG_init; a project restored from a dump brings
+ * what they would make)
+ */
+void
+PtOnProjectCreated(PtProjectCreated fn)
+{
+	if (n_created >= MAX_CREATED_HOOKS)
+		elog(ERROR, "too many functions registered for new projects");
+	created[n_created++] = fn;
+}
+
 /* create_project(name, settings): a new project's id */
 PT_API_FUNCTION_UNCONFINED(participants_create_project)
 {
@@ -352,6 +370,7 @@ PT_API_FUNCTION_UNCONFINED(participants_create_project)
 	Oid			argtypes[2] = {TEXTOID, JSONBOID};
 	Datum		result;
 	bool		isnull;
+	int			i;
 
 	if (PG_ARGISNULL(0) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(0)) == 0)
 		ereport(ERROR,
@@ -373,7 +392,8 @@ PT_API_FUNCTION_UNCONFINED(participants_create_project)
 	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	result = SPI_datumTransfer(result, false, UUID_LEN);
 	SPI_finish();
-	PtSeedTransitions(DatumGetUUIDP(result));
+	for (i = 0; i < n_created; i++)
+		created[i] (DatumGetUUIDP(result));
 	PG_RETURN_DATUM(result);
 }
 
@@ -390,7 +410,7 @@ PtLockProjectWrites(pg_uuid_t *project_id, LOCKMODE mode)
 {
 	LOCKTAG		tag;
 
-	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, PtParticipantRelid(),
+	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, PtTableRelid("participant"),
 					   hash_bytes(project_id->data, UUID_LEN), 3);
 	(void) LockAcquire(&tag, mode, false, false);
 }

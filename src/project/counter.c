@@ -38,7 +38,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "pt.h"
+#include "project/project.h"
 
 /* Columns of project_counter, in table order */
 enum
