@@ -12,7 +12,7 @@ OBJS = \
 	src/core/values.o \
 	src/access/confine.o \
 	src/access/grant.o \
-	src/project/project.o \
+	src/project/projects.o \
 	src/project/counter.o \
 	src/participant/body.o \
 	src/participant/bulk_result.o \
@@ -25,9 +25,12 @@ OBJS = \
 	src/participant/write_lock.o \
 	src/search/filter.o \
 	src/search/query.o \
-	src/segment/segment.o \
+	src/segment/segments.o \
+	src/segment/dynamic.o \
+	src/segment/rebuild.o \
 	src/study/status.o \
-	src/study/study.o
+	src/study/events.o \
+	src/study/studies.o
 
 # each file includes the header of its folder as "folder/folder.h"
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -60,7 +60,10 @@ extern void PtStatusInit(void);
 extern bool PtUpdateStatus(pg_uuid_t *project_id, pg_uuid_t *study_id, pg_uuid_t *person,
 							  const char *status);
 
-/* events.c: events_since's reader */
+/* events.c: writing events, and events_since's reader */
+extern int64 PtWriteStatusEvent(pg_uuid_t *project_id, Datum person_id, Datum study_id, Datum sp_id,
+								int status, int prior, const char *code, TimestampTz at);
+extern void PtWriteOptOutEvent(pg_uuid_t *project_id, Datum person_id, bool opted_out);
 extern int	PtReadEvents(pg_uuid_t *project_id, int64 after_id, int max,
 						 void (*fn) (int64 id, Jsonb *payload, TimestampTz created, void *arg),
 						 void *arg);
