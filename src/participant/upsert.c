@@ -297,56 +297,79 @@ WriteChunk(pg_uuid_t *project_id, Element *els, int n, PtAccess *acc, Snapshot s
 	return edata;
 }
 
-/*
- * Process elements [start, n): parse, look up, resolve and write one chunk.
- * Returns the index after the last element processed. results[i] receives
- * each element's {"actionTaken","result"} allocated in outcxt.
- */
-static int
-ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
-			 int start, int n, bool bulk, bool allow_update, PtBulkOut *out,
-			 Jsonb **single, MemoryContext outcxt, int *added, int *updated,
-			 ErrorData **conflict, PtAccess *acc, bool careful)
+/* What one call carries from chunk to chunk */
+typedef struct UpsertCall
 {
-	int			end = Min(n, start + pt_bulk_batch_size);
-	int			count = end - start;
-	Element    *els = palloc0(sizeof(Element) * count);
+	pg_uuid_t  *project_id;
+	PtProject  *project;
+	JsonbContainer **bodies;
+	int			n;
+	bool		bulk;
+	bool		allow_update;
+	PtBulkOut  *out;			/* a bulk call's result */
+	Jsonb	  **single;			/* a single call's result */
+	MemoryContext outcxt;		/* where results go */
+	int			added;
+	int			updated;
+	PtAccess	acc;
+} UpsertCall;
+
+/* One chunk: its elements, the rows they may touch, what is taken */
+typedef struct Chunk
+{
+	int			start;			/* index of the first element in the call */
+	int			count;
+	Element    *els;
+	PtRow	   *rows;			/* found and locked */
+	int			nrows;
+	Snapshot	snap;
+	HTAB	   *row_by_id;		/* index into rows */
+	HTAB	   *row_by_ident;
+	HTAB	   *db_idents;		/* values the stored rows hold, with their owner */
+	HTAB	   *db_emails;
+	HTAB	   *db_phones;
+	HTAB	   *chunk_ids;		/* values the chunk's elements take */
+	HTAB	   *chunk_idents;
+	HTAB	   *chunk_emails;
+	HTAB	   *chunk_phones;
+} Chunk;
+
+/* The element's label in messages: "participant", or "participants[3]" */
+static const char *
+ElementLabel(UpsertCall *call, PtInput *in)
+{
+	return call->bulk ? pnstrdup(in->path, strlen(in->path) - 1) : "participant";
+}
+
+/*
+ * Step 1: parse and validate every body of the chunk, and collect the keys
+ * to look up (emails and phones only when careful); identifiers for the
+ * adds without one are drawn together
+ */
+static void
+ParseChunk(UpsertCall *call, Chunk *c, bool careful, Datum *keys[PT_NUM_KEYS],
+		   int nkeys[PT_NUM_KEYS])
+{
 	TextColumn	ids,
 				idents,
 				emails,
 				phones;
-	PtRow	   *rows = NULL;
-	int			nrows = 0;
-	Datum	   *keys[PT_NUM_KEYS];
-	int			nkeys[PT_NUM_KEYS];
-	Snapshot	snap;
-	HTAB	   *row_by_id,
-			   *row_by_ident,
-			   *db_idents,
-			   *db_emails,
-			   *db_phones,
-			   *chunk_ids,
-			   *chunk_idents,
-			   *chunk_emails,
-			   *chunk_phones;
-	MemoryContext cxt = CurrentMemoryContext;
-	int			i;
 	int			ngen = 0;
 	char	  **gen;
+	int			i;
 
-	/* 1. parse and validate every body of the chunk */
-	ColumnInit(&ids, count);
-	ColumnInit(&idents, count * 2);
-	ColumnInit(&emails, count);
-	ColumnInit(&phones, count);
-	for (i = 0; i < count; i++)
+	ColumnInit(&ids, c->count);
+	ColumnInit(&idents, c->count * 2);
+	ColumnInit(&emails, c->count);
+	ColumnInit(&phones, c->count);
+	for (i = 0; i < c->count; i++)
 	{
-		Element    *el = &els[i];
+		Element    *el = &c->els[i];
 		PtInput    *in = &el->in;
 
-		PtParseBody(bodies[start + i],
-					bulk ? psprintf("participants[%d].", start + i) : "",
-					project, in);
+		PtParseBody(call->bodies[c->start + i],
+					call->bulk ? psprintf("participants[%d].", c->start + i) : "",
+					call->project, in);
 		if (in->has_id)
 			ColumnAdd(&ids, UUIDPGetDatum(&in->id), false);
 		if (in->has_identifier)
@@ -357,7 +380,7 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("%s needs \"id\", \"participantIdentifier\" or \"demographics.email\"",
-								bulk ? pnstrdup(in->path, strlen(in->path) - 1) : "participant"),
+								ElementLabel(call, in)),
 						 errhint("Send id or participantIdentifier to select a participant, or an email to add one.")));
 			el->needs_identifier = true;
 			ngen++;
@@ -367,202 +390,276 @@ ProcessChunk(pg_uuid_t *project_id, PtProject *project, JsonbContainer **bodies,
 		if (careful && in->demo[DEMO_MOBILE_PHONE] != NULL)
 			ColumnAddText(&phones, in->demo[DEMO_MOBILE_PHONE]);
 	}
-	/* identifiers for the adds without one, drawn together */
 	gen = palloc(sizeof(char *) * Max(ngen, 1));
-	GenerateIdentifiers(project_id, project, gen, ngen);
+	GenerateIdentifiers(call->project_id, call->project, gen, ngen);
 	ngen = 0;
-	for (i = 0; i < count; i++)
-		if (els[i].needs_identifier)
+	for (i = 0; i < c->count; i++)
+		if (c->els[i].needs_identifier)
 		{
-			els[i].gen_identifier = gen[ngen++];
-			ColumnAddText(&idents, els[i].gen_identifier);
+			c->els[i].gen_identifier = gen[ngen++];
+			ColumnAddText(&idents, c->els[i].gen_identifier);
 		}
 
-	/* 2. find and lock every row the chunk may touch or collide with */
 	keys[PT_KEY_ID] = ids.values;
 	nkeys[PT_KEY_ID] = ids.n;
 	keys[PT_KEY_IDENTIFIER] = idents.values;
 	nkeys[PT_KEY_IDENTIFIER] = idents.n;
-	/*
-	 * Emails and phones (collected above only when careful) are looked up
-	 * only to name a duplicate precisely. The first try goes without: the
-	 * unique indexes still refuse a duplicate, and the chunk is then redone
-	 * carefully, which finds and names it.
-	 */
 	keys[PT_KEY_EMAIL] = emails.values;
 	nkeys[PT_KEY_EMAIL] = emails.n;
 	keys[PT_KEY_PHONE] = phones.values;
 	nkeys[PT_KEY_PHONE] = phones.n;
-	snap = PtAccessSnapshot();
-	nrows = PtAccessLookup(acc, UUIDPGetDatum(project_id), keys, nkeys, snap, &rows);
-	row_by_id = NewMap("rows by id", false, cxt);
-	row_by_ident = NewMap("rows by identifier", true, cxt);
-	db_idents = NewMap("identifiers", true, cxt);
-	db_emails = NewMap("emails", true, cxt);
-	db_phones = NewMap("phones", true, cxt);
-	for (i = 0; i < nrows; i++)
+}
+
+/*
+ * Step 2: find and lock every row the chunk may touch or collide with, and
+ * map them. Emails and phones are looked up only when careful, to name a
+ * duplicate precisely: the first try goes without (the unique indexes still
+ * refuse a duplicate, and the chunk is then redone carefully, which finds
+ * and names it).
+ */
+static void
+LookUpChunk(UpsertCall *call, Chunk *c, Datum *keys[PT_NUM_KEYS], int nkeys[PT_NUM_KEYS])
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			i;
+
+	c->snap = PtAccessSnapshot();
+	c->nrows = PtAccessLookup(&call->acc, UUIDPGetDatum(call->project_id), keys, nkeys,
+							  c->snap, &c->rows);
+	c->row_by_id = NewMap("rows by id", false, cxt);
+	c->row_by_ident = NewMap("rows by identifier", true, cxt);
+	c->db_idents = NewMap("identifiers", true, cxt);
+	c->db_emails = NewMap("emails", true, cxt);
+	c->db_phones = NewMap("phones", true, cxt);
+	for (i = 0; i < c->nrows; i++)
 	{
-		PtRecord   *r = &rows[i].rec;
+		PtRecord   *r = &c->rows[i].rec;
 		UuidEntry  *ue;
 		StrEntry   *se;
 
-		ue = hash_search(row_by_id, &r->id, HASH_ENTER, NULL);
+		ue = hash_search(c->row_by_id, &r->id, HASH_ENTER, NULL);
 		ue->idx = i;
-		se = hash_search(row_by_ident, r->participant_identifier, HASH_ENTER, NULL);
+		se = hash_search(c->row_by_ident, r->participant_identifier, HASH_ENTER, NULL);
 		se->idx = i;
-		se = hash_search(db_idents, r->participant_identifier, HASH_ENTER, NULL);
+		se = hash_search(c->db_idents, r->participant_identifier, HASH_ENTER, NULL);
 		se->owner = r->id;
 		if (r->demo[DEMO_EMAIL])
 		{
-			se = hash_search(db_emails, LowerEmail(r->demo[DEMO_EMAIL]), HASH_ENTER, NULL);
+			se = hash_search(c->db_emails, LowerEmail(r->demo[DEMO_EMAIL]), HASH_ENTER, NULL);
 			se->owner = r->id;
 		}
 		if (r->demo[DEMO_MOBILE_PHONE])
 		{
-			se = hash_search(db_phones, r->demo[DEMO_MOBILE_PHONE], HASH_ENTER, NULL);
+			se = hash_search(c->db_phones, r->demo[DEMO_MOBILE_PHONE], HASH_ENTER, NULL);
 			se->owner = r->id;
 		}
 	}
+	c->chunk_ids = NewMap("chunk ids", false, cxt);
+	c->chunk_idents = NewMap("chunk identifiers", true, cxt);
+	c->chunk_emails = NewMap("chunk emails", true, cxt);
+	c->chunk_phones = NewMap("chunk phones", true, cxt);
+}
 
-	/* 3. resolve, merge and check each element in order */
-	chunk_ids = NewMap("chunk ids", false, cxt);
-	chunk_idents = NewMap("chunk identifiers", true, cxt);
-	chunk_emails = NewMap("chunk emails", true, cxt);
-	chunk_phones = NewMap("chunk phones", true, cxt);
-	for (i = 0; i < count; i++)
+/* The locked row element el names by id or participantIdentifier, or NULL */
+static PtRow *
+FindTarget(Chunk *c, PtInput *in)
+{
+	UuidEntry  *ue;
+	StrEntry   *se;
+
+	if (in->has_id)
 	{
-		Element    *el = &els[i];
-		PtInput    *in = &el->in;
-		PtRecord   *old = NULL;
-		PtRow	   *target = NULL;
+		ue = hash_search(c->row_by_id, &in->id, HASH_FIND, NULL);
+		if (ue == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_PT_NOT_FOUND),
+					 errmsg("participant not found for key \"%sid\": %s", in->path, UuidText(&in->id)),
+					 errhint("Leave id out to add a participant; ids are generated.")));
+		return &c->rows[ue->idx];
+	}
+	if (in->has_identifier)
+	{
+		se = hash_search(c->row_by_ident, in->identifier, HASH_FIND, NULL);
+		if (se)
+			return &c->rows[se->idx];
+	}
+	return NULL;
+}
+
+/*
+ * Whether element el must wait for the next chunk, because it touches what
+ * an earlier element of this chunk touched (so that elements apply in
+ * order). An add whose generated identifier someone chose by hand gets
+ * another.
+ */
+static bool
+TouchesEarlierElement(UpsertCall *call, Chunk *c, Element *el, PtRecord *old)
+{
+	PtInput    *in = &el->in;
+	const char *ident;
+	bool		found;
+
+	if (old != NULL)
+	{
+		hash_search(c->chunk_ids, &old->id, HASH_FIND, &found);
+		return found;
+	}
+	ident = in->has_identifier ? in->identifier : el->gen_identifier;
+	if (hash_search(c->chunk_idents, ident, HASH_FIND, NULL) != NULL)
+		return true;
+	if (!in->has_identifier && hash_search(c->db_idents, ident, HASH_FIND, NULL))
+	{
+		do
+			GenerateIdentifiers(call->project_id, call->project, &el->gen_identifier, 1);
+		while (PtAccessIdentifierTaken(&call->acc, UUIDPGetDatum(call->project_id),
+									   el->gen_identifier, c->snap) ||
+			   hash_search(c->chunk_idents, el->gen_identifier, HASH_FIND, NULL));
+	}
+	return false;
+}
+
+/* The participant an update of old by el gives (the enrollment lock checked) */
+static void
+MergeUpdate(UpsertCall *call, Element *el, PtRecord *old)
+{
+	PtInput    *in = &el->in;
+	PtRecord   *rec = &el->rec;
+
+	if (!call->allow_update)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("%s matches an existing participant", ElementLabel(call, in)),
+				 errdetail("Participant \"%s\" already exists and allow_update is false.",
+						   old->participant_identifier),
+				 errhint("Call with allow_update => true to update existing participants.")));
+	*rec = *old;
+	ApplyBody(rec, in);
+	if (old->has_enrollment)
+	{
+		if (!StrEq(rec->demo[DEMO_EMAIL], old->demo[DEMO_EMAIL]))
+			LockedError(in->path, "demographics.email");
+		if (!StrEq(rec->demo[DEMO_MOBILE_PHONE], old->demo[DEMO_MOBILE_PHONE]))
+			LockedError(in->path, "demographics.mobilePhone");
+	}
+	el->action = PtRecordsEqual(rec, old) ? ACT_NONE : ACT_UPDATE;
+}
+
+/* The participant an add by el makes */
+static void
+MakeAdd(UpsertCall *call, Element *el)
+{
+	PtInput    *in = &el->in;
+	PtRecord   *rec = &el->rec;
+
+	memset(rec, 0, sizeof(PtRecord));
+	RandomUuid(&rec->id);
+	rec->participant_identifier = in->has_identifier ? in->identifier : el->gen_identifier;
+	if (call->project->link_identifiers)
+	{
+		pg_uuid_t	link;
+
+		RandomUuid(&link);
+		rec->link_identifier = UuidText(&link);
+	}
+	rec->inserted_date = GetCurrentTimestamp();
+	ApplyBody(rec, in);
+	el->action = ACT_ADD;
+}
+
+/*
+ * Step 3: resolve, merge and check each element in order. Returns how many
+ * elements this chunk takes (the rest start a new one).
+ */
+static int
+ResolveChunk(UpsertCall *call, Chunk *c)
+{
+	int			i;
+
+	for (i = 0; i < c->count; i++)
+	{
+		Element    *el = &c->els[i];
 		PtRecord   *rec = &el->rec;
-		const char *path = in->path;
-		bool		found;
+		const char *path = el->in.path;
 		UuidEntry  *ue;
-		StrEntry   *se;
 
-		if (in->has_id)
-		{
-			ue = hash_search(row_by_id, &in->id, HASH_FIND, NULL);
-			if (ue == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_PT_NOT_FOUND),
-						 errmsg("participant not found for key \"%sid\": %s", path, UuidText(&in->id)),
-						 errhint("Leave id out to add a participant; ids are generated.")));
-			target = &rows[ue->idx];
-		}
-		else if (in->has_identifier)
-		{
-			se = hash_search(row_by_ident, in->identifier, HASH_FIND, NULL);
-			if (se)
-				target = &rows[se->idx];
-		}
-		if (target != NULL)
-			old = &target->rec;
-		el->target = target;
-
-		/* an element touching what an earlier one touched starts a new chunk */
-		if (old != NULL)
-		{
-			hash_search(chunk_ids, &old->id, HASH_FIND, &found);
-			if (found)
-				break;
-		}
+		el->target = FindTarget(c, &el->in);
+		if (TouchesEarlierElement(call, c, el, el->target ? &el->target->rec : NULL))
+			break;
+		if (el->target != NULL)
+			MergeUpdate(call, el, &el->target->rec);
 		else
-		{
-			const char *ident = in->has_identifier ? in->identifier : el->gen_identifier;
+			MakeAdd(call, el);
 
-			se = hash_search(chunk_idents, ident, HASH_FIND, NULL);
-			if (se != NULL)
-				break;
-			if (!in->has_identifier && hash_search(db_idents, ident, HASH_FIND, NULL))
-			{
-				/* a generated identifier someone already chose by hand */
-				do
-					GenerateIdentifiers(project_id, project, &el->gen_identifier, 1);
-				while (PtAccessIdentifierTaken(acc, UUIDPGetDatum(project_id), el->gen_identifier, snap) ||
-					   hash_search(chunk_idents, el->gen_identifier, HASH_FIND, NULL));
-			}
-		}
-
-		if (old != NULL)
-		{
-			if (!allow_update)
-				ereport(ERROR,
-						(errcode(ERRCODE_PT_CONFLICT),
-						 errmsg("%s matches an existing participant",
-								bulk ? pnstrdup(path, strlen(path) - 1) : "participant"),
-						 errdetail("Participant \"%s\" already exists and allow_update is false.",
-								   old->participant_identifier),
-						 errhint("Call with allow_update => true to update existing participants.")));
-			*rec = *old;
-			ApplyBody(rec, in);
-			if (old->has_enrollment)
-			{
-				if (!StrEq(rec->demo[DEMO_EMAIL], old->demo[DEMO_EMAIL]))
-					LockedError(path, "demographics.email");
-				if (!StrEq(rec->demo[DEMO_MOBILE_PHONE], old->demo[DEMO_MOBILE_PHONE]))
-					LockedError(path, "demographics.mobilePhone");
-			}
-			el->action = PtRecordsEqual(rec, old) ? ACT_NONE : ACT_UPDATE;
-		}
-		else
-		{
-			memset(rec, 0, sizeof(PtRecord));
-			RandomUuid(&rec->id);
-			rec->participant_identifier = in->has_identifier ? in->identifier : el->gen_identifier;
-			if (project->link_identifiers)
-			{
-				pg_uuid_t	link;
-
-				RandomUuid(&link);
-				rec->link_identifier = UuidText(&link);
-			}
-			rec->inserted_date = GetCurrentTimestamp();
-			ApplyBody(rec, in);
-			el->action = ACT_ADD;
-		}
-
-		ue = hash_search(chunk_ids, &rec->id, HASH_ENTER, NULL);
+		ue = hash_search(c->chunk_ids, &rec->id, HASH_ENTER, NULL);
 		ue->idx = i;
-		CheckUnique(db_idents, chunk_idents, rec->participant_identifier, &rec->id,
+		CheckUnique(c->db_idents, c->chunk_idents, rec->participant_identifier, &rec->id,
 					path, "participantIdentifier", "participantIdentifier");
-		CheckUnique(db_emails, chunk_emails,
+		CheckUnique(c->db_emails, c->chunk_emails,
 					rec->demo[DEMO_EMAIL] ? LowerEmail(rec->demo[DEMO_EMAIL]) : NULL,
 					&rec->id, path, "demographics.email", "email");
-		CheckUnique(db_phones, chunk_phones, rec->demo[DEMO_MOBILE_PHONE], &rec->id,
+		CheckUnique(c->db_phones, c->chunk_phones, rec->demo[DEMO_MOBILE_PHONE], &rec->id,
 					path, "demographics.mobilePhone", "mobilePhone");
 	}
-	count = i;
+	return i;
+}
 
-	/* 4. write, then report each element */
-	*conflict = WriteChunk(project_id, els, count, acc, snap);
-	UnregisterSnapshot(snap);
-	if (*conflict != NULL)
-		return start;
-	/* the next chunk's lookups see this chunk's writes */
-	CommandCounterIncrement();
-	for (i = 0; i < count; i++)
+/* Step 4, after the write: each element's result, and the counts */
+static void
+ReportChunk(UpsertCall *call, Chunk *c)
+{
+	int			i;
+
+	for (i = 0; i < c->count; i++)
 	{
-		Element    *el = &els[i];
+		Element    *el = &c->els[i];
 		const char *action = el->action == ACT_ADD ? "add" :
 			el->action == ACT_UPDATE ? "update" : "none";
 
-		if (out != NULL)
-			PtBulkOutAddResult(out, action, &el->rec);
+		if (call->out != NULL)
+			PtBulkOutAddResult(call->out, action, &el->rec);
 		else
 		{
 			Jsonb	   *res = PtActionResult(action, &el->rec);
 
-			*single = MemoryContextAlloc(outcxt, VARSIZE(res));
-			memcpy(*single, res, VARSIZE(res));
+			*call->single = MemoryContextAlloc(call->outcxt, VARSIZE(res));
+			memcpy(*call->single, res, VARSIZE(res));
 		}
 		if (el->action == ACT_ADD)
-			(*added)++;
+			call->added++;
 		else if (el->action == ACT_UPDATE)
-			(*updated)++;
+			call->updated++;
 	}
-	return start + count;
+}
+
+/*
+ * Process the elements from start on: parse, look up, resolve and write one
+ * chunk. Returns the index after the last element processed; on a unique
+ * violation (*conflict set) nothing of the chunk is written and start is
+ * returned, for the caller to redo it carefully.
+ */
+static int
+ProcessChunk(UpsertCall *call, int start, bool careful, ErrorData **conflict)
+{
+	Chunk		c;
+	Datum	   *keys[PT_NUM_KEYS];
+	int			nkeys[PT_NUM_KEYS];
+
+	memset(&c, 0, sizeof(c));
+	c.start = start;
+	c.count = Min(call->n, start + pt_bulk_batch_size) - start;
+	c.els = palloc0(sizeof(Element) * c.count);
+
+	ParseChunk(call, &c, careful, keys, nkeys);
+	LookUpChunk(call, &c, keys, nkeys);
+	c.count = ResolveChunk(call, &c);
+	*conflict = WriteChunk(call->project_id, c.els, c.count, &call->acc, c.snap);
+	UnregisterSnapshot(c.snap);
+	if (*conflict != NULL)
+		return start;
+	/* the next chunk's lookups see this chunk's writes */
+	CommandCounterIncrement();
+	ReportChunk(call, &c);
+	return start + c.count;
 }
 
 /*
@@ -573,36 +670,42 @@ static void
 UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 			 bool allow_update, PtBulkOut *out, Jsonb **single, int *added, int *updated)
 {
-	MemoryContext outcxt = CurrentMemoryContext;
+	UpsertCall	call;
 	MemoryContext chunkcxt;
-	PtProject  *project;
 	int			next = 0;
 	int			attempts = 0;
-	PtAccess	acc;
+
+	memset(&call, 0, sizeof(call));
+	call.project_id = project_id;
+	call.bodies = bodies;
+	call.n = n;
+	call.bulk = bulk;
+	call.allow_update = allow_update;
+	call.out = out;
+	call.single = single;
+	call.outcxt = CurrentMemoryContext;
 
 	/*
 	 * Take the project's write lock before checking that the project exists:
 	 * a project is deleted only under that lock in SHARE mode (see
-	 * participants_project_guard), so it cannot vanish under this call.
+	 * participants_project_guard), so it cannot vanish under this call. Then
+	 * the participant write lock, before any row (doc/concurrency.md).
 	 */
 	PtLockProjectWrites(project_id, RowExclusiveLock);
 	PtLockParticipantWrites(project_id, ShareLock);
-	project = PtGetProject(project_id);
-	PtAccessOpen(&acc, ACL_SELECT | ACL_INSERT | ACL_UPDATE, RowExclusiveLock);
+	call.project = PtGetProject(project_id);
+	PtAccessOpen(&call.acc, ACL_SELECT | ACL_INSERT | ACL_UPDATE, RowExclusiveLock);
 
-	chunkcxt = AllocSetContextCreate(outcxt, "participants upsert chunk",
+	chunkcxt = AllocSetContextCreate(call.outcxt, "participants upsert chunk",
 									 ALLOCSET_DEFAULT_SIZES);
 	while (next < n)
 	{
 		MemoryContext old;
 		ErrorData  *conflict = NULL;
 
-
 		MemoryContextReset(chunkcxt);
 		old = MemoryContextSwitchTo(chunkcxt);
-		next = ProcessChunk(project_id, project, bodies, next, n, bulk, allow_update,
-							out, single, outcxt, added, updated, &conflict, &acc,
-							attempts > 0);
+		next = ProcessChunk(&call, next, attempts > 0, &conflict);
 		MemoryContextSwitchTo(old);
 		if (conflict == NULL)
 			attempts = 0;
@@ -613,8 +716,10 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 			ReThrowError(conflict);
 		}
 	}
-	PtAccessClose(&acc);
+	PtAccessClose(&call.acc);
 	MemoryContextDelete(chunkcxt);
+	*added = call.added;
+	*updated = call.updated;
 }
 
 /* upsert_participant(project_id, participant) */
