@@ -262,6 +262,170 @@ CheckSegment(pg_uuid_t *project_id, pg_uuid_t *segment_id)
 				 errhint("list_segments(project_id) lists the project's segments.")));
 }
 
+/* A search being built and run: its statement and what shaped it */
+typedef struct Search
+{
+	PtQuery		q;				/* parameters $1 project, [$2 segment], filters... */
+	char	   *where;			/* " FROM ... WHERE ..." with the filters */
+	bool		in_segment;		/* segment_id was given */
+	bool		segment_only;	/* ... and no other filter */
+	bool		windowed;		/* the page carries the total (a window count) */
+	int32		page_number;
+	int32		page_size;
+} Search;
+
+/* The filters of the arguments query, custom_fields and demographic_fields */
+static void
+ParseSearchFilters(FunctionCallInfo fcinfo, PtFilter *filter)
+{
+	memset(filter, 0, sizeof(*filter));
+	filter->enrolled = filter->withdrawn = -1;
+	if (!PG_ARGISNULL(1))
+		PtFilterQuery(filter, text_to_cstring(PG_GETARG_TEXT_PP(1)), "");
+	if (!PG_ARGISNULL(3))
+		PtFilterCustomFields(filter, JsonbArg(fcinfo, 3), "");
+	if (!PG_ARGISNULL(4))
+		PtFilterDemographics(filter, JsonbArg(fcinfo, 4), "");
+}
+
+/* The FROM and WHERE of the search: the project's participants, or the segment's members */
+static void
+BuildWhere(Search *s, pg_uuid_t *project_id, Datum segment_id, PtFilter *filter)
+{
+	int			before;
+
+	memset(&s->q, 0, sizeof(s->q));
+	initStringInfo(&s->q.sql);
+	(void) PtQueryParam(&s->q, UUIDOID, UUIDPGetDatum(project_id));
+	if (s->in_segment)
+	{
+		/* the segment's current members, with the date each joined */
+		(void) PtQueryParam(&s->q, UUIDOID, segment_id);
+		appendStringInfoString(&s->q.sql,
+							   " FROM participants.segment_membership m"
+							   " JOIN participants.participant p ON p.project_id = m.project_id"
+							   " AND p.id = m.participant_id"
+							   " WHERE m.project_id = $1 AND m.segment_id = $2 AND m.remove_date IS NULL"
+							   " AND p.project_id = $1");
+		s->q.filtered = true;
+	}
+	else
+		appendStringInfoString(&s->q.sql, " FROM participants.participant p WHERE p.project_id = $1");
+	/* within a segment, "query" also matches custom field values (doc/search.md) */
+	before = s->q.sql.len;
+	PtFilterSql(&s->q, filter, s->in_segment);
+	s->where = pstrdup(s->q.sql.data);
+	s->segment_only = s->in_segment && s->q.sql.len == before;
+	s->windowed = s->q.filtered && !s->segment_only;
+}
+
+/*
+ * The statement of the page. With filters, one pass over the matches gives
+ * the page and (by a window count) the total. Without, the page comes from
+ * an index in sort order when there is one (participant_inserted_idx, a
+ * sortable field's), and the total from a count of the project's rows. A
+ * segment without other filters is read the second way: its page may come
+ * from walking an index in sort order and probing the membership (a large
+ * segment), or from its members sorted (a small one), and its total from
+ * the membership index alone. Returns whether one generic plan serves it.
+ */
+static bool
+BuildPage(Search *s, const char *sort_by, bool ascending, PtProject *project)
+{
+	PtQuery    *q = &s->q;
+	bool		generic;
+	int			nlimit,
+				noffset;
+
+	resetStringInfo(&q->sql);
+	if (s->windowed)
+		appendStringInfo(&q->sql, "SELECT p.* FROM (SELECT %s, %s"
+						 "count(*) OVER () AS pt_total%s OFFSET 0) p",
+						 RecordColumnsOfP(), s->in_segment ? "m.add_date AS pt_added, " : "", s->where);
+	else if (s->segment_only)
+		appendStringInfo(&q->sql, "SELECT %s, m.add_date AS pt_added%s", RecordColumnsOfP(), s->where);
+	else
+		appendStringInfo(&q->sql, "SELECT " PT_RECORD_COLUMNS "%s", s->where);
+
+	/*
+	 * Plans: see ShapePlan. An unfiltered page in a declared field's order
+	 * is planned for its project, so that the field's partial index (if it
+	 * is sortable) can serve it, and a page of a segment for the segment's
+	 * size; every other shape keeps one generic plan.
+	 */
+	generic = (!AddOrderBy(q, sort_by, ascending, project) || s->windowed) && !s->segment_only;
+	nlimit = PtQueryParam(q, INT4OID, Int32GetDatum(s->page_size));
+	noffset = PtQueryParam(q, INT8OID, Int64GetDatum((int64) s->page_number * s->page_size));
+	appendStringInfo(&q->sql, " LIMIT $%d OFFSET $%d", nlimit, noffset);
+	return generic;
+}
+
+/*
+ * The total when the page did not carry it (no window count, or it saw no
+ * rows, past the last page). A segment's members are counted in the
+ * membership index alone (each refers to a participant of the project: a
+ * foreign key). Inside SPI.
+ */
+static int64
+CountMatches(Search *s)
+{
+	char	   *count = s->segment_only ?
+		"SELECT count(*) FROM participants.segment_membership m "
+		"WHERE m.project_id = $1 AND m.segment_id = $2 AND m.remove_date IS NULL" :
+		psprintf("SELECT count(*)%s", s->where);
+	bool		isnull;
+
+	/* the page's two parameters, LIMIT and OFFSET, are the last */
+	if (SPI_execute_plan(ShapePlan(count, s->q.nparams - 2, s->q.types, true), s->q.values,
+						 NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "participant count failed");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Run the search: the page's participant objects in *rows, and the total */
+static int64
+RunSearch(Search *s, bool generic, Jsonb ***rows, int *nrows)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int64		total = 0;
+	uint64		n;
+	uint64		i;
+
+	SPI_connect();
+	if (SPI_execute_plan(ShapePlan(s->q.sql.data, s->q.nparams, s->q.types, generic), s->q.values,
+						 NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "participant query failed");
+	n = SPI_processed;
+	MemoryContextSwitchTo(cxt);
+	*rows = palloc(sizeof(Jsonb *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		PtRecord	rec;
+		bool		isnull;
+		TimestampTz added = 0;
+
+		PtRecordFromTuple(&rec, t, desc);
+		if (s->in_segment)
+			added = DatumGetTimestampTz(SPI_getbinval(t, desc, PT_RECORD_NCOLS + 1, &isnull));
+		(*rows)[i] = PtRecordToJsonb(&rec, s->in_segment, added);
+		if (s->windowed)
+			total = DatumGetInt64(SPI_getbinval(t, desc, PT_RECORD_NCOLS + 1 + (s->in_segment ? 1 : 0),
+												&isnull));
+	}
+	if (!s->windowed && n > 0 && n < (uint64) s->page_size)
+		total = (int64) s->page_number * s->page_size + n;	/* the last page */
+	else if ((n == 0 && s->page_number > 0) || (!s->windowed && n > 0))
+	{
+		total = CountMatches(s);
+		MemoryContextSwitchTo(cxt);
+	}
+	SPI_finish();
+	*nrows = (int) n;
+	return total;
+}
+
 /*
  * query_participants(project_id, query, segment_id, custom_fields,
  * demographic_fields, sort_by, sort_ascending, page_number, page_size)
@@ -272,143 +436,32 @@ PT_API_FUNCTION(participants_query_participants)
 	PtProject  *project;
 	const char *sort_by = PG_ARGISNULL(5) ? "InsertedDate" : text_to_cstring(PG_GETARG_TEXT_PP(5));
 	bool		ascending = PG_ARGISNULL(6) ? true : PG_GETARG_BOOL(6);
-	int32		page_number = PG_ARGISNULL(7) ? 0 : PG_GETARG_INT32(7);
-	int32		page_size = PG_ARGISNULL(8) ? 20 : PG_GETARG_INT32(8);
-	MemoryContext cxt = CurrentMemoryContext;
-	PtQuery		q;
+	Search		s;
 	PtFilter	filter;
-	bool		in_segment;
-	bool		segment_only;
-	bool		windowed;
-	int			before;
-	char	   *where;
 	bool		generic;
-	int			nlimit,
-				noffset;
-	int64		total = 0;
-	uint64		i;
 	Jsonb	  **rows;
-	uint64		nrows;
+	int			nrows;
+	int64		total;
 
+	memset(&s, 0, sizeof(s));
+	s.page_number = PG_ARGISNULL(7) ? 0 : PG_GETARG_INT32(7);
+	s.page_size = PG_ARGISNULL(8) ? 20 : PG_GETARG_INT32(8);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for \"project_id\": null")));
-	PtCheckPaging(page_number, page_size, "participants");
+	PtCheckPaging(s.page_number, s.page_size, "participants");
 	project_id = PG_GETARG_UUID_P(0);
 	project = PtGetProject(project_id);
-	in_segment = !PG_ARGISNULL(2);
-	if (in_segment)
+	s.in_segment = !PG_ARGISNULL(2);
+	if (s.in_segment)
 		CheckSegment(project_id, PG_GETARG_UUID_P(2));
 
-	memset(&filter, 0, sizeof(filter));
-	filter.enrolled = filter.withdrawn = -1;
-	if (!PG_ARGISNULL(1))
-		PtFilterQuery(&filter, text_to_cstring(PG_GETARG_TEXT_PP(1)), "");
-	if (!PG_ARGISNULL(3))
-		PtFilterCustomFields(&filter, JsonbArg(fcinfo, 3), "");
-	if (!PG_ARGISNULL(4))
-		PtFilterDemographics(&filter, JsonbArg(fcinfo, 4), "");
-
-	memset(&q, 0, sizeof(q));
-	initStringInfo(&q.sql);
-	(void) PtQueryParam(&q, UUIDOID, UUIDPGetDatum(project_id));
-	if (in_segment)
-	{
-		/* the segment's current members, with the date each joined */
-		(void) PtQueryParam(&q, UUIDOID, PG_GETARG_DATUM(2));
-		appendStringInfoString(&q.sql,
-							   " FROM participants.segment_membership m"
-							   " JOIN participants.participant p ON p.project_id = m.project_id"
-							   " AND p.id = m.participant_id"
-							   " WHERE m.project_id = $1 AND m.segment_id = $2 AND m.remove_date IS NULL"
-							   " AND p.project_id = $1");
-		q.filtered = true;
-	}
-	else
-		appendStringInfoString(&q.sql, " FROM participants.participant p WHERE p.project_id = $1");
-	/* within a segment, "query" also matches custom field values (SPEC 3) */
-	before = q.sql.len;
-	PtFilterSql(&q, &filter, in_segment);
-	where = pstrdup(q.sql.data);
-	segment_only = in_segment && q.sql.len == before;
-	windowed = q.filtered && !segment_only;
-
-	/*
-	 * With filters, one pass over the matches gives the page and (by a
-	 * window count) the total. Without, the page comes from an index in
-	 * sort order when there is one (participant_inserted_idx, a sortable
-	 * field's), and the total from a count of the project's rows. A segment
-	 * without other filters is read the second way: its page may come from
-	 * walking an index in sort order and probing the membership (a large
-	 * segment), or from its members sorted (a small one), and its total from
-	 * the membership index alone.
-	 */
-	resetStringInfo(&q.sql);
-	if (windowed)
-		appendStringInfo(&q.sql, "SELECT p.* FROM (SELECT %s, %s"
-						 "count(*) OVER () AS pt_total%s OFFSET 0) p",
-						 RecordColumnsOfP(), in_segment ? "m.add_date AS pt_added, " : "", where);
-	else if (segment_only)
-		appendStringInfo(&q.sql, "SELECT %s, m.add_date AS pt_added%s", RecordColumnsOfP(), where);
-	else
-		appendStringInfo(&q.sql, "SELECT " PT_RECORD_COLUMNS "%s", where);
-	/*
-	 * Plans: see ShapePlan. An unfiltered page in a declared field's order
-	 * is planned for its project, so that the field's partial index (if it
-	 * is sortable) can serve it, and a page of a segment for the segment's
-	 * size; every other shape keeps one generic plan.
-	 */
-	generic = (!AddOrderBy(&q, sort_by, ascending, project) || windowed) && !segment_only;
-	nlimit = PtQueryParam(&q, INT4OID, Int32GetDatum(page_size));
-	noffset = PtQueryParam(&q, INT8OID, Int64GetDatum((int64) page_number * page_size));
-	appendStringInfo(&q.sql, " LIMIT $%d OFFSET $%d", nlimit, noffset);
-
-	SPI_connect();
-	if (SPI_execute_plan(ShapePlan(q.sql.data, q.nparams, q.types, generic), q.values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "participant query failed");
-	nrows = SPI_processed;
-	MemoryContextSwitchTo(cxt);
-	rows = palloc(sizeof(Jsonb *) * Max(nrows, 1));
-	for (i = 0; i < nrows; i++)
-	{
-		PtRecord	rec;
-		bool		isnull;
-
-		TimestampTz added = 0;
-
-		PtRecordFromTuple(&rec, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
-		if (in_segment)
-			added = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-													  PT_RECORD_NCOLS + 1, &isnull));
-		rows[i] = PtRecordToJsonb(&rec, in_segment, added);
-		if (windowed)
-			total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-												PT_RECORD_NCOLS + 1 + (in_segment ? 1 : 0), &isnull));
-	}
-	if (!windowed && nrows > 0 && nrows < page_size)
-		total = (int64) page_number * page_size + nrows;	/* the last page */
-	else if ((nrows == 0 && page_number > 0) || (!windowed && nrows > 0))
-	{
-		/*
-		 * No window count (or it saw no rows, past the last page): count. A
-		 * segment's members are counted in the membership index alone (each
-		 * refers to a participant of the project: a foreign key).
-		 */
-		char	   *count = segment_only ?
-			"SELECT count(*) FROM participants.segment_membership m "
-			"WHERE m.project_id = $1 AND m.segment_id = $2 AND m.remove_date IS NULL" :
-			psprintf("SELECT count(*)%s", where);
-		bool		isnull;
-
-		if (SPI_execute_plan(ShapePlan(count, q.nparams - 2, q.types, true), q.values, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "participant count failed");
-		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		MemoryContextSwitchTo(cxt);
-	}
-	SPI_finish();
-
-	PG_RETURN_JSONB_P(PtParticipantPage(page_number, page_size, total, rows, (int) nrows));
+	ParseSearchFilters(fcinfo, &filter);
+	BuildWhere(&s, project_id, s.in_segment ? PG_GETARG_DATUM(2) : (Datum) 0, &filter);
+	generic = BuildPage(&s, sort_by, ascending, project);
+	total = RunSearch(&s, generic, &rows, &nrows);
+	PG_RETURN_JSONB_P(PtParticipantPage(s.page_number, s.page_size, total, rows, nrows));
 }
 
 PG_FUNCTION_INFO_V1(participants_participant_search_text);
