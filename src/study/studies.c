@@ -732,128 +732,107 @@ FindCandidate(Candidate *c, int n, Datum id)
 	return NULL;
 }
 
-/* add_study_participants(project_id, study_id, participants, query_by_id) */
-PT_API_FUNCTION(participants_add_study_participants)
+/*
+ * Check each candidate (distinct ids, sorted): withdrawn, opted out,
+ * already in the study, or not eligible gives its reason; the others go to
+ * adds. Locks their rows FOR SHARE, in id order (an opt-out or withdrawal
+ * waits for this call, and its cascade then sees the rows it added).
+ * Inside SPI.
+ */
+static int
+CheckCandidates(Datum *args, Candidate *cand, int nd, Datum *sorted, Datum *adds)
 {
-	static SPIPlanPtr check = NULL;
-	static SPIPlanPtr ins = NULL;
-	pg_uuid_t  *project_id;
-	pg_uuid_t  *study_id;
-	bool		query_by_id = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
-	char	  **texts;
-	Datum	   *ids;
-	int			n,
-				nd = 0,
-				i;
-	Candidate  *cand;
-	Datum	   *adds;
-	int			nadd = 0;
-	int64		added = 0;
+	static SPIPlanPtr plan = NULL;
 	Oid			types[3] = {UUIDOID, UUIDOID, UUIDARRAYOID};
-	Datum		args[3];
-	Datum	   *sorted;
-	JsonbParseState *state = NULL;
-	MemoryContext cxt = CurrentMemoryContext;
+	int			nadd = 0;
+	uint64		r;
 
-	PtNotNull(fcinfo, 0, "project_id");
-	PtNotNull(fcinfo, 1, "study_id");
-	PtNotNull(fcinfo, 2, "participants");
-	project_id = PG_GETARG_UUID_P(0);
-	study_id = PG_GETARG_UUID_P(1);
-	(void) PtGetProject(project_id);
-	CheckStudy(project_id, study_id, STUDY_KEY_SHARE);
-	ids = PtResolveParticipantList(project_id, PG_GETARG_JSONB_P(2), query_by_id, &n, &texts);
-
-	/* distinct ids in order: rows are locked in that order (no deadlock) */
-	sorted = palloc(sizeof(Datum) * Max(n, 1));
-	memcpy(sorted, ids, sizeof(Datum) * n);
-	nd = PtSortDistinctIds(sorted, n);
-	cand = palloc0(sizeof(Candidate) * Max(nd, 1));
-	for (i = 0; i < nd; i++)
-		cand[i].id = sorted[i];
-
-	args[0] = UUIDPGetDatum(project_id);
-	args[1] = UUIDPGetDatum(study_id);
-	adds = palloc(sizeof(Datum) * Max(nd, 1));
-	SPI_connect();
-	if (check == NULL)
-	{
-		/*
-		 * FOR SHARE: an opt-out or withdrawal waits for this call, and its
-		 * cascade then sees the rows it added
-		 */
-		PtPreparePlan(&check, "SELECT p.id, p.withdraw_date IS NOT NULL, p.opted_out, "
+	if (plan == NULL)
+		PtPreparePlan(&plan, "SELECT p.id, p.withdraw_date IS NOT NULL, p.opted_out, "
 					  "EXISTS (SELECT 1 FROM participants.study_participant sp "
 					  "WHERE sp.project_id = $1 AND sp.study_id = $2 AND sp.participant_id = p.id), "
 					  PT_STUDY_LISTS_SQL("$1", "$2") " "
 					  "FROM participants.participant p WHERE p.project_id = $1 AND p.id = ANY ($3) "
 					  "ORDER BY p.id FOR SHARE OF p", 3, types);
-		PtPreparePlan(&ins, "INSERT INTO participants.study_participant "
+	args[2] = PointerGetDatum(UuidArray(sorted, nd));
+	if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the participants");
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Candidate  *c = FindCandidate(cand, nd, SPI_getbinval(t, d, 1, &isnull));
+
+		if (DatumGetBool(SPI_getbinval(t, d, 2, &isnull)))
+			c->reason = "withdrawn";
+		else if (DatumGetBool(SPI_getbinval(t, d, 3, &isnull)))
+			c->reason = "opted_out";
+		else if (DatumGetBool(SPI_getbinval(t, d, 4, &isnull)))
+			c->reason = "already_in_study";
+		else if (!DatumGetBool(SPI_getbinval(t, d, 5, &isnull)))
+			c->reason = "not_eligible";
+		else
+			adds[nadd++] = c->id;
+	}
+	return nadd;
+}
+
+/*
+ * Insert the checked candidates at NOT_STARTED (their first events come
+ * from the trigger); a row another call added first makes its candidate
+ * already_in_study. The number added. Inside SPI.
+ */
+static int64
+InsertCandidates(Datum *args, Candidate *cand, int nd, Datum *adds, int nadd)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {UUIDOID, UUIDOID, UUIDARRAYOID};
+	Datum	   *got;
+	uint64		r;
+	int			i;
+
+	if (plan == NULL)
+		PtPreparePlan(&plan, "INSERT INTO participants.study_participant "
 					  "(project_id, id, study_id, participant_id, status) "
 					  "SELECT $1, pg_catalog.gen_random_uuid(), $2, a.id, 'NOT_STARTED' "
 					  "FROM pg_catalog.unnest($3) a(id) "
 					  "ON CONFLICT (project_id, study_id, participant_id) DO NOTHING "
 					  "RETURNING participant_id", 3, types);
-	}
-	if (nd > 0)
+	args[2] = PointerGetDatum(UuidArray(adds, nadd));
+	pt_study_add_checked = true;
+	PG_TRY();
 	{
-		uint64		r;
-
-		args[2] = PointerGetDatum(UuidArray(sorted, nd));
-		if (PtExecutePlan(check, args, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the participants");
-		for (r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	t = SPI_tuptable->vals[r];
-			TupleDesc	d = SPI_tuptable->tupdesc;
-			bool		isnull;
-			Candidate  *c = FindCandidate(cand, nd, SPI_getbinval(t, d, 1, &isnull));
-
-			if (DatumGetBool(SPI_getbinval(t, d, 2, &isnull)))
-				c->reason = "withdrawn";
-			else if (DatumGetBool(SPI_getbinval(t, d, 3, &isnull)))
-				c->reason = "opted_out";
-			else if (DatumGetBool(SPI_getbinval(t, d, 4, &isnull)))
-				c->reason = "already_in_study";
-			else if (!DatumGetBool(SPI_getbinval(t, d, 5, &isnull)))
-				c->reason = "not_eligible";
-			else
-				adds[nadd++] = c->id;
-		}
-		if (nadd > 0)
-		{
-			args[2] = PointerGetDatum(UuidArray(adds, nadd));
-			pt_study_add_checked = true;
-			PG_TRY();
-			{
-				if (PtExecutePlan(ins, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
-					elog(ERROR, "could not add study participants");
-			}
-			PG_FINALLY();
-			{
-				pt_study_add_checked = false;
-			}
-			PG_END_TRY();
-			added = (int64) SPI_processed;
-			/* rows another call added first: already in the study */
-			if (SPI_processed < (uint64) nadd)
-			{
-				Datum	   *got = palloc(sizeof(Datum) * Max(SPI_processed, 1));
-
-				for (r = 0; r < SPI_processed; r++)
-				{
-					bool		isnull;
-
-					got[r] = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
-				}
-				qsort(got, SPI_processed, sizeof(Datum), PtUuidCmp);
-				for (i = 0; i < nadd; i++)
-					if (bsearch(&adds[i], got, SPI_processed, sizeof(Datum), PtUuidCmp) == NULL)
-						FindCandidate(cand, nd, adds[i])->reason = "already_in_study";
-			}
-		}
+		if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "could not add study participants");
 	}
-	MemoryContextSwitchTo(cxt);
+	PG_FINALLY();
+	{
+		pt_study_add_checked = false;
+	}
+	PG_END_TRY();
+	if (SPI_processed == (uint64) nadd)
+		return nadd;
+	got = palloc(sizeof(Datum) * Max(SPI_processed, 1));
+	for (r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+
+		got[r] = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+	}
+	qsort(got, SPI_processed, sizeof(Datum), PtUuidCmp);
+	for (i = 0; i < nadd; i++)
+		if (bsearch(&adds[i], got, SPI_processed, sizeof(Datum), PtUuidCmp) == NULL)
+			FindCandidate(cand, nd, adds[i])->reason = "already_in_study";
+	return (int64) SPI_processed;
+}
+
+/* {"added": n, "skipped": [{"participant", "reason"}, ...]}, in the list's order */
+static Jsonb *
+AddResult(int64 added, Candidate *cand, int nd, Datum *ids, char **texts, int n)
+{
+	JsonbParseState *state = NULL;
+	int			i;
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	PtPushNumber(&state, "added", added);
@@ -876,8 +855,56 @@ PT_API_FUNCTION(participants_add_study_participants)
 		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	}
 	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+/* add_study_participants(project_id, study_id, participants, query_by_id) */
+PT_API_FUNCTION(participants_add_study_participants)
+{
+	pg_uuid_t  *project_id;
+	pg_uuid_t  *study_id;
+	bool		query_by_id = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
+	char	  **texts;
+	Datum	   *ids;
+	int			n,
+				nd,
+				nadd = 0,
+				i;
+	Candidate  *cand;
+	Datum	   *adds;
+	int64		added = 0;
+	Datum		args[3];
+	Datum	   *sorted;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PtNotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 1, "study_id");
+	PtNotNull(fcinfo, 2, "participants");
+	project_id = PG_GETARG_UUID_P(0);
+	study_id = PG_GETARG_UUID_P(1);
+	(void) PtGetProject(project_id);
+	CheckStudy(project_id, study_id, STUDY_KEY_SHARE);
+	ids = PtResolveParticipantList(project_id, PG_GETARG_JSONB_P(2), query_by_id, &n, &texts);
+
+	/* distinct ids in order: rows are locked in that order (no deadlock) */
+	sorted = palloc(sizeof(Datum) * Max(n, 1));
+	memcpy(sorted, ids, sizeof(Datum) * n);
+	nd = PtSortDistinctIds(sorted, n);
+	cand = palloc0(sizeof(Candidate) * Max(nd, 1));
+	for (i = 0; i < nd; i++)
+		cand[i].id = sorted[i];
+	adds = palloc(sizeof(Datum) * Max(nd, 1));
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(study_id);
+	SPI_connect();
+	if (nd > 0)
+		nadd = CheckCandidates(args, cand, nd, sorted, adds);
+	if (nadd > 0)
+		added = InsertCandidates(args, cand, nd, adds, nadd);
 	SPI_finish();
-	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+	MemoryContextSwitchTo(cxt);
+	PG_RETURN_JSONB_P(AddResult(added, cand, nd, ids, texts, n));
 }
 
 /* 22023 unless the study has the completion code */
