@@ -214,6 +214,123 @@ ParseCustomFields(JsonbContainer *obj, const char *path, PtProject *project,
 	}
 }
 
+/* What parsing one body carries from key to key */
+typedef struct BodyParse
+{
+	const char *path;
+	PtProject  *project;
+	PtInput    *in;
+	int			cap;			/* room in in->fields */
+	bool		has_secondary;
+	JsonbValue	secondary;		/* secondaryIdentifier, checked with customFields */
+} BodyParse;
+
+/* One key of the body, its value in v; key is its path for messages */
+static void
+ParseBodyKey(BodyParse *b, const char *name, const char *key, JsonbValue *v)
+{
+	PtInput    *in = b->in;
+	int			i;
+
+	if (strcmp(name, "id") == 0)
+	{
+		CheckJsonType(v, jbvString, false, key);
+		PtParseUuid(JbvString(v), key, &in->id);
+		in->has_id = true;
+	}
+	else if (strcmp(name, "participantIdentifier") == 0)
+	{
+		CheckJsonType(v, jbvString, false, key);
+		CheckLength(v, MAX_IDENTIFIER_LEN, key);
+		if (v->val.string.len == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for key \"%s\": an identifier cannot be empty", key)));
+		in->has_identifier = true;
+		in->identifier = JbvString(v);
+	}
+	else if (strcmp(name, "secondaryIdentifier") == 0)
+	{
+		CheckJsonType(v, jbvString, true, key);
+		CheckLength(v, MAX_IDENTIFIER_LEN, key);
+		b->secondary = *v;
+		b->has_secondary = true;
+	}
+	else if (strcmp(name, "invitationStatus") == 0)
+	{
+		CheckJsonType(v, jbvString, true, key);
+		in->has_invitation = true;
+		in->invitation = v->type == jbvNull ? NULL : JbvString(v);
+		if (in->invitation)
+			PtCheckInvitationStatus(in->invitation, key);
+	}
+	else if (strcmp(name, "demographics") == 0)
+	{
+		CheckJsonType(v, jbvObject, false, key);
+		ParseDemographics(v->val.binary.data, b->path, in);
+	}
+	else if (strcmp(name, "customFields") == 0)
+	{
+		CheckJsonType(v, jbvObject, false, key);
+		ParseCustomFields(v->val.binary.data, b->path, b->project, in, &b->cap);
+	}
+	else if (strcmp(name, "excludeFromExport") == 0)
+	{
+		CheckJsonType(v, jbvBool, false, key);
+		in->has_exclude = true;
+		in->exclude = v->val.boolean;
+	}
+	else if (strcmp(name, "institutionCode") == 0)
+	{
+		CheckJsonType(v, jbvString, true, key);
+		CheckLength(v, MAX_IDENTIFIER_LEN, key);
+		in->has_institution = true;
+		in->institution = v->type == jbvNull || v->val.string.len == 0 ? NULL : JbvString(v);
+	}
+	else
+	{
+		for (i = 0; i < lengthof(readonly_keys); i++)
+			if (strcmp(name, readonly_keys[i]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("key \"%s\" is read-only", key),
+						 errhint("Remove it from the body; enrollment and withdrawal have functions of their own.")));
+		UnknownKey(key, "Participant keys are id, participantIdentifier, secondaryIdentifier, invitationStatus, demographics, customFields, excludeFromExport and institutionCode.");
+	}
+}
+
+/*
+ * secondaryIdentifier is the custom field SecondaryIdentifier: both may be
+ * sent only with the same value
+ */
+static void
+AddSecondaryIdentifier(BodyParse *b, char *keybuf)
+{
+	PtInput    *in = b->in;
+	char	   *key = KeyPath(keybuf, b->path, NULL, "secondaryIdentifier");
+	int			i;
+
+	for (i = 0; i < in->nfields; i++)
+		if (strcmp(in->fields[i].key, "SecondaryIdentifier") == 0)
+		{
+			JsonbValue *other = &in->fields[i].value;
+
+			if (other->type != b->secondary.type ||
+				(other->type == jbvString &&
+				 (other->val.string.len != b->secondary.val.string.len ||
+				  memcmp(other->val.string.val, b->secondary.val.string.val,
+						 b->secondary.val.string.len) != 0)))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("conflicting values for key \"%s\" and \"%scustomFields.SecondaryIdentifier\"",
+								key, b->path),
+						 errdetail("secondaryIdentifier is another name for the custom field SecondaryIdentifier."),
+						 errhint("Send one of them.")));
+		}
+	CheckField(b->project, "SecondaryIdentifier", &b->secondary, key);
+	AddField(in, &b->cap, "SecondaryIdentifier", &b->secondary);
+}
+
 /*
  * Parse a participant body. "path" prefixes every key in messages ("" for a
  * single body, "participants[3]." in a bulk call).
@@ -225,9 +342,7 @@ PtParseBody(JsonbContainer *body, const char *path, PtProject *project, PtInput 
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
-	int			cap = 0;
-	JsonbValue	secondary;
-	bool		has_secondary = false;
+	BodyParse	b;
 
 	memset(in, 0, sizeof(PtInput));
 	in->path = path;
@@ -236,111 +351,24 @@ PtParseBody(JsonbContainer *body, const char *path, PtProject *project, PtInput 
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for \"%s\": expected a participant object",
 						path[0] ? pnstrdup(path, strlen(path) - 1) : "participant")));
+	memset(&b, 0, sizeof(b));
+	b.path = path;
+	b.project = project;
+	b.in = in;
 
 	it = JsonbIteratorInit(body);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
 		char	   *name;
 		char	   *key;
-		int			i;
 
 		if (tok != WJB_KEY)
 			continue;
 		name = JbvString(&v);
 		key = KeyPath(keybuf, path, NULL, name);
 		(void) JsonbIteratorNext(&it, &v, true);
-
-		if (strcmp(name, "id") == 0)
-		{
-			CheckJsonType(&v, jbvString, false, key);
-			PtParseUuid(JbvString(&v), key, &in->id);
-			in->has_id = true;
-		}
-		else if (strcmp(name, "participantIdentifier") == 0)
-		{
-			CheckJsonType(&v, jbvString, false, key);
-			CheckLength(&v, MAX_IDENTIFIER_LEN, key);
-			if (v.val.string.len == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid value for key \"%s\": an identifier cannot be empty", key)));
-			in->has_identifier = true;
-			in->identifier = JbvString(&v);
-		}
-		else if (strcmp(name, "secondaryIdentifier") == 0)
-		{
-			CheckJsonType(&v, jbvString, true, key);
-			CheckLength(&v, MAX_IDENTIFIER_LEN, key);
-			secondary = v;
-			has_secondary = true;
-		}
-		else if (strcmp(name, "invitationStatus") == 0)
-		{
-			CheckJsonType(&v, jbvString, true, key);
-			in->has_invitation = true;
-			in->invitation = v.type == jbvNull ? NULL : JbvString(&v);
-			if (in->invitation)
-				PtCheckInvitationStatus(in->invitation, key);
-		}
-		else if (strcmp(name, "demographics") == 0)
-		{
-			CheckJsonType(&v, jbvObject, false, key);
-			ParseDemographics(v.val.binary.data, path, in);
-		}
-		else if (strcmp(name, "customFields") == 0)
-		{
-			CheckJsonType(&v, jbvObject, false, key);
-			ParseCustomFields(v.val.binary.data, path, project, in, &cap);
-		}
-		else if (strcmp(name, "excludeFromExport") == 0)
-		{
-			CheckJsonType(&v, jbvBool, false, key);
-			in->has_exclude = true;
-			in->exclude = v.val.boolean;
-		}
-		else if (strcmp(name, "institutionCode") == 0)
-		{
-			CheckJsonType(&v, jbvString, true, key);
-			CheckLength(&v, MAX_IDENTIFIER_LEN, key);
-			in->has_institution = true;
-			in->institution = v.type == jbvNull || v.val.string.len == 0 ? NULL : JbvString(&v);
-		}
-		else
-		{
-			for (i = 0; i < lengthof(readonly_keys); i++)
-				if (strcmp(name, readonly_keys[i]) == 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("key \"%s\" is read-only", key),
-							 errhint("Remove it from the body; enrollment and withdrawal have functions of their own.")));
-			UnknownKey(key, "Participant keys are id, participantIdentifier, secondaryIdentifier, invitationStatus, demographics, customFields, excludeFromExport and institutionCode.");
-		}
+		ParseBodyKey(&b, name, key, &v);
 	}
-
-	/* secondaryIdentifier is the custom field SecondaryIdentifier */
-	if (has_secondary)
-	{
-		char	   *key = KeyPath(keybuf, path, NULL, "secondaryIdentifier");
-		int			i;
-
-		for (i = 0; i < in->nfields; i++)
-			if (strcmp(in->fields[i].key, "SecondaryIdentifier") == 0)
-			{
-				JsonbValue *other = &in->fields[i].value;
-
-				if (other->type != secondary.type ||
-					(other->type == jbvString &&
-					 (other->val.string.len != secondary.val.string.len ||
-					  memcmp(other->val.string.val, secondary.val.string.val,
-							 secondary.val.string.len) != 0)))
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("conflicting values for key \"%s\" and \"%scustomFields.SecondaryIdentifier\"",
-									key, path),
-							 errdetail("secondaryIdentifier is another name for the custom field SecondaryIdentifier."),
-							 errhint("Send one of them.")));
-			}
-		CheckField(project, "SecondaryIdentifier", &secondary, key);
-		AddField(in, &cap, "SecondaryIdentifier", &secondary);
-	}
+	if (b.has_secondary)
+		AddSecondaryIdentifier(&b, keybuf);
 }
