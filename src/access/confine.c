@@ -1,5 +1,5 @@
 /*
- * confine.c
+ * access/confine.c
  *		Per-project confinement of callers: which projects a role may use
  *		(participants.project_access, and for PostgREST the projects a JWT
  *		claim names), and the entry of every API function, which checks the
@@ -298,7 +298,7 @@ PtCheckProjectAccess(Oid role, pg_uuid_t *project)
  * row-level security applies to cannot touch the extension's tables at all
  * with it off, so only an unconfined role's session can be in a restore,
  * and the caller of an API function is asked, not the owner it works as.
- * Only then do rows skip the rules and their events (README, Reliability).
+ * Only then do rows skip the rules and their events (doc/reliability.md, "Dump and restore").
  */
 bool
 PtInRestore(void)
@@ -328,10 +328,10 @@ RunWork(FunctionCallInfo fcinfo, PGFunction work, Oid save_userid, int save_sec)
  * rollback undoes all of that attempt (rows, events, notifications) and
  * releases its locks, so the other transaction goes on and this one starts
  * over, after a short random pause, up to participants.deadlock_retries
- * times. The functions take their locks in one order (README,
- * "Concurrency"), so this is a safety net for what that order cannot cover
- * (two unique-index entries swapped by two calls, a raw statement in the
- * mix), never a replacement for it. Any other error rolls back and
+ * times. The functions take their locks in one order
+ * (doc/concurrency.md), so this is a safety net for what that order cannot
+ * cover (two unique-index entries swapped by two calls, a raw statement in
+ * the mix), never a replacement for it. Any other error rolls back and
  * propagates as before. Locks the transaction held before the call stay
  * held: a deadlock over those recurs and reaches the caller.
  */

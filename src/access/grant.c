@@ -1,7 +1,7 @@
 /*
- * grant.c
+ * access/grant.c
  *		grant_access(role, access): the privileges of one of the three kinds of
- *		role README describes, read from the catalog, so that running it again
+ *		role doc/access.md describes, read from the catalog, so that running it again
  *		after ALTER EXTENSION ... UPDATE grants what the new version added.
  */
 #include "postgres.h"

@@ -1,5 +1,5 @@
 /*
- * cache.c
+ * core/cache.c
  *		The one relcache invalidation callback of the extension: every
  *		per-backend cache (project settings, dynamic segments, status graphs,
  *		table lookups) registers its reset here instead of taking one of the

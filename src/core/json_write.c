@@ -1,5 +1,5 @@
 /*
- * jsonbwrite.c
+ * core/json_write.c
  *		A writer of jsonb objects straight into their binary layout, for the
  *		participant objects every call returns: the caller lists the keys in
  *		jsonb's order (shorter first, then bytewise), so nothing is sorted

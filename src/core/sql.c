@@ -1,8 +1,10 @@
 /*
- * spi.c
- *		SPI helpers shared by every file: statements prepared once per backend
- *		and executed with the caller's memory context restored. (Participant
- *		rows are found through access.c's index probes, never through a plan.)
+ * core/sql.c
+ *		SQL from C, shared by every part: statements prepared once per
+ *		backend and executed with the caller's memory context restored,
+ *		work run in a subtransaction, single-row writes through the
+ *		executor, and table oids. (Participant rows are found through
+ *		participant/store.c's index probes, never through a plan.)
  */
 #include "postgres.h"
 

@@ -1,7 +1,8 @@
 /*
- * validate.c
- *		Value checks shared by body parsing and the row guard trigger: uuid,
- *		email, phone, dates, UTC offset, enums and custom field values.
+ * core/values.c
+ *		Checks of single values, shared by body parsing, filters and the row
+ *		triggers: uuid, email, phone, dates, UTC offset, enums, custom field
+ *		types and values, paging arguments.
  */
 #include "postgres.h"
 

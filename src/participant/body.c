@@ -1,6 +1,6 @@
 /*
- * body.c
- *		Parse and validate a participant body (SPEC section 2) into a PtInput:
+ * participant/body.c
+ *		Parse and validate a participant body (doc/participants.md) into a PtInput:
  *		closed key sets, JSON types, enums, dates, email, phone, custom fields.
  *		Every error names the full key path, e.g. participants[3].demographics.email.
  */

@@ -1,5 +1,5 @@
 /*
- * bulkout.c
+ * participant/bulk_result.c
  *		The result of upsert_participants, {"results": [...], "totalAdded": n,
  *		"totalUpdated": n}, written straight into jsonb's binary layout: each
  *		element's finished jsonb is appended as its chunk completes, so the

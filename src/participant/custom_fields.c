@@ -1,6 +1,6 @@
 /*
- * customfield.c
- *		Custom field definitions (SPEC section 4): define_custom_field,
+ * participant/custom_fields.c
+ *		Custom field definitions (doc/participants.md): define_custom_field,
  *		custom_fields and drop_custom_field. Defining a field converts the
  *		values participants already hold to its type, or refuses.
  */
@@ -319,7 +319,7 @@ ConvertExistingValues(pg_uuid_t *project_id, const char *name, PtFieldType type)
 	Datum	   *vals;
 	int			nchanged = 0;
 
-	/* a participant writer: the lock order of README, "Concurrency" */
+	/* a participant writer: the lock order of doc/concurrency.md */
 	PtLockParticipantWrites(project_id, ShareLock);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = CStringGetTextDatum(name);

@@ -1,5 +1,5 @@
 /*
- * guard.c
+ * participant/guard.c
  *		Row triggers that hold the participant rules for every client, a raw
  *		INSERT or UPDATE from psql included: the enrollment lock on email and
  *		phone, final withdrawal, immutable keys, value formats and custom
@@ -304,7 +304,7 @@ PT_TRIGGER_FUNCTION(participants_participant_guard)
 		static const pg_uuid_t nil = {{0}};
 		bool		isnull;
 
-		/* it marks a rebuild in participants.segment_recheck (segment.c) */
+		/* it marks a rebuild in participants.segment_recheck (segment/rebuild.c) */
 		if (memcmp(DatumGetUUIDP(heap_getattr(newt, cols.id, desc, &isnull)), &nil, UUID_LEN) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -1,8 +1,9 @@
 /*
- * ops.c
- *		Single-participant operations: get_participant, enroll_participant,
- *		withdraw_participant and delete_participant. The participant is found
- *		by probing a unique index (access.c), and locked for the writes, which
+ * participant/lifecycle.c
+ *		One participant's life: get_participant, enroll_participant,
+ *		withdraw_participant and delete_participant, and resolving lists of
+ *		participants named by identifier or id. The participant is found by
+ *		probing a unique index (store.c), and locked for the writes, which
  *		then address its row by ctid: no statement here depends on a plan.
  */
 #include "postgres.h"

@@ -1,8 +1,8 @@
 /*
- * record.c
- *		The participant record: reading it from a row, merging a body into
- *		its custom fields, comparing two records, and building the
- *		participant JSON object of SPEC section 2.
+ * participant/object.c
+ *		The participant object: reading a record from a row, merging a body
+ *		into its custom fields, comparing two records, and writing the
+ *		participant JSON object (doc/participants.md) and action results.
  */
 #include "postgres.h"
 
@@ -182,7 +182,7 @@ SetString(PtJbField *f, const char *key, const char *s)
 }
 
 /*
- * The fields of the participant object of SPEC section 2, in jsonb key
+ * The fields of the participant object (doc/participants.md), in jsonb key
  * order; demo receives the demographics (empty ones left out).
  */
 static void

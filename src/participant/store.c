@@ -1,6 +1,7 @@
 /*
- * access.c
- *		Direct access to the participant table for bulk upserts: lookups by
+ * participant/store.c
+ *		The participant table, read and written without a planned statement:
+ *		lookups by
  *		probing its unique indexes, row locks taken like SELECT ... FOR UPDATE,
  *		and updates through the executor's single-row path (the one logical
  *		replication uses), which fires row triggers, checks constraints and

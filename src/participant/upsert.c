@@ -1,15 +1,19 @@
 /*
- * upsert.c
+ * participant/upsert.c
  *		upsert_participant and upsert_participants: resolve each body to a
  *		participant, merge, enforce the rules, and write in batches.
  *
- * Bodies are processed in chunks of participants.bulk_batch_size elements.
- * Each chunk runs in a memory context that is reset before the next one, so
- * a long bulk call uses the memory of one chunk plus its input and output.
- * Per chunk there is one locking lookup (by id, identifier, email, phone),
- * then one INSERT and one UPDATE over unnest()ed arrays. A chunk ends early
- * at an element that touches a participant an earlier element of the same
- * chunk touched, so elements apply in order.
+ *		Bodies are processed in chunks of participants.bulk_batch_size
+ *		elements, each in a memory context reset before the next, so a long
+ *		bulk call uses the memory of one chunk plus its input and output. A
+ *		chunk goes in steps (ProcessChunk): parse its bodies, find and lock
+ *		the rows they name by probing the unique indexes (store.c), resolve
+ *		each element to an add or an update, write the rows through the
+ *		executor's single-row paths in a subtransaction (a unique violation
+ *		redoes the chunk with a careful lookup that names the duplicate),
+ *		and report. A chunk ends early at an element that touches a
+ *		participant an earlier element of the same chunk touched, so
+ *		elements apply in order.
  */
 #include "postgres.h"
 
@@ -138,7 +142,7 @@ UuidText(pg_uuid_t *u)
 
 /*
  * New participantIdentifiers for n adds: the project prefix and numbers
- * drawn from the project's own counter (counter.c), so they count only this
+ * drawn from the project's own counter (project/counter.c), so they count only this
  * project's participants
  */
 static void

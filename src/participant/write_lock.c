@@ -5,7 +5,7 @@
  *		takes it in share mode before it locks a row or evaluates dynamic
  *		filters, and holds it to the end of its transaction; a dynamic
  *		segment's rebuild waits for its holders and takes it in exclusive
- *		mode for its last step (segment/segment.c). First in the lock order
+ *		mode for its last step (segment/rebuild.c). First in the lock order
  *		of doc/concurrency.md.
  */
 #include "postgres.h"

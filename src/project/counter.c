@@ -1,5 +1,5 @@
 /*
- * counter.c
+ * project/counter.c
  *		Per-project counters (participants.project_counter): the numbers of
  *		generated participantIdentifiers, the event ids and the ids of segment
  *		membership episodes, so that nothing a caller sees counts another

@@ -1,7 +1,7 @@
 /*
  * project/project.h
  *		Projects: their settings and custom field definitions, cached per
- *		backend, the lock of their participant writes (project.c), and their
+ *		backend, the lock of their participant adds (projects.c), and their
  *		counters (counter.c).
  */
 #ifndef PT_PROJECT_H
@@ -26,7 +26,7 @@ typedef struct PtProject
 	PtFieldDef *fields;
 } PtProject;
 
-/* project.c */
+/* projects.c */
 extern PtProject *PtGetProject(pg_uuid_t *project_id);
 extern PtFieldType PtProjectFieldType(PtProject *project, const char *name);
 extern void PtInitProjectCache(void);

@@ -1,8 +1,10 @@
 /*
- * project.c
- *		Projects: create_project, and a per-backend cache of each project's
- *		settings and custom field definitions, invalidated across backends
- *		by a statement trigger on the project and custom_field tables.
+ * project/projects.c
+ *		Projects: create_project (and what other parts register for a new
+ *		project), a per-backend cache of each project's settings and custom
+ *		field definitions, invalidated across backends by a statement trigger
+ *		on the project and custom_field tables, and the lock of a project's
+ *		participant adds.
  */
 #include "postgres.h"
 

@@ -1,7 +1,7 @@
 /*
- * filter.c
+ * search/filter.c
  *		The filter language of query_participants and dynamic segments
- *		(SPEC sections 3 and 5): parsed and validated once into a PtFilter,
+ *		(doc/search.md, doc/segments.md): parsed and validated once into a PtFilter,
  *		which then becomes either SQL conditions (a search, a segment
  *		rebuild) or a test of one participant record in C (the trigger that
  *		keeps dynamic segments current). Both back ends follow the same

@@ -1,6 +1,6 @@
 /*
- * query.c
- *		query_participants (SPEC section 3): validates its arguments, builds
+ * search/query.c
+ *		query_participants (doc/search.md): validates its arguments, builds
  *		one parameterized statement (values and custom field names only ever
  *		as parameters), runs it and returns a page of participants with the
  *		total. Also the immutable helpers the statement (and its indexes) use.

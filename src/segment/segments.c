@@ -348,8 +348,8 @@ ResolveParticipants(pg_uuid_t *project_id, Jsonb *list, bool query_by_id, int *n
 		return array;
 
 	/*
-	 * Lock them as the new episodes' foreign key will, in id order (README,
-	 * "Concurrency"): a participant deleted since it was found is then
+	 * Lock them as the new episodes' foreign key will, in id order
+	 * (doc/concurrency.md): a participant deleted since it was found is then
 	 * missing here, and PT404, rather than a foreign key violation
 	 */
 	args[0] = UUIDPGetDatum(project_id);

@@ -1,5 +1,5 @@
 /*
- * status.c
+ * study/status.c
  *		Study participant statuses (doc/studies.md): the 22 statuses, each
  *		project's transition graph (table status_transition, cached per
  *		backend), the trigger that enforces it and has an event written for
@@ -610,7 +610,7 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 	{
 		int			k;
 
-		/* a restored row arrives with its history (README, Reliability) */
+		/* a restored row arrives with its history (doc/reliability.md, "Dump and restore") */
 		if (PtInRestore())
 			return PointerGetDatum(newt);
 		/* a key left null: the NOT NULL constraint reports it, after this */

@@ -1,6 +1,6 @@
 /*
- * study.c
- *		Studies (SPEC section 6): create_study, update_study, get_study,
+ * study/studies.c
+ *		Studies (doc/studies.md): create_study, update_study, get_study,
  *		add_study_participants, set_participant_status, study_participants,
  *		status_history, eligible_participants and events_since. The rules
  *		of a status change live in status.c's trigger, so that a raw UPDATE
@@ -25,7 +25,7 @@
 
 #include "study/study.h"
 
-/* The study object of SPEC section 6, for study st */
+/* The study object (doc/studies.md), for study st */
 #define STUDY_JSON \
 	"pg_catalog.jsonb_build_object('studyID', st.id, 'studyName', st.name, " \
 	"'allowlist', coalesce((SELECT pg_catalog.jsonb_agg(ss.segment_id ORDER BY ss.position) " \
@@ -936,7 +936,7 @@ CheckCode(pg_uuid_t *project_id, pg_uuid_t *study_id, const char *code)
 /*
  * Lock the participant as the membership rows of a completion code's
  * actions will (their foreign key), before its study participant row: the
- * lock order of README, "Concurrency" (participant rows before study
+ * lock order of doc/concurrency.md (participant rows before study
  * participant rows, which a deletion or an opt-out of the participant
  * follows too)
  */

@@ -1,6 +1,6 @@
 /*
  * study/study.h
- *		Studies: their functions (study.c), the statuses and each project's
+ *		Studies: their functions (studies.c), the statuses and each project's
  *		status graph (status.c), and events with the feed (events.c).
  */
 #ifndef PT_STUDY_H
