@@ -14,7 +14,7 @@ SELECT conrelid::regclass AS tbl, pg_get_constraintdef(oid) AS def
 FROM pg_constraint WHERE connamespace = 'participants'::regnamespace AND contype IN ('p', 'u', 'f')
 ORDER BY 1, 2;
 
--- every primary key and unique index has project_id first (SPEC section 1)
+-- every primary key and unique index has project_id first (doc/scaling-out.md)
 SELECT indexrelid::regclass AS idx, indisunique AS is_unique, pg_get_indexdef(indexrelid) LIKE '%(project_id,%' AS has_project_id
 FROM pg_index WHERE indrelid = 'participants.participant'::regclass ORDER BY 1;
 SELECT count(*) AS unique_without_project_id FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid

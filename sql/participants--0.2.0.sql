@@ -13,7 +13,7 @@ Errors map to HTTP statuses: 22023, 22007, 22008 -> 400 (invalid input); 42501 -
 REVOKE ALL ON SCHEMA participants FROM PUBLIC;
 
 ------------------------------------------------------------------------------
--- Tables. Every key includes project_id (SPEC section 1), so every table but
+-- Tables. Every key includes project_id (doc/scaling-out.md), so every table but
 -- project can be distributed by project_id.
 ------------------------------------------------------------------------------
 
@@ -86,7 +86,7 @@ CREATE TABLE participants.custom_field (
 COMMENT ON TABLE participants.custom_field IS
 'Declared custom fields of a project: typed and validated on every write.';
 
--- Segments (SPEC section 5): a static segment (participant group) has members
+-- Segments (doc/segments.md): a static segment (participant group) has members
 -- added and removed by hand; a dynamic one has a filter, and its membership
 -- is kept by the database (participant_segments_sync, segment_sync).
 CREATE TABLE participants.segment (
@@ -136,7 +136,7 @@ CREATE INDEX segment_membership_segment_idx ON participants.segment_membership
 CREATE INDEX segment_membership_participant_idx ON participants.segment_membership
 	(project_id, participant_id);
 
--- Studies (SPEC section 6). A study names allowlist and blocklist segments
+-- Studies (doc/studies.md). A study names allowlist and blocklist segments
 -- (study_segment) and completion codes with their actions; its participants
 -- (study_participant) each have a status that moves along the project's
 -- transition graph (status_transition), with an event for every move.

@@ -32,7 +32,7 @@
 // Checks (each failure is a finding, written as a JSON line to --findings):
 //   1. the backend never crashes (lost connection, "terminating connection"; with --log, the
 //      server log written during the run has no "terminated by signal" / "was terminated");
-//   2. every error raised by a function has a SQLSTATE of SPEC §7
+//   2. every error raised by a function has one of the documented SQLSTATEs (doc/errors.md)
 //      (22023 22007 22008 23505 PT404 PT409 42501);
 //   3. the tables are unchanged after rejected calls (fingerprint of every participants.*
 //      table and of the names of the schema's indexes: after every rejected call for the
@@ -45,7 +45,7 @@
 // (with its prelude) against a fresh dataset and prints its arguments, a psql statement and the
 // full error. The ids of the dataset differ from run to run; everything else is the same.
 // --keep keeps the database; --selftest makes calls 5-7 a lost connection, an error outside
-// SPEC §7 and a committed change, to check the checks (exit status 1 expected).
+// the documented SQLSTATEs and a committed change, to check the checks (exit status 1 expected).
 'use strict';
 
 const fs = require('fs');
@@ -191,9 +191,9 @@ function setKey(obj, key, value) {
 }
 
 // ---------------------------------------------------------------------------------------
-// The API contract (SPEC §2-§7)
+// The API contract (doc/)
 
-const SPEC_SQLSTATES = new Set(['22023', '22007', '22008', '23505', 'PT404', 'PT409', '42501']);
+const DOCUMENTED_SQLSTATES = new Set(['22023', '22007', '22008', '23505', 'PT404', 'PT409', '42501']);
 const JSONB_INPUT_SQLSTATES = new Set(['22P02', '22P05', '54001', '22003', '22021', '54000']);
 
 const DEMO_KEYS = ['email', 'firstName', 'middleName', 'lastName', 'dateOfBirth', 'preferredLanguage',
@@ -1095,7 +1095,7 @@ const FUNCTIONS = Object.keys(SIGNATURES);
 const SELFTEST = {
 	// a lost connection (the backend ends itself: FATAL 57P01)
 	selftest_crash: 'SELECT length(pg_terminate_backend(pg_backend_pid())::text)',
-	// an error outside SPEC §7 (22012)
+	// an error outside the documented SQLSTATEs (22012)
 	selftest_sqlstate: 'SELECT length((1 / (length($1::text) - 4))::text)',
 	// a change that survives the rollback (written and committed by another connection)
 	selftest_write: 'SELECT length(participants.get_participant($1::uuid, $2::text)::text)',
@@ -1448,7 +1448,7 @@ async function main() {
 			if (e.code === '57014') {
 				stats.badSqlstate++;
 				record({ kind: 'timeout', sqlstate: e.code, message: e.message, ...describe(i, call), ...(isPrelude ? { function: c.fn, inPreludeOf: call.fn } : {}) });
-			} else if (!SPEC_SQLSTATES.has(e.code)) {
+			} else if (!DOCUMENTED_SQLSTATES.has(e.code)) {
 				stats.badSqlstate++;
 				record({ kind: 'sqlstate', sqlstate: e.code, message: e.message, detail: e.detail || null,
 					hint: e.hint || null, where: trunc(e.where, 300) || null, ...describe(i, call), ...(isPrelude ? { function: c.fn, inPreludeOf: call.fn } : {}) });
@@ -1630,7 +1630,7 @@ async function main() {
 	// ---- TAP ----
 	out('1..3');
 	out(`${stats.crashes ? 'not ok' : 'ok'} - fuzz: ${callsDone} calls, no backend crash${stats.crashes ? ` (${stats.crashes} crash findings)` : ''}`);
-	out(`${stats.badSqlstate ? 'not ok' : 'ok'} - fuzz: every rejection has a SPEC SQLSTATE${stats.badSqlstate ? ` (${stats.badSqlstate} did not)` : ''}`);
+	out(`${stats.badSqlstate ? 'not ok' : 'ok'} - fuzz: every rejection has a documented SQLSTATE${stats.badSqlstate ? ` (${stats.badSqlstate} did not)` : ''}`);
 	out(`${stats.fingerprintMismatch ? 'not ok' : 'ok'} - fuzz: tables unchanged after rejected calls${stats.fingerprintMismatch ? ` (${stats.fingerprintMismatch} changes)` : ''}`);
 	process.exitCode = findings.length ? 1 : 0;
 }

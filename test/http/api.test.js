@@ -13,7 +13,7 @@ const { token, sign } = require('./token.js');
 
 const BASE = process.env.PT_HTTP_URL || 'http://127.0.0.1:3000';
 
-// The API: every SPEC function, STABLE (GET and POST) or VOLATILE (POST)
+// The API: every documented function, STABLE (GET and POST) or VOLATILE (POST)
 const READERS = ['get_participant', 'query_participants', 'custom_fields', 'get_segment',
 	'list_segments', 'segment_history', 'participant_segments', 'get_study',
 	'study_participants', 'status_history', 'eligible_participants', 'events_since', 'event_channel'];

@@ -1,4 +1,4 @@
--- pgTAP: every error path of the participant functions with its exact SPEC SQLSTATE
+-- pgTAP: every error path of the participant functions with its exact documented SQLSTATE
 BEGIN;
 SELECT plan(46);
 

@@ -28,7 +28,7 @@ SELECT set_eq(format($$SELECT jsonb_object_keys(%L::jsonb)$$, :'added'::jsonb->'
 	ARRAY['id', 'enrolled', 'enrollmentDate', 'withdrawDate', 'insertedDate', 'invitationStatus',
 	      'participantIdentifier', 'secondaryIdentifier', 'linkIdentifier', 'demographics',
 	      'customFields', 'excludeFromExport', 'institutionCode'],
-	'the participant object has exactly the SPEC keys');
+	'the participant object has exactly the documented keys');
 
 -- bulk: ordered, and all or nothing
 SELECT is(participants.upsert_participants(:'p', '[{"participantIdentifier": "X1"}, {"participantIdentifier": "X1", "demographics": {"city": "Peoria"}}]')->'totalUpdated',

@@ -1,7 +1,7 @@
 -- pgTAP: the status graph, walked edge by edge. Every transition of the
 -- default graph succeeds through set_participant_status and through a raw
 -- UPDATE, each writing one event with its prior status; every other pair of
--- the 22 statuses of SPEC section 6 is refused with PT409; unknown statuses
+-- the 22 statuses (doc/studies.md) is refused with PT409; unknown statuses
 -- are 22023. Study participants are placed at a status by the restore path
 -- (an INSERT with last_event_id in a restore session, row_security off as
 -- pg_dump's output sets it: it writes no event).
@@ -30,7 +30,7 @@ SELECT plan(15 + 2 * (SELECT count(*)::int FROM edge) + (SELECT count(*)::int FR
 
 -- the graph itself
 SELECT is((SELECT count(*)::int FROM participants.default_status_transitions()), (SELECT count(*)::int FROM edge),
-	'every transition of the default graph joins two SPEC statuses');
+	'every transition of the default graph joins two documented statuses');
 SELECT is((SELECT count(*)::int FROM edge WHERE from_status IN ('COMPLETED_STUDY', 'CANCELLED', 'OPTED_OUT')), 0,
 	'no transition leaves COMPLETED_STUDY, CANCELLED or OPTED_OUT');
 SELECT set_eq($$SELECT name, x FROM spec_status, unnest(ARRAY['CANCELLED', 'OPTED_OUT']) x
