@@ -7,10 +7,11 @@
 # psql session, so a block may use the psql variables an earlier one set
 # (\gset). A block marked `sql error=SQLSTATE` must end with a statement that
 # fails with exactly that SQLSTATE, every earlier statement of it succeeding.
-# Prints one TAP line per block (ok N - doc/page.md:LINE (sql)); a failed block
-# stops its own file only, and the file's later blocks are reported as not ok
-# (skipped after failure). Ends with "# docs: N blocks, M failed"; exits
-# non-zero when a block failed. Roles named doc_* (the examples' roles) are
+# Prints one TAP line per block (ok N - doc/page.md:LINE (sql), or (error=X));
+# a failed block is "not ok" with psql's error and the block's first line
+# under it, and stops its own file only: the file's later blocks are reported
+# "not ok ... not checked after the failure", the next file runs. Ends with
+# "# docs: N blocks, M failed"; exits non-zero when a block failed. Roles named doc_* (the examples' roles) are
 # dropped before and after each file. With DOCS_OUTPUT=DIR, each file's queries
 # and their results are written to DIR/<file>.out, its messages to DIR/<file>.err.
 set -euo pipefail
@@ -209,7 +210,7 @@ AWK
                 errs=$(sed -n "/^@@doc-block $n\$/,/^@@doc-state $n /p" "$err.mapped" | grep -cE '^[^ ]+:[0-9]+: ERROR: ' || true)
                 if [ "$errs" -ne 1 ]; then
                     status="not ok"; desc+=" $errs statements failed, expected only the last one"
-                    diag=$(sed -n "/^@@doc-block $n\$/,/^@@doc-state $n /p" "$err.mapped" | grep -E ': ERROR: |^(DETAIL|HINT): ' | sed 's/^/#   /')
+                    diag=$(sed -n "/^@@doc-block $n\$/,/^@@doc-state $n /p" "$err.mapped" | grep -E ': ERROR: |^(DETAIL|HINT): ' | sed 's/^/#   /' || true)
                 fi
             fi
         elif grep -qx "@@doc-block $n" "$err.mapped"; then
@@ -220,10 +221,10 @@ AWK
             elif [ -n "${expects[$i]}" ] && [ -n "$state" ]; then
                 desc+=" expected SQLSTATE ${expects[$i]}, got $state"
             fi
-            diag=$(sed -n "/^@@doc-block $n\$/,\$p" "$err.mapped" | grep -vE '^@@doc-|^LOCATION: |^NOTICE: |^psql:.*: NOTICE: |: NOTICE: ' | head -n 8 | sed 's/^/#   /')
+            diag=$(sed -n "/^@@doc-block $n\$/,\$p" "$err.mapped" | grep -vE '^@@doc-|^LOCATION: |^NOTICE: |^psql:.*: NOTICE: |: NOTICE: ' | head -n 8 | sed 's/^/#   /' || true)
         else
             status="not ok"; desc+=" not run (psql stopped before it)"
-            diag=$(grep -vE '^@@doc-|^LOCATION: ' "$err.mapped" | tail -n 5 | sed 's/^/#   /')
+            diag=$(grep -vE '^@@doc-|^LOCATION: ' "$err.mapped" | tail -n 5 | sed 's/^/#   /' || true)
         fi
         echo "$status $total - $desc"
         if [ "$status" != ok ]; then

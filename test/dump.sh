@@ -4,7 +4,7 @@
 # Dump and restore: the data of the participants extension survives pg_dump
 # into a fresh database, both as a custom-format dump loaded with pg_restore and
 # as a plain dump replayed with psql -f (doc/reliability.md; pg_restore runs
-# sequentially, without -j, as README's Segments section asks). A restore runs
+# sequentially, without -j, as doc/segments.md asks). A restore runs
 # CREATE EXTENSION first, which creates the extension's triggers, and then loads
 # the rows with COPY, so every trigger sees the restored rows; this proves that
 # none of them rejects, duplicates or re-emits anything:

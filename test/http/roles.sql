@@ -1,5 +1,5 @@
 -- test/http/roles.sql: PostgREST's roles for the participants extension
--- (README.md, "HTTP (PostgREST)"). Run as a superuser in the database that
+-- (doc/http.md). Run as a superuser in the database that
 -- has the extension; safe to run again.
 --
 --   participants_authenticator  PostgREST logs in as it; may become the roles below
