@@ -107,6 +107,8 @@ extern int	PtExecutePlan(struct _SPI_plan *plan, Datum *args, const char *nulls,
 						  bool read_only, long count);
 extern bool PtRunValue(struct _SPI_plan **slot, const char *sql, int nargs, Oid *types,
 					   Datum *args, const char *nulls, bool read_only, Datum *value, bool *isnull);
+extern bool PtRowExists(struct _SPI_plan **slot, const char *sql, int nargs, Oid *types,
+						Datum *args, const char *nulls, bool read_only);
 extern ErrorData *PtSubtransaction(void (*fn) (void *arg), void *arg);
 extern Jsonb *PtJsonbStatement(struct _SPI_plan **slot, const char *sql, int nargs, Oid *types,
 							   Datum *args, const char *nulls, bool read_only);

@@ -80,6 +80,25 @@ PtRunValue(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *args
 }
 
 /*
+ * Whether a statement (prepared into *slot on first use) returns a row, in
+ * an SPI connection of its own: the existence checks and row locks that
+ * take a row or an error
+ */
+bool
+PtRowExists(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *args,
+			const char *nulls, bool read_only)
+{
+	Datum		v;
+	bool		isnull;
+	bool		found;
+
+	SPI_connect();
+	found = PtRunValue(slot, sql, nargs, types, args, nulls, read_only, &v, &isnull);
+	SPI_finish();
+	return found;
+}
+
+/*
  * Run a statement (prepared into *slot on first use) that returns one jsonb
  * value, copied into the caller's memory; NULL when it returns no row (or a
  * null)

@@ -244,18 +244,11 @@ CheckSegment(pg_uuid_t *project_id, pg_uuid_t *segment_id)
 	static SPIPlanPtr plan = NULL;
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		args[2];
-	Datum		v;
-	bool		isnull;
-	bool		found;
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(segment_id);
-	SPI_connect();
-	found = PtRunValue(&plan, "SELECT 1 FROM participants.segment "
-					   "WHERE project_id = $1 AND id = $2", 2, types,
-					   args, NULL, true, &v, &isnull);
-	SPI_finish();
-	if (!found)
+	if (!PtRowExists(&plan, "SELECT 1 FROM participants.segment "
+					 "WHERE project_id = $1 AND id = $2", 2, types, args, NULL, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_PT_NOT_FOUND),
 				 errmsg("segment %s not found", PtUuidText(segment_id)),

@@ -46,14 +46,7 @@ static Oid
 SegmentRelid(void)
 {
 	if (!OidIsValid(segment_relid))
-	{
-		Oid			relid = get_relname_relid("segment",
-											  get_namespace_oid("participants", false));
-
-		if (!OidIsValid(relid))
-			elog(ERROR, "table participants.segment does not exist");
-		segment_relid = relid;
-	}
+		segment_relid = PtTableRelid("segment");
 	return segment_relid;
 }
 

@@ -109,20 +109,14 @@ CheckNameFree(pg_uuid_t *project_id, const char *name, pg_uuid_t *self)
 	static SPIPlanPtr plan = NULL;
 	Oid			types[3] = {UUIDOID, TEXTOID, UUIDOID};
 	Datum		args[3];
-	Datum		v;
-	bool		isnull;
-	bool		taken;
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = CStringGetTextDatum(name);
 	args[2] = self ? UUIDPGetDatum(self) : (Datum) 0;
-	SPI_connect();
-	taken = PtRunValue(&plan, "SELECT 1 FROM participants.segment WHERE project_id = $1 "
-					   "AND pg_catalog.lower(name) = pg_catalog.lower($2) "
-					   "AND id IS DISTINCT FROM $3", 3, types,
-					   args, self ? "   " : "  n", true, &v, &isnull);
-	SPI_finish();
-	if (taken)
+	if (PtRowExists(&plan, "SELECT 1 FROM participants.segment WHERE project_id = $1 "
+					"AND pg_catalog.lower(name) = pg_catalog.lower($2) "
+					"AND id IS DISTINCT FROM $3", 3, types,
+					args, self ? "   " : "  n", true))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
 				 errmsg("segment name \"%s\" is already taken in this project", name),

@@ -157,21 +157,8 @@ PtCheckStatus(const char *name, const char *key)
 	return s;
 }
 
-/* ------------------------------------------------------------------------
- * Relations and locks
- * ------------------------------------------------------------------------
- */
+/* The graph table's oid: looked up on first use, or set by its statement trigger */
 static Oid	transition_relid = InvalidOid;
-
-static Oid
-ExtRelid(const char *name)
-{
-	Oid			relid = get_relname_relid(name, get_namespace_oid("participants", false));
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "relation participants.%s does not exist", name);
-	return relid;
-}
 
 /* ------------------------------------------------------------------------
  * Per-backend cache of each project's graph: for each status, a bit per
@@ -195,7 +182,6 @@ static bool graph_written_in_xact = false;
 
 /* new rows' pending events (see the top of the file), this transaction */
 static HTAB *pending_events = NULL;
-
 
 static void
 GraphCacheReset(Oid relid)
@@ -264,7 +250,7 @@ ProjectGraph(pg_uuid_t *project_id)
 
 	InitStatusCallbacks();
 	if (!OidIsValid(transition_relid))
-		transition_relid = ExtRelid("status_transition");
+		transition_relid = PtTableRelid("status_transition");
 	resets = graph_cache_resets;
 	if (graph_cache != NULL)
 	{

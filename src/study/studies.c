@@ -75,16 +75,10 @@ CheckStudy(pg_uuid_t *project_id, pg_uuid_t *study_id, int lock)
 	};
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		args[2];
-	Datum		v;
-	bool		isnull;
-	bool		found;
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(study_id);
-	SPI_connect();
-	found = PtRunValue(&plans[lock], sql[lock], 2, types, args, NULL, lock == 0, &v, &isnull);
-	SPI_finish();
-	if (!found)
+	if (!PtRowExists(&plans[lock], sql[lock], 2, types, args, NULL, lock == 0))
 		StudyNotFound(study_id);
 }
 
@@ -914,19 +908,13 @@ CheckCode(pg_uuid_t *project_id, pg_uuid_t *study_id, const char *code)
 	static SPIPlanPtr plan = NULL;
 	Oid			types[3] = {UUIDOID, UUIDOID, TEXTOID};
 	Datum		args[3];
-	Datum		v;
-	bool		isnull;
-	bool		found;
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(study_id);
 	args[2] = CStringGetTextDatum(code);
-	SPI_connect();
-	found = PtRunValue(&plan, "SELECT 1 FROM participants.completion_code "
+	if (!PtRowExists(&plan, "SELECT 1 FROM participants.completion_code "
 					 "WHERE project_id = $1 AND study_id = $2 AND code = $3",
-					 3, types, args, NULL, true, &v, &isnull);
-	SPI_finish();
-	if (!found)
+					 3, types, args, NULL, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for \"completion_code\": the study has no code \"%s\"", code),
@@ -946,18 +934,12 @@ LockForCode(pg_uuid_t *project_id, pg_uuid_t *person, const char *participant)
 	static SPIPlanPtr plan = NULL;
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		args[2];
-	Datum		v;
-	bool		isnull;
-	bool		found;
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(person);
-	SPI_connect();
-	found = PtRunValue(&plan, "SELECT 1 FROM participants.participant "
-					   "WHERE project_id = $1 AND id = $2 FOR KEY SHARE",
-					   2, types, args, NULL, false, &v, &isnull);
-	SPI_finish();
-	if (!found)
+	if (!PtRowExists(&plan, "SELECT 1 FROM participants.participant "
+					 "WHERE project_id = $1 AND id = $2 FOR KEY SHARE",
+					 2, types, args, NULL, false))
 		ereport(ERROR,
 				(errcode(ERRCODE_PT_NOT_FOUND),
 				 errmsg("participant \"%s\" not found", participant)));
