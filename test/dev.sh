@@ -360,8 +360,7 @@ cmd_test() {
     stop_postgrest "$data/pg"
     grep -vE '^ok |^ *#|^ *$|^TAP version|^ *---|^ *\.\.\.|^ *duration_ms|^1\.\.' "$out/http.txt" | head -60 || true
     grep -E '^# (tests|pass|fail) ' "$out/http.txt" || true
-    read -r p f < <(count_tap "$out/http.txt")
-    if [ "$http_rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    read -r p f < <(count_tap "$out/http.txt" "$http_rc")
     [ "$f" -eq 0 ] || rc=1
     passed=$((passed + p)); failed=$((failed + f))
 
