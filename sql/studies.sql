@@ -325,3 +325,13 @@ SELECT count(*) AS t01_rows FROM participants.study_participant sp
 WHERE sp.project_id = :'sp' AND NOT EXISTS (SELECT 1 FROM participants.participant p WHERE p.project_id = sp.project_id AND p.id = sp.participant_id);
 SELECT count(*) AS orphan_events FROM participants.event e
 WHERE e.project_id = :'sp' AND NOT EXISTS (SELECT 1 FROM participants.participant p WHERE p.project_id = e.project_id AND p.id = e.person_id);
+
+-- a new session whose first study work is adding participants, in two transactions:
+-- each first event is pending until its row is in, in memory of the transaction
+-- (the second add once read the first transaction's freed memory and crashed)
+SELECT participants.upsert_participant(:'sp', '{"participantIdentifier": "N01"}') IS NOT NULL AS n01,
+       participants.upsert_participant(:'sp', '{"participantIdentifier": "N02"}') IS NOT NULL AS n02;
+\c
+SELECT participants.add_study_participants(:'sp', :'open', '["N01"]')->>'added' AS added_first;
+SELECT participants.add_study_participants(:'sp', :'open', '["N02"]')->>'added' AS added_second;
+SELECT participants.add_study_participants(:'sp', :'open', '["N01", "N02"]')->'skipped' AS skipped;

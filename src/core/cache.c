@@ -19,7 +19,7 @@
 
 #include "core/core.h"
 
-#define MAX_RESETS 8
+#define MAX_RESETS 16
 
 static PtCacheReset resets[MAX_RESETS];
 static int	nresets = 0;

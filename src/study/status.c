@@ -491,6 +491,8 @@ AddPending(pg_uuid_t *project_id, int64 id, pg_uuid_t *sp)
 	{
 		HASHCTL		ctl;
 
+		/* the transaction callback forgets the table when its memory goes */
+		InitStatusCallbacks();
 		memset(&ctl, 0, sizeof(ctl));
 		ctl.keysize = offsetof(PendingEvent, sp);
 		ctl.entrysize = sizeof(PendingEvent);
