@@ -814,7 +814,7 @@ COMMENT ON VIEW participants.study_summary IS
 'One row per study: project, name, participants, how many reached a final status, allowlist and blocklist segment names, completion codes, created date.';
 
 ------------------------------------------------------------------------------
--- Privileges: nothing for PUBLIC; README.md shows the grants per role.
+-- Privileges: nothing for PUBLIC; doc/access.md shows the grants per role.
 ------------------------------------------------------------------------------
 
 REVOKE ALL ON ALL TABLES IN SCHEMA participants FROM PUBLIC;

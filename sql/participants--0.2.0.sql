@@ -982,7 +982,7 @@ CREATE POLICY project_confinement ON participants.project_access
 	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
 
 ------------------------------------------------------------------------------
--- Privileges: nothing for PUBLIC; README.md shows the grants per role.
+-- Privileges: nothing for PUBLIC; doc/access.md shows the grants per role.
 ------------------------------------------------------------------------------
 
 REVOKE ALL ON ALL TABLES IN SCHEMA participants FROM PUBLIC;

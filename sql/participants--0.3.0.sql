@@ -1056,7 +1056,7 @@ CREATE POLICY project_confinement ON participants.project_counter
 ALTER TABLE participants.segment_recheck ENABLE ROW LEVEL SECURITY;
 
 ------------------------------------------------------------------------------
--- Privileges: nothing for PUBLIC; README.md shows the grants per role.
+-- Privileges: nothing for PUBLIC; doc/access.md shows the grants per role.
 ------------------------------------------------------------------------------
 
 REVOKE ALL ON ALL TABLES IN SCHEMA participants FROM PUBLIC;

@@ -1,4 +1,4 @@
--- privileges: nothing for PUBLIC; the documented roles can do what README says.
+-- privileges: nothing for PUBLIC; the documented roles (doc/access.md) can do what it says.
 -- API functions need only EXECUTE: they check the caller's project, then work
 -- as the extension's owner. Raw SQL needs table privileges and is held to the
 -- same rules by triggers and row-level security.
@@ -27,7 +27,7 @@ SELECT err($$SELECT participants.get_participant(pid('main'), 'MDH-0001')$$) AS 
 SELECT err($$SELECT count(*) FROM participants.participant$$) AS nobody_table;
 RESET ROLE;
 
--- the application role of README.md: every API function, confined to the
+-- the application role of doc/access.md: every API function, confined to the
 -- projects granted in participants.project_access; no table privileges
 CREATE ROLE regress_app;
 GRANT USAGE ON SCHEMA participants TO regress_app;
@@ -55,7 +55,7 @@ SELECT serr($$SELECT participants.get_participant(pid('other'), 'x')$$) AS app_o
 SELECT err($$SELECT participants.create_project('App project')$$) AS app_create_project;
 RESET ROLE;
 
--- with table privileges (README: raw SQL), the rules hold for raw writes too
+-- with table privileges (doc/access.md: raw SQL), the rules hold for raw writes too
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA participants TO regress_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA participants TO regress_app;
 GRANT EXECUTE ON FUNCTION participants.allowed_projects, participants.participant_search_text,
@@ -66,7 +66,7 @@ SELECT err($$UPDATE participants.participant SET first_name = 'Max' WHERE partic
 SELECT count(DISTINCT project_id) AS app_sees_projects FROM participants.participant;
 RESET ROLE;
 
--- the read-only role of README.md: the reading functions, never a write
+-- the read-only role of doc/access.md: the reading functions, never a write
 CREATE ROLE regress_reader;
 GRANT USAGE ON SCHEMA participants TO regress_reader;
 GRANT EXECUTE ON FUNCTION participants.get_participant, participants.custom_fields,

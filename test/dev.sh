@@ -371,6 +371,13 @@ cmd_test() {
     passed=$((passed + p)); failed=$((failed + f))
     echo "dump and restore: $p passed, $f failed"
 
+    log "documentation examples (every sql block of README.md and doc/, in order)"
+    st=0; bash "$ROOT/test/docs.sh" "$data/pg/sock" "$TEST_PORT" >"$out/docs.txt" 2>&1 || st=$?
+    grep -E '^not ok|^#' "$out/docs.txt" | head -60 || true
+    read -r p f < <(count_tap "$out/docs.txt" "$st")
+    passed=$((passed + p)); failed=$((failed + f))
+    echo "documentation examples: $p passed, $f failed"
+
     log "event feed on a hot standby (pg_basebackup replica)"
     st=0; bash "$ROOT/test/standby.sh" "$data/pg/sock" "$TEST_PORT" >"$out/standby.txt" 2>&1 || st=$?
     grep -E '^(not )?ok - |^#' "$out/standby.txt" | grep -v '^ok - ' || true

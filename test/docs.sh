@@ -7,7 +7,7 @@
 # psql session, so a block may use the psql variables an earlier one set
 # (\gset). A block marked `sql error=SQLSTATE` must end with a statement that
 # fails with exactly that SQLSTATE, every earlier statement of it succeeding.
-# Prints one TAP line per block (ok N - doc/page.md:LINE (sql), or (error=X));
+# Prints one TAP line per block (ok N - doc/<page>.md:LINE (sql), or (error=X));
 # a failed block is "not ok" with psql's error and the block's first line
 # under it, and stops its own file only: the file's later blocks are reported
 # "not ok ... not checked after the failure", the next file runs. Ends with
@@ -244,6 +244,58 @@ while IFS= read -r f; do files+=("doc/$(basename "$f")"); done \
 for f in "${files[@]}"; do
     report_file "$f"
 done
+
+# headings of FILE as GitHub anchors: lower case, punctuation dropped,
+# spaces to hyphens, a repeated heading gets -1, -2, ...
+anchors() {
+    awk '
+    /^(```|~~~)/ { fence = !fence; next }
+    fence { next }
+    /^#+ / {
+        h = $0; sub(/^#+ +/, "", h); sub(/ +#* *$/, "", h)
+        h = tolower(h); gsub(/[^a-z0-9 _-]/, "", h); gsub(/ /, "-", h)
+        if (h in seen) { seen[h]++; print h "-" seen[h] } else { seen[h] = 0; print h }
+    }' "$1"
+}
+
+# every relative link of README.md and doc/*.md, [text](path#anchor), leads to
+# a file of the repository and, with an anchor, to a heading of that file
+links_total=0 links_bad=0
+for f in "${files[@]}"; do
+    dir=$(dirname "$ROOT/$f")
+    while IFS= read -r target; do
+        case $target in http://*|https://*|mailto:*) continue ;; esac
+        links_total=$((links_total + 1))
+        path=${target%%#*} anchor=""
+        [ "$path" = "$target" ] || anchor=${target#*#}
+        if [ -z "$path" ]; then file=$ROOT/$f; else file=$dir/$path; fi
+        if [ ! -e "$file" ]; then
+            links_bad=$((links_bad + 1)); echo "#   $f: link to a missing file: $target"
+        elif [ -n "$anchor" ] && ! anchors "$file" | grep -qxF "$anchor"; then
+            links_bad=$((links_bad + 1)); echo "#   $f: link to a missing heading: $target"
+        fi
+    done < <(grep -oE '\]\([^) ]+\)' "$ROOT/$f" | sed -E 's/^\]\(//; s/\)$//')
+done
+total=$((total + 1))
+if [ "$links_bad" -eq 0 ]; then
+    echo "ok $total - README.md and doc/: $links_total relative links lead to a file and heading"
+else
+    failed=$((failed + 1))
+    echo "not ok $total - README.md and doc/: $links_bad of $links_total relative links are broken"
+fi
+
+# every file of the repository that names a page doc/<name>.md names one that exists
+refs_bad=0
+while IFS=: read -r file ref; do
+    [ -e "$ROOT/$ref" ] || { refs_bad=$((refs_bad + 1)); echo "#   $file names $ref, which does not exist"; }
+done < <(cd "$ROOT" && grep -rIoE 'doc/[A-Za-z0-9_-]+\.md' --exclude-dir=.git --exclude-dir=node_modules . | sed 's|^\./||' | sort -u)
+total=$((total + 1))
+if [ "$refs_bad" -eq 0 ]; then
+    echo "ok $total - every doc/*.md page named in the repository exists"
+else
+    failed=$((failed + 1))
+    echo "not ok $total - $refs_bad references to doc/*.md pages that do not exist"
+fi
 
 echo "1..$total"
 echo "# docs: $total blocks, $failed failed"

@@ -53,7 +53,7 @@ typedef enum PtDemo
 extern const char *const pt_demo_keys[NUM_DEMO];	/* JSON keys */
 extern const char *const pt_demo_cols[NUM_DEMO];	/* table columns */
 
-/* Custom field types (doc/participants.md, "Custom fields") */
+/* Custom field types (doc/custom-fields.md) */
 typedef enum PtFieldType
 {
 	CF_UNDECLARED = 0,

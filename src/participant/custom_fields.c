@@ -1,6 +1,6 @@
 /*
  * participant/custom_fields.c
- *		Custom field definitions (doc/participants.md): define_custom_field,
+ *		Custom field definitions (doc/custom-fields.md): define_custom_field,
  *		custom_fields and drop_custom_field. Defining a field converts the
  *		values participants already hold to its type, or refuses.
  */
