@@ -70,3 +70,17 @@ SELECT err($$UPDATE participants.participant SET project_id = pid('other') WHERE
 SELECT err($$UPDATE participants.participant SET id = gen_random_uuid() WHERE participant_identifier = 'V2'$$) AS raw_change_id;
 SELECT err($$INSERT INTO participants.participant (project_id, id, participant_identifier, email, mobile_phone) VALUES (pid('main'), gen_random_uuid(), 'RAW2', 'raw2@example.com', '+15550001111')$$) AS raw_good_insert;
 SELECT strip(participants.get_participant(pid('main'), 'RAW2')) AS raw_row;
+
+-- each read-only key's hint says where its value comes from
+DO $$
+DECLARE k text; h text;
+BEGIN
+	FOREACH k IN ARRAY ARRAY['enrolled', 'withdrawDate', 'linkIdentifier', 'addedToSegmentDate'] LOOP
+		BEGIN
+			PERFORM participants.upsert_participant(pid('main'), jsonb_build_object('participantIdentifier', 'V1', k, null));
+		EXCEPTION WHEN invalid_parameter_value THEN
+			GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+			RAISE NOTICE '%: %', k, h;
+		END;
+	END LOOP;
+END $$;

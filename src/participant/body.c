@@ -14,9 +14,18 @@
 #define MAX_IDENTIFIER_LEN	255
 #define MAX_TEXT_LEN		1000
 
-static const char *const readonly_keys[] = {
-	"enrolled", "enrollmentDate", "withdrawDate", "insertedDate",
-	"linkIdentifier", "addedToSegmentDate"
+/* keys that a read returns but a write may not send, with where they come from */
+static const struct
+{
+	const char *key;
+	const char *hint;
+}			readonly_keys[] = {
+	{"enrolled", "Remove it from the body; enroll_participant and withdraw_participant set it."},
+	{"enrollmentDate", "Remove it from the body; enroll_participant sets it."},
+	{"withdrawDate", "Remove it from the body; withdraw_participant sets it."},
+	{"insertedDate", "Remove it from the body; the database sets it when the participant is added."},
+	{"linkIdentifier", "Remove it from the body; the database generates it when the participant is added (the project setting linkIdentifiers)."},
+	{"addedToSegmentDate", "Remove it from the body; a search by segment returns it, from the participant's membership of that segment."}
 };
 
 #define KEY_BUF_LEN 512
@@ -290,11 +299,11 @@ ParseBodyKey(BodyParse *b, const char *name, const char *key, JsonbValue *v)
 	else
 	{
 		for (i = 0; i < lengthof(readonly_keys); i++)
-			if (strcmp(name, readonly_keys[i]) == 0)
+			if (strcmp(name, readonly_keys[i].key) == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("key \"%s\" is read-only", key),
-						 errhint("Remove it from the body; enrollment and withdrawal have functions of their own.")));
+						 errhint("%s", readonly_keys[i].hint)));
 		UnknownKey(key, "Participant keys are id, participantIdentifier, secondaryIdentifier, invitationStatus, demographics, customFields, excludeFromExport and institutionCode.");
 	}
 }
