@@ -38,7 +38,7 @@ need_root() {
 # user's.
 hand_back() {
     if [ -n "${SUDO_UID:-}" ] && [ "${SUDO_UID}" != 0 ]; then
-        find "$ROOT" -path "$ROOT/.pgdata" -prune -o -path "$ROOT/.git" -prune -o \
+        find "$ROOT" \( -path "$ROOT/.pgdata" ! -type l \) -prune -o -path "$ROOT/.git" -prune -o \
             -user root -exec chown -h "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" {} + 2>/dev/null || true
     fi
 }
@@ -47,7 +47,7 @@ hand_back() {
 # reach it; otherwise (a home directory is 0700 on Debian 12) a directory of
 # postgres's own under /var/lib, which .pgdata links to.
 run_data_dir() {
-    if runuser -u postgres -- test -x "$ROOT"; then
+    if (cd / && runuser -u postgres -- test -x "$ROOT"); then
         echo "$ROOT/.pgdata"
     else
         echo "/var/lib/participants-dev/$(basename "$ROOT")-$(printf '%s' "$ROOT" | md5sum | cut -c1-8)"
@@ -158,7 +158,9 @@ build_install() {
     make -C "$ROOT" -s PG_CONFIG=$PGBIN/pg_config install >/dev/null
 }
 
-as_pg() { runuser -u postgres -- "$@"; }
+# from /, which the postgres user can always enter (a checkout in a private
+# home directory would make pg_ctl and initdb complain about the working directory)
+as_pg() { (cd / && runuser -u postgres -- "$@"); }
 
 # start_cluster DATADIR PORT: initdb (if new) and start, socket in DATADIR/sock.
 # DATADIR is the postgres user's and readable by all (its db/ is private, as
@@ -168,7 +170,7 @@ start_cluster() {
     mkdir -p "$data"
     chown postgres:postgres "$data"
     chmod 755 "$data"
-    if ! runuser -u postgres -- test -x "$data"; then
+    if ! (cd / && runuser -u postgres -- test -x "$data"); then
         echo "error: user postgres cannot reach $data (a directory above it is private)." >&2
         echo "Fix: sudo chmod o+x $(dirname "$data")   (or clone the project elsewhere, e.g. under /opt or /srv)" >&2
         exit 1

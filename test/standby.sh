@@ -27,7 +27,9 @@ chown postgres:postgres "$WORK"
 FAILED=0
 HOLDER=
 
-as_pg() { runuser -u postgres -- "$@"; }
+# from /, which the postgres user can always enter (a checkout in a private
+# home directory would make pg_ctl and initdb complain about the working directory)
+as_pg() { (cd / && runuser -u postgres -- "$@"); }
 cleanup() {
     [ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null || true
     as_pg $BIN/pg_ctl -D "$WORK/standby" -m fast -w stop >/dev/null 2>&1 || true

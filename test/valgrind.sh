@@ -15,7 +15,9 @@ PORT=${PT_VALGRIND_PORT:-5450}
 D=$(mktemp -d /tmp/participants-valgrind.XXXXXX)
 chmod 755 "$D"
 chown postgres:postgres "$D"
-as_pg() { runuser -u postgres -- "$@"; }
+# from /, which the postgres user can always enter (a checkout in a private
+# home directory would make pg_ctl and initdb complain about the working directory)
+as_pg() { (cd / && runuser -u postgres -- "$@"); }
 cleanup() {
     as_pg $PGBIN/pg_ctl -D "$D/db" -m fast -w -t 120 stop >/dev/null 2>&1 || true
 }

@@ -32,6 +32,7 @@ const APP = 'participants_pool_test';	// this PostgREST's connections, among oth
 let db;					// the test's own superuser session
 let server;				// the PostgREST process
 let project;
+let pid;				// the backend of the pooled connection
 
 async function sql(text, params) {
 	return (await db.query(text, params)).rows;
@@ -50,7 +51,7 @@ function startPostgrest() {
 	const [cmd, args] = process.getuid && process.getuid() === 0
 		? ['runuser', ['-u', 'postgres', '--', 'env', ...Object.entries(env).filter(([k]) => k.startsWith('PGRST_')).map(([k, v]) => `${k}=${v}`), POSTGREST, conf]]
 		: [POSTGREST, [conf]];
-	server = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+	server = spawn(cmd, args, { env, cwd: '/', stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 async function waitForPostgrest() {
@@ -75,6 +76,14 @@ async function getParticipant(gate, header = 'x-test-gate') {
 	return { status: res.status, body: await res.json() };
 }
 
+// the backend pid of the session that serves a request (the gate reports it)
+async function requestPid() {
+	const r = await getParticipant(true, 'x-test-pid');
+	const m = /^pid: (\d+)$/.exec(r.body.message || '');
+	assert.ok(m, `the gate reports its pid: ${JSON.stringify(r.body)}`);
+	return Number(m[1]);
+}
+
 before(async () => {
 	db = new Client({ database: DB });
 	await db.connect();
@@ -92,6 +101,9 @@ before(async () => {
 	await sql(`CREATE SCHEMA test_pool`);
 	await sql(`CREATE FUNCTION test_pool.gate() RETURNS void LANGUAGE plpgsql AS $$
 		BEGIN
+			IF current_setting('request.headers', true)::json ->> 'x-test-pid' IS NOT NULL THEN
+				RAISE EXCEPTION 'pid: %', pg_backend_pid();
+			END IF;
 			IF current_setting('request.headers', true)::json ->> 'x-test-isolation' IS NOT NULL THEN
 				RAISE EXCEPTION 'isolation: %', current_setting('transaction_isolation');
 			END IF;
@@ -124,10 +136,11 @@ test('the granted role reads its project through the pooled connection, at REPEA
 	const r = await getParticipant(false);
 	assert.equal(r.status, 200, JSON.stringify(r.body));
 	assert.equal(r.body.participantIdentifier, 'POOL-1');
-	// besides PostgREST's own LISTEN connection (for schema reloads)
-	const [{ n }] = await sql(`SELECT count(*)::int AS n FROM pg_stat_activity
-		WHERE application_name = $1 AND datname = $2 AND query NOT ILIKE 'LISTEN%'`, [APP, DB]);
-	assert.equal(n, 1, 'one pooled connection');
+	// every request runs in one session of this PostgREST
+	pid = await requestPid();
+	const [row] = await sql(`SELECT application_name FROM pg_stat_activity WHERE pid = $1`, [pid]);
+	assert.equal(row && row.application_name, APP, `backend ${pid} is this PostgREST's pooled connection`);
+	assert.equal(await requestPid(), pid, 'a second request runs in the same session');
 	const iso = await getParticipant(true, 'x-test-isolation');
 	assert.match(iso.body.message, /^isolation: repeatable read$/, 'the role\'s requests run at REPEATABLE READ');
 });
@@ -152,6 +165,7 @@ test('a request whose snapshot predates a revocation is refused, and every later
 		const later = await getParticipant(false);
 		assert.equal(later.status, 403, `later request ${i + 1}: ${JSON.stringify(later.body)}`);
 	}
+	assert.equal(await requestPid(), pid, 'all of them ran in the session of the first test');
 });
 
 test('a grant committed again applies to the next request on that connection', async () => {
