@@ -63,6 +63,12 @@ INSERT INTO t SELECT 'main', participants.create_project('Main study', '{"partic
 INSERT INTO t SELECT 'other', participants.create_project('Other study', '{"linkIdentifiers": false}');
 INSERT INTO t SELECT 'strict', participants.create_project('Strict study', '{"strictCustomFields": true}');
 CREATE FUNCTION pid(n text) RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT id FROM t WHERE name = n $$;
+-- on a Citus cluster (test/citus.sh), every node reads t: a reference table
+DO $$ BEGIN
+	IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+		PERFORM create_reference_table('t');
+	END IF;
+END $$;
 
 SELECT t.name, p.name AS project, p.settings FROM t JOIN participants.project p USING (id) ORDER BY 1;
 

@@ -147,11 +147,14 @@ ForEachGrant(const pg_uuid_t *project, bool (*fn) (Oid role, const pg_uuid_t *pr
 
 	/* the callers accepted the invalidations committed so far */
 	LookUpTables();
-	rel = table_open(access_relid, AccessShareLock);
+	/* a reference table on a cluster: its shard here holds every grant */
+	rel = table_open(PtLocalTable(access_relid, NULL), AccessShareLock);
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	if (project != NULL)
 		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project));
-	scan = systable_beginscan(rel, access_index, project != NULL && OidIsValid(access_index),
+	scan = systable_beginscan(rel,
+							  OidIsValid(access_index) ? PtLocalIndex(access_index, access_relid, RelationGetRelid(rel)) : InvalidOid,
+							  project != NULL && OidIsValid(access_index),
 							  snap, project != NULL ? 1 : 0, &key);
 	while (!done && HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
@@ -322,6 +325,106 @@ RunWork(FunctionCallInfo fcinfo, PGFunction work, Oid save_userid, int save_sec)
 	return result;
 }
 
+/* ------------------------------------------------------------------------
+ * On a Citus cluster
+ * ------------------------------------------------------------------------
+ */
+
+/* Set while a call is forwarded: the node it reaches must hold the project */
+static bool forwarding = false;
+
+/*
+ * Run the call of fcinfo's function on the node that holds its project, and
+ * return its result. The call is sent as SELECT ... FROM fn(constants): the
+ * function is a distributed function (participants.distribute()), so Citus
+ * delegates it to the node that holds the project's shards, with the
+ * caller's identity, inside this transaction.
+ */
+static Datum
+ForwardCall(FunctionCallInfo fcinfo)
+{
+	Oid			fn = fcinfo->flinfo->fn_oid;
+	Oid			rettype;
+	Oid		   *argtypes;
+	int			nargs;
+	int			i;
+	StringInfoData sql;
+	bool		isnull;
+	Datum		result;
+	int16		typlen;
+	bool		typbyval;
+	bool		save = forwarding;
+
+	if (forwarding)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("could not run %s() on the node that holds project %s",
+						get_func_name(fn), PtUuidText(PG_GETARG_UUID_P(0))),
+				 errhint("Run participants.distribute() on the coordinator, so that the function is a distributed function.")));
+	rettype = get_func_signature(fn, &argtypes, &nargs);
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT r FROM %s(",
+					 quote_qualified_identifier(get_namespace_name(get_func_namespace(fn)), get_func_name(fn)));
+	for (i = 0; i < nargs; i++)
+	{
+		Oid			out;
+		bool		varlena;
+
+		if (i > 0)
+			appendStringInfoString(&sql, ", ");
+		if (PG_ARGISNULL(i))
+			appendStringInfo(&sql, "NULL::%s", format_type_be_qualified(argtypes[i]));
+		else
+		{
+			getTypeOutputInfo(argtypes[i], &out, &varlena);
+			appendStringInfo(&sql, "%s::%s",
+							 quote_literal_cstr(OidOutputFunctionCall(out, fcinfo->args[i].value)),
+							 format_type_be_qualified(argtypes[i]));
+		}
+	}
+	appendStringInfoString(&sql, ") AS r");
+	get_typlenbyval(rettype, &typlen, &typbyval);
+	forwarding = true;
+	PG_TRY();
+	{
+		SPI_connect();
+		if (SPI_execute(sql.data, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "forwarded call of %s() returned " UINT64_FORMAT " rows",
+				 get_func_name(fn), SPI_processed);
+		result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull)
+			result = SPI_datumTransfer(result, typbyval, typlen);
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		forwarding = save;
+	}
+	PG_END_TRY();
+	if (isnull)
+		PG_RETURN_NULL();
+	return result;
+}
+
+/*
+ * Run work with the settings a cluster needs: custom plans for the
+ * statements it runs (a generic plan of "project_id = $1" is one Citus
+ * cannot route)
+ */
+static Datum
+RunDistributed(FunctionCallInfo fcinfo, PGFunction work, Oid save_userid, int save_sec,
+			   Datum (*run) (FunctionCallInfo, PGFunction, Oid, int))
+{
+	int			nest = NewGUCNestLevel();
+	Datum		result;
+
+	(void) set_config_option("plan_cache_mode", "force_custom_plan", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	result = run(fcinfo, work, save_userid, save_sec);
+	AtEOXact_GUC(true, nest);
+	return result;
+}
+
 /*
  * Run a writing function's work in a subtransaction, and run it again when
  * PostgreSQL chose it as the victim of a deadlock: the subtransaction's
@@ -407,6 +510,9 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 		PreventCommandIfReadOnly(psprintf("%s()", get_func_name(fcinfo->flinfo->fn_oid)));
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
+	/* on a cluster, a call for a project another node holds runs there */
+	if (project_arg && !PG_ARGISNULL(0) && !PtProjectIsLocal(PG_GETARG_UUID_P(0)))
+		return ForwardCall(fcinfo);
 	if (!project_arg)
 	{
 		if (!PtUnconfined(save_userid))
@@ -428,11 +534,15 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 	api_caller = save_userid;
 	PG_TRY();
 	{
+		Datum		(*run) (FunctionCallInfo, PGFunction, Oid, int) = RunWork;
+
 		if (pt_deadlock_retries > 0 &&
 			func_volatile(fcinfo->flinfo->fn_oid) == PROVOLATILE_VOLATILE)
-			result = RetryOnDeadlock(fcinfo, work, save_userid, save_sec);
+			run = RetryOnDeadlock;
+		if (PtDistributed())
+			result = RunDistributed(fcinfo, work, save_userid, save_sec, run);
 		else
-			result = RunWork(fcinfo, work, save_userid, save_sec);
+			result = run(fcinfo, work, save_userid, save_sec);
 	}
 	PG_FINALLY();
 	{
@@ -459,6 +569,10 @@ PtTriggerCall(FunctionCallInfo fcinfo, PGFunction work)
 	nest = NewGUCNestLevel();
 	(void) set_config_option("search_path", PT_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	/* on a cluster, custom plans that Citus can route (see RunDistributed) */
+	if (PtDistributed())
+		(void) set_config_option("plan_cache_mode", "force_custom_plan", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	result = work(fcinfo);
 	AtEOXact_GUC(true, nest);
 	return result;
@@ -496,15 +610,44 @@ PG_FUNCTION_INFO_V1(participants_allowed_projects);
 /*
  * allowed_projects(): the projects the current role may use, for the
  * row-level security policies; null for a role that is not confined.
+ *
+ * The answer is kept for the rest of the statement in the calling
+ * expression (fn_extra lives as long as the statement's executor state):
+ * a policy that calls it for each row, as a distributed table's must
+ * (Citus takes no subquery in a policy), reads the grants once per
+ * statement, as the (SELECT allowed_projects()) of one node's policies
+ * does.
  */
+typedef struct AllowedCache
+{
+	Oid			role;
+	bool		isnull;
+	ArrayType  *projects;
+} AllowedCache;
+
 Datum
 participants_allowed_projects(PG_FUNCTION_ARGS)
 {
 	ProjectList l;
 	ListCell   *lc;
+	AllowedCache *cache = fcinfo->flinfo->fn_extra;
 
 	l.role = GetUserId();
-	if (PtUnconfined(l.role))
+	if (cache != NULL && cache->role == l.role)
+	{
+		if (cache->isnull)
+			PG_RETURN_NULL();
+		PG_RETURN_ARRAYTYPE_P(DatumGetArrayTypePCopy(PointerGetDatum(cache->projects)));
+	}
+	if (cache == NULL)
+		cache = fcinfo->flinfo->fn_extra =
+			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(AllowedCache));
+	else if (cache->projects != NULL)
+		pfree(cache->projects);
+	cache->role = l.role;
+	cache->projects = NULL;
+	cache->isnull = PtUnconfined(l.role);
+	if (cache->isnull)
 		PG_RETURN_NULL();
 	l.n = 0;
 	l.size = 16;
@@ -512,5 +655,11 @@ participants_allowed_projects(PG_FUNCTION_ARGS)
 	foreach(lc, ClaimProjects())
 		(void) CollectGranted(l.role, lfirst(lc), &l);
 	(void) ForEachGrant(NULL, CollectGranted, &l);
-	PG_RETURN_ARRAYTYPE_P(construct_array(l.elems, l.n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		cache->projects = construct_array(l.elems, l.n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+		MemoryContextSwitchTo(old);
+	}
+	PG_RETURN_ARRAYTYPE_P(DatumGetArrayTypePCopy(PointerGetDatum(cache->projects)));
 }

@@ -115,6 +115,16 @@ extern Jsonb *PtJsonbStatement(struct _SPI_plan **slot, const char *sql, int nar
 
 extern Oid	PtTableRelid(const char *name);
 
+/* placement.c: where a project's rows live (one node, or a Citus shard) */
+extern bool PtDistributed(void);
+extern bool PtProjectIsLocal(pg_uuid_t *project);
+extern Oid	PtLocalTable(Oid relid, pg_uuid_t *project);
+extern Oid	PtLocalIndex(Oid index, Oid relid, Oid local);
+extern Oid	PtLocalRelid(const char *table, pg_uuid_t *project);
+extern Oid	PtLocalIndexRelid(const char *table, const char *index, Oid local);
+extern bool PtIsShardOf(Oid rel, Oid relid);
+extern Oid	PtShellOf(Oid rel);
+
 struct SnapshotData;
 
 /* Executor state for single-row writes to one table */

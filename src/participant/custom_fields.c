@@ -261,6 +261,13 @@ PT_TRIGGER_FUNCTION(participants_custom_field_indexes)
 		if (is)
 			CheckSortableLimit(project_id, name);
 	}
+	/*
+	 * On a cluster the trigger fires on a shard, on a worker, where no DDL of
+	 * the distributed table may run: sortable fields sort without an index
+	 * of their own there (doc/scaling-out.md)
+	 */
+	if (PtIsShardOf(RelationGetRelid(td->tg_relation), PtTableRelid("custom_field")))
+		return PointerGetDatum(NULL);
 	if (is && !was)
 		SortIndexes(project_id, name,
 					PtFieldTypeFromName(TextDatumGetCString(heap_getattr(t, SPI_fnumber(desc, "type"), desc, &isnull))),
@@ -291,7 +298,7 @@ DefinitionJson(MemoryContext cxt, pg_uuid_t *project_id, text *name, const char 
 	 * a short value read from a tuple has a one-byte header, and expanding it
 	 * in SPI's memory would leave the result to be freed by SPI_finish.
 	 */
-	if (SPI_processed > 0)
+	if (SPI_processed > 0 && SPI_tuptable != NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 
@@ -384,9 +391,10 @@ ConvertExistingValues(pg_uuid_t *project_id, const char *name, PtFieldType type)
 		args[1] = PointerGetDatum(construct_md_array(ids, NULL, 1, dims, lbs, UUIDOID, 16, false, TYPALIGN_CHAR));
 		args[2] = PointerGetDatum(construct_md_array(vals, NULL, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
 		args[0] = UUIDPGetDatum(project_id);
+		/* jsonb_set: IMMUTABLE, as Citus wants an UPDATE's functions to be */
 		if (SPI_execute_with_args("UPDATE participants.participant p "
-								  "SET custom_fields = p.custom_fields || "
-								  "pg_catalog.jsonb_build_object($4::text, u.v) "
+								  "SET custom_fields = pg_catalog.jsonb_set(p.custom_fields, "
+								  "ARRAY[$4::text], u.v) "
 								  "FROM unnest($2::uuid[], $3::jsonb[]) AS u(id, v) "
 								  "WHERE p.project_id = $1 AND p.id = u.id",
 								  4, (Oid[]) {utypes[0], utypes[1], utypes[2], TEXTOID},
@@ -476,10 +484,18 @@ PT_API_FUNCTION(participants_drop_custom_field)
 	name = PG_GETARG_TEXT_PP(1);
 	(void) PtGetProject(project_id);
 	SPI_connect();
+	/*
+	 * The definition as it is, with the row locked, then the delete (a
+	 * RETURNING list of STABLE functions is one Citus does not take)
+	 */
 	res = DefinitionJson(cxt, project_id, name,
-						 "DELETE FROM participants.custom_field "
-						 "WHERE project_id = $1 AND name = $2 RETURNING " DEF_JSON,
-						 SPI_OK_DELETE_RETURNING);
+						 "SELECT " DEF_JSON " FROM participants.custom_field "
+						 "WHERE project_id = $1 AND name = $2 FOR UPDATE",
+						 SPI_OK_SELECT);
+	if (res != NULL)
+		(void) DefinitionJson(cxt, project_id, name,
+							  "DELETE FROM participants.custom_field WHERE project_id = $1 AND name = $2",
+							  SPI_OK_DELETE);
 	SPI_finish();
 	if (res == NULL)
 		ereport(ERROR,

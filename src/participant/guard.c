@@ -412,6 +412,9 @@ PT_TRIGGER_FUNCTION(participants_project_guard)
 		elog(ERROR, "project_guard: must fire BEFORE");
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 	{
+		/* on a cluster, a TRUNCATE of a shard: Citus refuses it on a referenced table */
+		if (PtIsShardOf(RelationGetRelid(td->tg_relation), PtTableRelid("project")))
+			return PointerGetDatum(NULL);
 		CheckNoParticipants(NULL, "truncate participants.project");
 		return PointerGetDatum(NULL);
 	}
@@ -426,6 +429,13 @@ PT_TRIGGER_FUNCTION(participants_project_guard)
 	}
 	if (!TRIGGER_FIRED_BY_DELETE(td->tg_event))
 		elog(ERROR, "project_guard: must fire on UPDATE, DELETE or TRUNCATE");
+	/*
+	 * On a cluster the trigger fires on every node's copy of project: the
+	 * node that holds the project's participants checks them
+	 */
+	if (PtIsShardOf(RelationGetRelid(td->tg_relation), PtTableRelid("project")) &&
+		!PtProjectIsLocal(DatumGetUUIDP(heap_getattr(td->tg_trigtuple, Col(desc, "id"), desc, &isnull))))
+		return PointerGetDatum(td->tg_trigtuple);
 	CheckNoParticipants(DatumGetUUIDP(heap_getattr(td->tg_trigtuple, Col(desc, "id"), desc, &isnull)),
 						psprintf("delete project \"%s\"",
 								 SPI_getvalue(td->tg_trigtuple, desc, Col(desc, "name"))));

@@ -4,7 +4,8 @@
  *		withdraw_participant and delete_participant, and resolving lists of
  *		participants named by identifier or id. The participant is found by
  *		probing a unique index (store.c), and locked for the writes, which
- *		then address its row by ctid: no statement here depends on a plan.
+ *		then address its row by project and ctid: no statement here depends
+ *		on a plan.
  */
 #include "postgres.h"
 
@@ -32,23 +33,27 @@ typedef enum WriteKind
 
 static SPIPlanPtr plans[NUM_WRITES];
 
-/* A TID scan, whatever the statistics: the row is locked, its ctid stable */
+/*
+ * A TID scan, whatever the statistics: the row is locked, its ctid stable.
+ * The project too, so that on a cluster Citus routes each statement to the
+ * project's shard (a ctid alone would address every shard).
+ */
 static const char *const plan_sql[NUM_WRITES] = {
 	"UPDATE participants.participant SET enrollment_date = pg_catalog.statement_timestamp(), "
 	"updated_date = pg_catalog.statement_timestamp() "
-	"WHERE ctid = $1 RETURNING " PT_RECORD_COLUMNS,
+	"WHERE project_id = $2 AND ctid = $1 RETURNING " PT_RECORD_COLUMNS,
 	"UPDATE participants.participant SET withdraw_date = pg_catalog.statement_timestamp(), "
 	"updated_date = pg_catalog.statement_timestamp() "
-	"WHERE ctid = $1 RETURNING " PT_RECORD_COLUMNS,
+	"WHERE project_id = $2 AND ctid = $1 RETURNING " PT_RECORD_COLUMNS,
 	"DELETE FROM participants.participant "
-	"WHERE ctid = $1 RETURNING " PT_RECORD_COLUMNS,
+	"WHERE project_id = $2 AND ctid = $1 RETURNING " PT_RECORD_COLUMNS,
 	/* participant_studies_sync moves the study statuses and writes the event */
 	"UPDATE participants.participant SET opted_out = true, "
 	"updated_date = pg_catalog.statement_timestamp() "
-	"WHERE ctid = $1 RETURNING " PT_RECORD_COLUMNS,
+	"WHERE project_id = $2 AND ctid = $1 RETURNING " PT_RECORD_COLUMNS,
 	"UPDATE participants.participant SET opted_out = false, "
 	"updated_date = pg_catalog.statement_timestamp() "
-	"WHERE ctid = $1 RETURNING " PT_RECORD_COLUMNS,
+	"WHERE project_id = $2 AND ctid = $1 RETURNING " PT_RECORD_COLUMNS,
 };
 
 /* Check the common arguments (project_id, participant) */
@@ -92,7 +97,7 @@ PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,
 	else
 		key = PointerGetDatum(participant);
 
-	PtAccessOpen(&acc, need, lock ? RowExclusiveLock : AccessShareLock);
+	PtAccessOpen(&acc, project_id, need, lock ? RowExclusiveLock : AccessShareLock);
 	/* a reader sees its statement's snapshot; a writer the latest, as UPDATE does */
 	snap = lock ? PtAccessSnapshot() : RegisterSnapshot(GetActiveSnapshot());
 	found = PtAccessFetch(&acc, UUIDPGetDatum(project_id),
@@ -116,17 +121,18 @@ FetchParticipant(FunctionCallInfo fcinfo, AclMode need, bool lock, PtRow *row)
 
 /* Run one of the writes on the locked row; rec receives the row as returned */
 static void
-WriteRow(WriteKind kind, PtRow *row, PtRecord *rec)
+WriteRow(WriteKind kind, pg_uuid_t *project_id, PtRow *row, PtRecord *rec)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Oid			types[1] = {TIDOID};
-	Datum		args[1];
+	Oid			types[2] = {TIDOID, UUIDOID};
+	Datum		args[2];
 	int			ret;
 
 	SPI_connect();
 	if (plans[kind] == NULL)
-		PtPreparePlan(&plans[kind], plan_sql[kind], 1, types);
+		PtPreparePlan(&plans[kind], plan_sql[kind], 2, types);
 	args[0] = PointerGetDatum(&row->tuple->t_self);
+	args[1] = UUIDPGetDatum(project_id);
 	ret = PtExecutePlan(plans[kind], args, NULL, false, 0);
 	if (ret < 0 || SPI_processed != 1)
 		elog(ERROR, "participant write touched " UINT64_FORMAT " rows: %s",
@@ -162,7 +168,7 @@ PT_API_FUNCTION(participants_enroll_participant)
 				 errdetail("Withdrawal is final.")));
 	if (row.rec.has_enrollment)
 		PG_RETURN_JSONB_P(PtActionResult("none", &row.rec));
-	WriteRow(WRITE_ENROLL, &row, &rec);
+	WriteRow(WRITE_ENROLL, PG_GETARG_UUID_P(0), &row, &rec);
 	PG_RETURN_JSONB_P(PtActionResult("update", &rec));
 }
 
@@ -179,7 +185,7 @@ PT_API_FUNCTION(participants_withdraw_participant)
 				(errcode(ERRCODE_PT_CONFLICT),
 				 errmsg("participant \"%s\" is already withdrawn", row.rec.participant_identifier),
 				 errdetail("Withdrawal is final; its date cannot be moved.")));
-	WriteRow(WRITE_WITHDRAW, &row, &rec);
+	WriteRow(WRITE_WITHDRAW, PG_GETARG_UUID_P(0), &row, &rec);
 	PG_RETURN_JSONB_P(PtActionResult("update", &rec));
 }
 
@@ -191,7 +197,7 @@ PT_API_FUNCTION(participants_delete_participant)
 
 	CheckArgs(fcinfo);
 	FetchParticipant(fcinfo, ACL_SELECT | ACL_DELETE, true, &row);
-	WriteRow(WRITE_DELETE, &row, &rec);
+	WriteRow(WRITE_DELETE, PG_GETARG_UUID_P(0), &row, &rec);
 	PG_RETURN_JSONB_P(PtActionResult("delete", &rec));
 }
 
@@ -209,7 +215,7 @@ PT_API_FUNCTION(participants_set_opted_out)
 					   !PG_ARGISNULL(3) && PG_GETARG_BOOL(3), ACL_SELECT | ACL_UPDATE, true, &row);
 	if (row.rec.opted_out == opted_out)
 		PG_RETURN_JSONB_P(PtActionResult("none", &row.rec));
-	WriteRow(opted_out ? WRITE_OPT_OUT : WRITE_OPT_IN, &row, &rec);
+	WriteRow(opted_out ? WRITE_OPT_OUT : WRITE_OPT_IN, PG_GETARG_UUID_P(0), &row, &rec);
 	PG_RETURN_JSONB_P(PtActionResult("update", &rec));
 }
 

@@ -129,7 +129,7 @@ typedef struct PtRow
 } PtRow;
 
 extern Oid	PtParticipantRelid(void);
-extern void PtAccessOpen(PtAccess *a, AclMode need, int lockmode);
+extern void PtAccessOpen(PtAccess *a, pg_uuid_t *project, AclMode need, int lockmode);
 extern bool PtAccessFetch(PtAccess *a, Datum project_id, int kind, Datum value,
 						  struct SnapshotData *snap, bool lock, PtRow *row);
 extern bool PtAccessIdentifierTaken(PtAccess *a, Datum project_id, const char *identifier,

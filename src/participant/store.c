@@ -79,7 +79,7 @@ AttNum(TupleDesc desc, const char *name)
  * caller is refused rather than silently bypassed.
  */
 void
-PtAccessOpen(PtAccess *a, AclMode need, LOCKMODE lockmode)
+PtAccessOpen(PtAccess *a, pg_uuid_t *project, AclMode need, LOCKMODE lockmode)
 {
 	Oid			relid = PtParticipantRelid();
 	TupleDesc	desc;
@@ -92,7 +92,8 @@ PtAccessOpen(PtAccess *a, AclMode need, LOCKMODE lockmode)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("row-level security on participants.participant is not supported by this extension's functions")));
 
-	a->rel = table_open(relid, lockmode);
+	/* the project's rows: this table, or its shard on a cluster */
+	a->rel = table_open(PtLocalRelid("participant", project), lockmode);
 	/* indexes are opened when first probed: most calls probe one */
 	for (k = 0; k < PT_NUM_KEYS; k++)
 		a->idx[k] = NULL;
@@ -143,10 +144,8 @@ Probe(PtAccess *a, int kind, Datum project_id, Datum value, Snapshot snap,
 
 	if (a->idx[kind] == NULL)
 	{
-		Oid			idx = get_relname_relid(index_names[kind], get_namespace_oid("participants", false));
+		Oid			idx = PtLocalIndexRelid("participant", index_names[kind], RelationGetRelid(a->rel));
 
-		if (!OidIsValid(idx))
-			elog(ERROR, "index participants.%s does not exist", index_names[kind]);
 		a->idx[kind] = index_open(idx, a->lockmode);
 	}
 	ScanKeyInit(&skey[0], 1, BTEqualStrategyNumber, F_UUID_EQ, project_id);

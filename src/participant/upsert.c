@@ -698,7 +698,7 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 	PtLockProjectWrites(project_id, RowExclusiveLock);
 	PtLockParticipantWrites(project_id, ShareLock);
 	call.project = PtGetProject(project_id);
-	PtAccessOpen(&call.acc, ACL_SELECT | ACL_INSERT | ACL_UPDATE, RowExclusiveLock);
+	PtAccessOpen(&call.acc, project_id, ACL_SELECT | ACL_INSERT | ACL_UPDATE, RowExclusiveLock);
 
 	chunkcxt = AllocSetContextCreate(call.outcxt, "participants upsert chunk",
 									 ALLOCSET_DEFAULT_SIZES);

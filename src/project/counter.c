@@ -143,7 +143,8 @@ FindRow(Relation rel, pg_uuid_t *project_id, SnapshotData *dirty, SysScanDesc *s
 
 	InitDirtySnapshot(*dirty);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project_id));
-	*scan = systable_beginscan(rel, counter_index, true, dirty, 1, &key);
+	*scan = systable_beginscan(rel, PtLocalIndex(counter_index, counter_relid, RelationGetRelid(rel)),
+							   true, dirty, 1, &key);
 	return systable_getnext(*scan);
 }
 
@@ -166,14 +167,40 @@ CreateRow(pg_uuid_t *project_id)
 	SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	args[0] = UUIDPGetDatum(project_id);
 	SPI_connect();
-	ret = SPI_execute_with_args("INSERT INTO participants.project_counter "
-								"(project_id, last_participant_number, last_event_id, last_membership_id) "
-								"SELECT p.id, "
-								"(SELECT pg_catalog.count(*) FROM participants.participant x WHERE x.project_id = p.id), "
-								"(SELECT COALESCE(pg_catalog.max(e.id), 0) FROM participants.event e WHERE e.project_id = p.id), "
-								"(SELECT COALESCE(pg_catalog.max(m.id), 0) FROM participants.segment_membership m WHERE m.project_id = p.id) "
-								"FROM participants.project p WHERE p.id = $1",
+	/*
+	 * One statement per table, each for the project only: on a cluster each
+	 * runs on the project's shards, on this node
+	 */
+	ret = SPI_execute_with_args("SELECT 1 FROM participants.project WHERE id = $1",
 								1, types, args, NULL, false, 0);
+	if (ret == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		static const char *const last[3] = {
+			"SELECT pg_catalog.count(*) FROM participants.participant WHERE project_id = $1",
+			"SELECT COALESCE(pg_catalog.max(id), 0) FROM participants.event WHERE project_id = $1",
+			"SELECT COALESCE(pg_catalog.max(id), 0) FROM participants.segment_membership WHERE project_id = $1"
+		};
+		Oid			itypes[4] = {UUIDOID, INT8OID, INT8OID, INT8OID};
+		Datum		iargs[4];
+		int			i;
+
+		iargs[0] = args[0];
+		for (i = 0; i < 3; i++)
+		{
+			bool		isnull;
+
+			if (SPI_execute_with_args(last[i], 1, types, args, NULL, false, 1) != SPI_OK_SELECT ||
+				SPI_processed != 1)
+				elog(ERROR, "could not count what project %s holds", PtUuidText(project_id));
+			iargs[i + 1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		}
+		ret = SPI_execute_with_args("INSERT INTO participants.project_counter "
+									"(project_id, last_participant_number, last_event_id, last_membership_id) "
+									"VALUES ($1, $2, $3, $4)",
+									4, itypes, iargs, NULL, false, 0);
+	}
+	else
+		ret = SPI_OK_INSERT;	/* no project: nothing inserted */
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "could not create the counters of project %s", PtUuidText(project_id));
 	ret = (int) SPI_processed;
@@ -212,7 +239,7 @@ PtDrawNumbers(pg_uuid_t *project_id, PtCounter counter, int64 n, char **channel)
 		return DrawFromSequence(counter, n, channel);
 	SetCounterTag(&tag, project_id);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	rel = table_open(counter_relid, RowExclusiveLock);
+	rel = table_open(PtLocalTable(counter_relid, project_id), RowExclusiveLock);
 	desc = RelationGetDescr(rel);
 	if (desc->natts != PC_NCOLS)
 		elog(ERROR, "participants.project_counter has %d columns, not %d", desc->natts, PC_NCOLS);
@@ -284,6 +311,13 @@ PT_TRIGGER_FUNCTION(participants_project_counter_create)
 		elog(ERROR, "project_counter_create: must fire AFTER INSERT, FOR EACH ROW");
 	if (PtInRestore())
 		return PointerGetDatum(NULL);
+	/*
+	 * On a cluster, project is a reference table and the trigger fires on
+	 * its copy on every node: the counters are made when first drawn from,
+	 * on the node that holds the project (PtDrawNumbers)
+	 */
+	if (PtIsShardOf(RelationGetRelid(td->tg_relation), PtTableRelid("project")))
+		return PointerGetDatum(NULL);
 	args[0] = heap_getattr(td->tg_trigtuple, SPI_fnumber(RelationGetDescr(td->tg_relation), "id"),
 						   RelationGetDescr(td->tg_relation), &isnull);
 	GetUserIdAndSecContext(&save_userid, &save_sec);
@@ -316,7 +350,7 @@ PT_API_FUNCTION(participants_event_channel)
 	(void) PtGetProject(project_id);
 	if (!LookUpCounter())
 		elog(ERROR, "participants.project_counter does not exist");
-	rel = table_open(counter_relid, AccessShareLock);
+	rel = table_open(PtLocalTable(counter_relid, project_id), AccessShareLock);
 	tup = FindRow(rel, project_id, &dirty, &scan);
 	if (!HeapTupleIsValid(tup))
 	{

@@ -298,6 +298,9 @@ PT_TRIGGER_FUNCTION(participants_cache_invalidate)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
 		elog(ERROR, "participants_cache_invalidate: not called as a statement trigger");
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	/* on a cluster, the trigger fires on a shard: the caches know the table */
+	if (PtShellOf(RelationGetRelid(trigdata->tg_relation)) != RelationGetRelid(trigdata->tg_relation))
+		CacheInvalidateRelcacheByRelid(PtShellOf(RelationGetRelid(trigdata->tg_relation)));
 	PtInitProjectCache();
 	ProjectCacheReset(InvalidOid);
 	cache_written_in_xact = true;

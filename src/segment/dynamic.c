@@ -497,9 +497,10 @@ PT_TRIGGER_FUNCTION(participants_segment_sync)
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event))
 		elog(ERROR, "segment_sync: must fire AFTER");
-	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
+	/* the segment table (on a cluster, the trigger fires on its shard) */
+	segment_relid = PtShellOf(RelationGetRelid(td->tg_relation));
+	CacheInvalidateRelcacheByRelid(segment_relid);
 	InitSegmentCache();
-	segment_relid = RelationGetRelid(td->tg_relation);
 	SegmentCacheReset(InvalidOid);
 	segment_written_in_xact = true;
 

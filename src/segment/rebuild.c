@@ -195,11 +195,12 @@ PtRebuildsInProgress(pg_uuid_t *project_id)
 		CheckFiltersUnchanged(project_id);
 	if (!LookUpRecheck())
 		return NULL;
-	rel = table_open(recheck_relid, AccessShareLock);
+	rel = table_open(PtLocalTable(recheck_relid, project_id), AccessShareLock);
 	InitDirtySnapshot(dirty);
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project_id));
 	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&rebuild_mark));
-	scan = systable_beginscan(rel, recheck_index, true, &dirty, 2, keys);
+	scan = systable_beginscan(rel, PtLocalIndex(recheck_index, recheck_relid, RelationGetRelid(rel)),
+							  true, &dirty, 2, keys);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		bool		isnull;
@@ -360,8 +361,12 @@ PtRebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_
 	(void) PtQueryParam(&q, UUIDOID, UUIDPGetDatum(segment_id));
 	PtFilterSql(&q, &filter, false);
 	cond = pstrdup(q.sql.data);
-	/* the third parameter: a uuid[] of the participants a statement looks at */
-	changes = PtQueryParam(&q, UUIDARRAYOID, (Datum) 0);
+	/*
+	 * the third parameter: a uuid[] of the participants a statement looks
+	 * at, empty until step 3 (a valid value even where unused: Citus copies
+	 * every parameter of a statement it routes)
+	 */
+	changes = PtQueryParam(&q, UUIDARRAYOID, PointerGetDatum(construct_empty_array(UUIDOID)));
 
 	/*
 	 * 1. the mark, then no write in flight that could have missed it. With

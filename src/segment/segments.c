@@ -42,13 +42,18 @@
 
 #include "segment/segment.h"
 
-/* The segment object (doc/segments.md), for segment s */
+/*
+ * The segment object (doc/segments.md), for segment s of project $1 (the
+ * subquery names $1, not s.project_id: on a cluster, Citus routes a
+ * statement to one node only when each table in it is restricted to one
+ * project by a value)
+ */
 #define SEGMENT_JSON \
 	"pg_catalog.jsonb_build_object('segmentID', s.id, 'segmentName', s.name, " \
 	"'description', s.description, 'kind', s.kind, 'filter', s.filter, " \
 	"'createdDate', s.created_date, 'participantCount', " \
 	"(SELECT pg_catalog.count(*) FROM participants.segment_membership m " \
-	"WHERE m.project_id = s.project_id AND m.segment_id = s.id AND m.remove_date IS NULL))"
+	"WHERE m.project_id = $1 AND m.segment_id = s.id AND m.remove_date IS NULL))"
 
 
 static void
@@ -241,6 +246,7 @@ PT_API_FUNCTION(participants_update_segment)
 PT_API_FUNCTION(participants_delete_segment)
 {
 	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr delete_plan = NULL;
 	pg_uuid_t  *project_id;
 	pg_uuid_t  *segment_id;
 	Oid			types[2] = {UUIDOID, UUIDOID};
@@ -254,11 +260,22 @@ PT_API_FUNCTION(participants_delete_segment)
 	(void) PtGetProject(project_id);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(segment_id);
-	res = PtJsonbStatement(&plan, "DELETE FROM participants.segment s "
-						 "WHERE s.project_id = $1 AND s.id = $2 RETURNING " SEGMENT_JSON,
+	/*
+	 * The object as it is, with the row locked, then the delete: a RETURNING
+	 * list of STABLE functions is one Citus does not take
+	 */
+	res = PtJsonbStatement(&plan, "SELECT " SEGMENT_JSON " FROM participants.segment s "
+						 "WHERE s.project_id = $1 AND s.id = $2 FOR UPDATE OF s",
 						 2, types, args, NULL, false);
 	if (res == NULL)
 		SegmentNotFound(segment_id);
+	SPI_connect();
+	if (delete_plan == NULL)
+		PtPreparePlan(&delete_plan, "DELETE FROM participants.segment WHERE project_id = $1 AND id = $2",
+					  2, types);
+	if (PtExecutePlan(delete_plan, args, NULL, false, 0) != SPI_OK_DELETE || SPI_processed != 1)
+		elog(ERROR, "could not delete segment %s", PtUuidText(segment_id));
+	SPI_finish();
 	PG_RETURN_JSONB_P(res);
 }
 
@@ -361,7 +378,7 @@ ResolveParticipants(pg_uuid_t *project_id, Jsonb *list, bool query_by_id, int *n
 		PtAccess	acc;
 		bool		found;
 
-		PtAccessOpen(&acc, ACL_SELECT, AccessShareLock);
+		PtAccessOpen(&acc, project_id, ACL_SELECT, AccessShareLock);
 		found = PtAccessFetch(&acc, UUIDPGetDatum(project_id), PT_KEY_ID, given[i],
 							  GetLatestSnapshot(), false, &row);
 		PtAccessClose(&acc);

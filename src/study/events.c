@@ -122,6 +122,13 @@ DrawLock(pg_uuid_t *project_id, bool acquire)
 static void
 NotifyEvent(const char *channel)
 {
+	/*
+	 * Not on a cluster: the event is written on a worker, whose listeners
+	 * are not the coordinator's, and a transaction that sent NOTIFY cannot
+	 * take part in a two-phase commit (consumers poll events_since there)
+	 */
+	if (PtDistributed())
+		return;
 	Async_Notify(channel, "");
 }
 
@@ -158,9 +165,9 @@ static int64
 WriteEvent(pg_uuid_t *project_id, const char *type, Datum person, Datum study, Datum sp,
 		   const char *code, Jsonb *payload, TimestampTz at)
 {
-	Relation	rel = table_open(EventRelid(), RowExclusiveLock);
+	Relation	rel = table_open(PtLocalTable(EventRelid(), project_id), RowExclusiveLock);
 	TupleDesc	desc = RelationGetDescr(rel);
-	AclResult	acl = pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT);
+	AclResult	acl = pg_class_aclcheck(EventRelid(), GetUserId(), ACL_INSERT);
 	PtRowWrites w;
 	TupleTableSlot *slot;
 	Datum		values[EV_NCOLS];
@@ -351,7 +358,7 @@ PtReadEvents(pg_uuid_t *project_id, int64 after_id, int max,
 				att_payload,
 				att_created;
 
-	rel = table_open(EventRelid(), AccessShareLock);
+	rel = table_open(PtLocalTable(EventRelid(), project_id), AccessShareLock);
 	desc = RelationGetDescr(rel);
 	att_id = SPI_fnumber(desc, "id");
 	att_payload = SPI_fnumber(desc, "payload");
@@ -359,7 +366,7 @@ PtReadEvents(pg_uuid_t *project_id, int64 after_id, int max,
 	idxid = get_relname_relid("event_pkey", get_namespace_oid("participants", false));
 	if (!OidIsValid(idxid) || att_id <= 0 || att_payload <= 0 || att_created <= 0)
 		elog(ERROR, "participants.event is not as this library expects");
-	idx = index_open(idxid, AccessShareLock);
+	idx = index_open(PtLocalIndex(idxid, EventRelid(), RelationGetRelid(rel)), AccessShareLock);
 	mvcc = RegisterSnapshot(GetLatestSnapshot());
 	InitDirtySnapshot(dirty);
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project_id));

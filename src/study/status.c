@@ -856,7 +856,7 @@ PT_TRIGGER_FUNCTION(participants_status_transition_guard)
 	if (TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
 	{
 		InitStatusCallbacks();
-		transition_relid = RelationGetRelid(td->tg_relation);
+		transition_relid = PtShellOf(RelationGetRelid(td->tg_relation));
 		CacheInvalidateRelcacheByRelid(transition_relid);
 		GraphCacheReset(InvalidOid);
 		graph_written_in_xact = true;
@@ -1013,8 +1013,8 @@ PtUpdateStatus(pg_uuid_t *project_id, pg_uuid_t *study_id, pg_uuid_t *person,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("row-level security on participants.study_participant is not supported by this extension's functions")));
 
-	rel = table_open(relid, RowExclusiveLock);
-	idx = index_open(idxid, RowExclusiveLock);
+	rel = table_open(PtLocalTable(relid, project_id), RowExclusiveLock);
+	idx = index_open(PtLocalIndex(idxid, relid, RelationGetRelid(rel)), RowExclusiveLock);
 	snap = PtAccessSnapshot();
 	oldslot = table_slot_create(rel, NULL);
 	ScanKeyInit(&skey[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project_id));

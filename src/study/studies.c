@@ -25,25 +25,25 @@
 
 #include "study/study.h"
 
-/* The study object (doc/studies.md), for study st */
+/* The study object (doc/studies.md), for study st of project $1 (see SEGMENT_JSON) */
 #define STUDY_JSON \
 	"pg_catalog.jsonb_build_object('studyID', st.id, 'studyName', st.name, " \
 	"'allowlist', coalesce((SELECT pg_catalog.jsonb_agg(ss.segment_id ORDER BY ss.position) " \
-	"FROM participants.study_segment ss WHERE ss.project_id = st.project_id " \
+	"FROM participants.study_segment ss WHERE ss.project_id = $1 " \
 	"AND ss.study_id = st.id AND ss.list = 'allowlist'), '[]'), " \
 	"'blocklist', coalesce((SELECT pg_catalog.jsonb_agg(ss.segment_id ORDER BY ss.position) " \
-	"FROM participants.study_segment ss WHERE ss.project_id = st.project_id " \
+	"FROM participants.study_segment ss WHERE ss.project_id = $1 " \
 	"AND ss.study_id = st.id AND ss.list = 'blocklist'), '[]'), " \
 	"'completionCodes', coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(" \
 	"'code', c.code, 'actions', coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(" \
 	"'action', a.action, 'segmentID', a.segment_id) ORDER BY a.position) " \
-	"FROM participants.completion_action a WHERE a.project_id = c.project_id " \
+	"FROM participants.completion_action a WHERE a.project_id = $1 " \
 	"AND a.study_id = c.study_id AND a.code = c.code), '[]')) ORDER BY c.position) " \
-	"FROM participants.completion_code c WHERE c.project_id = st.project_id " \
+	"FROM participants.completion_code c WHERE c.project_id = $1 " \
 	"AND c.study_id = st.id), '[]'), " \
 	"'createdDate', st.created_date, " \
 	"'participantCount', (SELECT pg_catalog.count(*) FROM participants.study_participant sp " \
-	"WHERE sp.project_id = st.project_id AND sp.study_id = st.id))"
+	"WHERE sp.project_id = $1 AND sp.study_id = st.id))"
 
 #define MAX_CODE_LEN 100
 

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# test/citus.sh: the regression, isolation and pgTAP suites against an existing
+# Citus cluster, after participants.distribute() (doc/scaling-out.md).
+#
+# It never builds, installs or downloads Citus: the cluster must exist, with
+# Citus 13 and this extension installed on every node (make install on each),
+# citus in shared_preload_libraries, and the nodes able to reach each other.
+#
+#   PT_CITUS_COORDINATOR=HOST:PORT     the coordinator (required)
+#   PT_CITUS_WORKERS="HOST:PORT ..."   the workers (required)
+#   PT_CITUS_USER=postgres             a superuser on every node
+#
+# For each suite it makes a fresh database on every node (pt_citus_*), creates
+# citus there, adds the workers to the coordinator's metadata, creates this
+# extension (Citus propagates it) and calls participants.distribute(); then it
+# runs the suite through the coordinator. Three differences from one node are
+# taken out before comparing outputs, and only these: the lines Citus adds to
+# an error that a worker raised ("while executing command on HOST:PORT" in the
+# CONTEXT), the NOTICEs of Citus itself, and the shard number Citus appends to
+# a table's or constraint's name (participant_email_key_102040).
+# Ends with "citus: N passed, M failed"; exits non-zero when a test failed.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+: "${PT_CITUS_COORDINATOR:?set PT_CITUS_COORDINATOR=HOST:PORT}"
+: "${PT_CITUS_WORKERS:?set PT_CITUS_WORKERS=\"HOST:PORT ...\"}"
+USER_=${PT_CITUS_USER:-postgres}
+CHOST=${PT_CITUS_COORDINATOR%:*} CPORT=${PT_CITUS_COORDINATOR##*:}
+OUT=$(mktemp -d /tmp/participants-citus.XXXXXX)
+chmod 755 "$OUT"
+passed=0 failed=0
+
+psql_node() { # HOST PORT DB ARGS...
+    local h=$1 p=$2 d=$3; shift 3
+    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$h" -p "$p" -U "$USER_" -d "$d" "$@"
+}
+
+# prepare DB on every node: citus, the workers, the extension, distribute()
+prepare() { # DB [EXTRA SQL]
+    local db=$1 extra=${2:-} node h p
+    for node in "$PT_CITUS_COORDINATOR" $PT_CITUS_WORKERS; do
+        h=${node%:*} p=${node##*:}
+        psql_node "$h" "$p" postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" || return 1
+        psql_node "$h" "$p" "$db" -c "SET client_min_messages = warning" -c "CREATE EXTENSION citus" || return 1
+        # every node formats dates as the suites' sessions do (pg_regress
+        # sets PGTZ and PGDATESTYLE for its own connections only)
+        psql_node "$h" "$p" "$db" -c "ALTER DATABASE $db SET timezone = 'America/Los_Angeles'" \
+            -c "ALTER DATABASE $db SET datestyle = 'Postgres, MDY'" || return 1
+    done
+    psql_node "$CHOST" "$CPORT" "$db" -c "SELECT citus_set_coordinator_host('$CHOST', $CPORT)" >/dev/null || return 1
+    for node in $PT_CITUS_WORKERS; do
+        psql_node "$CHOST" "$CPORT" "$db" -c "SELECT citus_add_node('${node%:*}', ${node##*:})" >/dev/null || return 1
+    done
+    psql_node "$CHOST" "$CPORT" "$db" -c "SET client_min_messages = warning" \
+        -c "CREATE EXTENSION pg_trgm" -c "CREATE EXTENSION btree_gin" \
+        -c "CREATE EXTENSION participants" ${extra:+-c "$extra"} \
+        -c "SELECT participants.distribute()" >"$OUT/$db.distribute.txt" || return 1
+}
+
+# the differences of a cluster that are not differences of behaviour
+normalize() { # FILE
+    sed -E -e '/^(CONTEXT: +)?while executing command on [^ ]+$/d' \
+           -e '/^NOTICE: .*(Citus|citus|shard|distributed|colocat)/d' \
+           -e 's/\b([a-z_]+)_1[0-9]{5}\b/\1/g' "$1"
+}
+
+# pg_regress or pg_isolation_regress on DB: compares each test's output with
+# its expected file after normalize(), counting passes and failures
+run_suite() { # NAME DRIVER INPUTDIR EXPECTEDDIR TESTS...
+    local name=$1 driver=$2 inputdir=$3 expdir=$4; shift 4
+    local db=pt_citus_$name t out=$OUT/$name
+    mkdir -p "$out"
+    if ! prepare "$db"; then
+        echo "not ok - $name: the database could not be prepared"; failed=$((failed + 1)); return
+    fi
+    (cd "$out" && "$driver" --use-existing --dbname="$db" --host="$CHOST" --port="$CPORT" \
+        --user="$USER_" --inputdir="$inputdir" --outputdir="$out" "$@" >"$out/driver.txt" 2>&1)
+    for t in "$@"; do
+        if [ ! -f "$out/results/$t.out" ]; then
+            echo "not ok - $name/$t: no output"; failed=$((failed + 1)); continue
+        fi
+        if diff -u <(normalize "$expdir/$t.out") <(normalize "$out/results/$t.out") >"$out/$t.diff"; then
+            echo "ok - $name/$t"; passed=$((passed + 1)); rm -f "$out/$t.diff"
+        else
+            echo "not ok - $name/$t (diff in $out/$t.diff)"; failed=$((failed + 1))
+            head -40 "$out/$t.diff" | sed 's/^/#   /'
+        fi
+    done
+}
+
+regress_tests=$(sed -n 's/^REGRESS = //p' "$ROOT/Makefile")
+isolation_tests=$(sed -n 's/^ISOLATION = //p' "$ROOT/Makefile")
+
+echo "# coordinator $PT_CITUS_COORDINATOR, workers $PT_CITUS_WORKERS"
+# shellcheck disable=SC2086
+run_suite regress "$PGBIN/../lib/pgxs/src/test/regress/pg_regress" "$ROOT" "$ROOT/expected" $regress_tests
+# shellcheck disable=SC2086
+run_suite isolation "$PGBIN/../lib/pgxs/src/test/isolation/pg_isolation_regress" "$ROOT/test" "$ROOT/test/expected" $isolation_tests
+
+# pgTAP: each file's plan, through the coordinator
+if prepare pt_citus_tap "CREATE EXTENSION pgtap"; then
+    if command -v pg_prove >/dev/null; then
+        pg_prove -v -h "$CHOST" -p "$CPORT" -U "$USER_" -d pt_citus_tap "$ROOT"/test/pgtap/*.sql >"$OUT/tap.txt" 2>&1
+        p=$(grep -cE '^ok [0-9]+' "$OUT/tap.txt" || true)
+        f=$(grep -cE '^not ok [0-9]+' "$OUT/tap.txt" || true)
+        if grep -qE 'Result: FAIL|Bad plan|dubious' "$OUT/tap.txt" && [ "$f" -eq 0 ]; then f=1; fi
+        grep -E '^not ok|^# ' "$OUT/tap.txt" | head -40
+        echo "# pgTAP: $p passed, $f failed"
+        passed=$((passed + p)); failed=$((failed + f))
+    else
+        echo "not ok - pgTAP: pg_prove is not installed"; failed=$((failed + 1))
+    fi
+else
+    echo "not ok - pgTAP: the database could not be prepared"; failed=$((failed + 1))
+fi
+
+echo "# outputs in $OUT"
+echo "citus: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
