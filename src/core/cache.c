@@ -15,7 +15,9 @@
  */
 #include "postgres.h"
 
+#include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/memutils.h"
 
 #include "core/core.h"
 
@@ -52,4 +54,23 @@ PtCacheRegister(PtCacheReset reset)
 	if (nresets >= MAX_RESETS)
 		elog(ERROR, "too many participants cache callbacks");
 	resets[nresets++] = reset;
+}
+
+/*
+ * A per-backend cache: a hash table of fixed-size keys, in a memory context
+ * of its own (returned in *cxt) under CacheMemoryContext. Deleting that
+ * context empties the cache, entries and all they point to.
+ */
+HTAB *
+PtCacheCreate(const char *name, Size keysize, Size entrysize, MemoryContext *cxt)
+{
+	HASHCTL		ctl;
+
+	*cxt = AllocSetContextCreate(CacheMemoryContext, "participants cache", ALLOCSET_SMALL_SIZES);
+	MemoryContextSetIdentifier(*cxt, name);	/* a constant string: it must outlive the context */
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = *cxt;
+	return hash_create(name, 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }

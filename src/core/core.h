@@ -98,6 +98,8 @@ extern char *PtCheckName(text *name, const char *what);
 /* cache.c: the one relcache invalidation callback, shared by every cache */
 typedef void (*PtCacheReset) (Oid relid);
 extern void PtCacheRegister(PtCacheReset reset);
+extern struct HTAB *PtCacheCreate(const char *name, Size keysize, Size entrysize,
+								  MemoryContext *cxt);
 
 /* sql.c: SPI statements, subtransactions, single-row executor writes */
 struct _SPI_plan;
@@ -120,8 +122,7 @@ extern bool PtDistributed(void);
 extern bool PtProjectIsLocal(pg_uuid_t *project);
 extern Oid	PtLocalTable(Oid relid, pg_uuid_t *project);
 extern Oid	PtLocalIndex(Oid index, Oid relid, Oid local);
-extern Oid	PtLocalRelid(const char *table, pg_uuid_t *project);
-extern Oid	PtLocalIndexRelid(const char *table, const char *index, Oid local);
+extern Oid	PtLocalIndexRelid(const char *index, Oid relid, Oid local);
 extern bool PtIsShardOf(Oid rel, Oid relid);
 extern Oid	PtShellOf(Oid rel);
 

@@ -8,7 +8,7 @@
  *		one node holds every row of a project.
  *
  *		The code that reads and writes tables directly (the participant store,
- *		counters, events, the status table, grants) asks PtLocalRelid for the
+ *		counters, events, the status table, grants) asks PtLocalTable for the
  *		table that holds a project's rows on this node: the table itself on
  *		one node, the shard on a cluster. PtProjectIsLocal tells an API call
  *		whether this node holds the project at all; when it does not, the
@@ -63,9 +63,9 @@ PlacementReset(Oid relid)
 		return;
 	if (relid == InvalidOid)
 	{
-		hash_destroy(placements);
+		MemoryContextDelete(placement_cxt);
+		placement_cxt = NULL;
 		placements = NULL;
-		MemoryContextReset(placement_cxt);
 		return;
 	}
 	tp = hash_search(placements, &relid, HASH_FIND, NULL);
@@ -109,7 +109,8 @@ LoadPlacement(TablePlacement *tp)
 							  "WHERE p.logicalrelid = $1 ORDER BY s.shardminvalue::pg_catalog.int4 NULLS FIRST",
 							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the Citus placement of table %u", tp->relid);
-	if (SPI_processed > 0)
+	/* an invalidation during the query emptied the cache: GetPlacement starts over */
+	if (placements != NULL && SPI_processed > 0)
 	{
 		tp->shards = MemoryContextAlloc(placement_cxt, sizeof(Shard) * SPI_processed);
 		for (i = 0; i < (int) SPI_processed; i++)
@@ -142,18 +143,9 @@ GetPlacement(Oid relid)
 
 	if (placements == NULL)
 	{
-		HASHCTL		ctl;
-
 		PtCacheRegister(PlacementReset);
-		if (placement_cxt == NULL)
-			placement_cxt = AllocSetContextCreate(TopMemoryContext, "participants placements",
-												  ALLOCSET_SMALL_SIZES);
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(TablePlacement);
-		ctl.hcxt = placement_cxt;
-		placements = hash_create("participants placements", 32, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		placements = PtCacheCreate("participants placements", sizeof(Oid),
+								   sizeof(TablePlacement), &placement_cxt);
 	}
 	tp = hash_search(placements, &relid, HASH_FIND, NULL);
 	if (tp != NULL)
@@ -309,22 +301,15 @@ PtLocalIndex(Oid index, Oid relid, Oid local)
 	return idx;
 }
 
-/* PtLocalTable for one of the extension's tables, by name */
-Oid
-PtLocalRelid(const char *table, pg_uuid_t *project)
-{
-	return PtLocalTable(PtTableRelid(table), project);
-}
-
 /* PtLocalIndex for one of the extension's indexes, by name */
 Oid
-PtLocalIndexRelid(const char *table, const char *index, Oid local)
+PtLocalIndexRelid(const char *index, Oid relid, Oid local)
 {
-	Oid			idx = get_relname_relid(index, get_namespace_oid("participants", false));
+	Oid			idx = get_relname_relid(index, get_rel_namespace(relid));
 
 	if (!OidIsValid(idx))
 		elog(ERROR, "index participants.%s does not exist", index);
-	return PtLocalIndex(idx, PtTableRelid(table), local);
+	return PtLocalIndex(idx, relid, local);
 }
 
 /*

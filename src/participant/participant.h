@@ -112,7 +112,8 @@ extern Jsonb *PtBulkOutFinish(PtBulkOut *out, int64 added, int64 updated);
 
 typedef struct PtAccess
 {
-	struct RelationData *rel;
+	Oid			relid;			/* participants.participant */
+	struct RelationData *rel;	/* it, or on a cluster its shard of the project */
 	struct RelationData *idx[PT_NUM_KEYS];
 	struct TupleTableSlot *slot;
 	int			map[PT_RECORD_NCOLS];	/* column index of each record field */

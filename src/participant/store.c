@@ -93,7 +93,8 @@ PtAccessOpen(PtAccess *a, pg_uuid_t *project, AclMode need, LOCKMODE lockmode)
 				 errmsg("row-level security on participants.participant is not supported by this extension's functions")));
 
 	/* the project's rows: this table, or its shard on a cluster */
-	a->rel = table_open(PtLocalRelid("participant", project), lockmode);
+	a->relid = relid;
+	a->rel = table_open(PtLocalTable(relid, project), lockmode);
 	/* indexes are opened when first probed: most calls probe one */
 	for (k = 0; k < PT_NUM_KEYS; k++)
 		a->idx[k] = NULL;
@@ -144,7 +145,7 @@ Probe(PtAccess *a, int kind, Datum project_id, Datum value, Snapshot snap,
 
 	if (a->idx[kind] == NULL)
 	{
-		Oid			idx = PtLocalIndexRelid("participant", index_names[kind], RelationGetRelid(a->rel));
+		Oid			idx = PtLocalIndexRelid(index_names[kind], a->relid, RelationGetRelid(a->rel));
 
 		a->idx[kind] = index_open(idx, a->lockmode);
 	}

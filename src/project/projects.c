@@ -121,17 +121,8 @@ LookUpCacheTables(void)
 static void
 CreateCache(void)
 {
-	HASHCTL		ctl;
-
-	project_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
-											  "participants project cache",
-											  ALLOCSET_SMALL_SIZES);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(pg_uuid_t);
-	ctl.entrysize = sizeof(ProjectCacheEntry);
-	ctl.hcxt = project_cache_cxt;
-	project_cache = hash_create("participants projects", 16, &ctl,
-								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	project_cache = PtCacheCreate("participants project cache", sizeof(pg_uuid_t),
+								  sizeof(ProjectCacheEntry), &project_cache_cxt);
 }
 
 static bool

@@ -150,19 +150,8 @@ DynamicSegments(pg_uuid_t *project_id)
 	InitSegmentCache();
 	(void) SegmentRelid();
 	if (segment_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		segment_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
-												  "participants segment cache",
-												  ALLOCSET_SMALL_SIZES);
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(pg_uuid_t);
-		ctl.entrysize = sizeof(SegmentCacheEntry);
-		ctl.hcxt = segment_cache_cxt;
-		segment_cache = hash_create("participants segment cache", 16, &ctl,
-									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		segment_cache = PtCacheCreate("participants segment cache", sizeof(pg_uuid_t),
+									  sizeof(SegmentCacheEntry), &segment_cache_cxt);
 	entry = hash_search(segment_cache, project_id, HASH_FIND, NULL);
 	if (entry)
 		return entry;

@@ -93,18 +93,22 @@ SegmentKind(pg_uuid_t *project_id, pg_uuid_t *segment_id, bool lock)
 	return kind;
 }
 
-/* The segment object, or NULL */
+/* The segment object, or NULL; lock: with its row locked FOR UPDATE */
 static Jsonb *
-SegmentObject(pg_uuid_t *project_id, pg_uuid_t *segment_id, bool read_only)
+SegmentObject(pg_uuid_t *project_id, pg_uuid_t *segment_id, bool read_only, bool lock)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plans[2] = {NULL, NULL};
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		args[2];
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(segment_id);
-	return PtJsonbStatement(&plan, "SELECT " SEGMENT_JSON " FROM participants.segment s "
-						  "WHERE s.project_id = $1 AND s.id = $2", 2, types, args, NULL, read_only);
+	return PtJsonbStatement(&plans[lock], lock
+							? "SELECT " SEGMENT_JSON " FROM participants.segment s "
+							"WHERE s.project_id = $1 AND s.id = $2 FOR UPDATE OF s"
+							: "SELECT " SEGMENT_JSON " FROM participants.segment s "
+							"WHERE s.project_id = $1 AND s.id = $2",
+							2, types, args, NULL, read_only && !lock);
 }
 
 /* 23505 when another segment of the project has this name (in any case) */
@@ -177,7 +181,7 @@ PT_API_FUNCTION(participants_create_segment)
 	SPI_finish();
 	if (dynamic)
 		PtRebuildMembership(project_id, segment_id, PG_GETARG_JSONB_P(3));
-	res = SegmentObject(project_id, segment_id, false);
+	res = SegmentObject(project_id, segment_id, false, false);
 	PG_RETURN_JSONB_P(res);
 }
 
@@ -239,13 +243,12 @@ PT_API_FUNCTION(participants_update_segment)
 		SegmentNotFound(segment_id);
 	}
 	SPI_finish();
-	PG_RETURN_JSONB_P(SegmentObject(project_id, segment_id, false));
+	PG_RETURN_JSONB_P(SegmentObject(project_id, segment_id, false, false));
 }
 
 /* delete_segment(project_id, segment_id): the segment as it was */
 PT_API_FUNCTION(participants_delete_segment)
 {
-	static SPIPlanPtr plan = NULL;
 	static SPIPlanPtr delete_plan = NULL;
 	pg_uuid_t  *project_id;
 	pg_uuid_t  *segment_id;
@@ -264,9 +267,7 @@ PT_API_FUNCTION(participants_delete_segment)
 	 * The object as it is, with the row locked, then the delete: a RETURNING
 	 * list of STABLE functions is one Citus does not take
 	 */
-	res = PtJsonbStatement(&plan, "SELECT " SEGMENT_JSON " FROM participants.segment s "
-						 "WHERE s.project_id = $1 AND s.id = $2 FOR UPDATE OF s",
-						 2, types, args, NULL, false);
+	res = SegmentObject(project_id, segment_id, false, true);
 	if (res == NULL)
 		SegmentNotFound(segment_id);
 	SPI_connect();
@@ -291,7 +292,7 @@ PT_API_FUNCTION(participants_get_segment)
 	project_id = PG_GETARG_UUID_P(0);
 	segment_id = PG_GETARG_UUID_P(1);
 	(void) PtGetProject(project_id);
-	res = SegmentObject(project_id, segment_id, true);
+	res = SegmentObject(project_id, segment_id, true, false);
 	if (res == NULL)
 		SegmentNotFound(segment_id);
 	PG_RETURN_JSONB_P(res);

@@ -291,19 +291,8 @@ ProjectGraph(pg_uuid_t *project_id)
 		return entry;
 	}
 	if (graph_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		graph_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
-												"participants status graph cache",
-												ALLOCSET_SMALL_SIZES);
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(pg_uuid_t);
-		ctl.entrysize = sizeof(GraphEntry);
-		ctl.hcxt = graph_cache_cxt;
-		graph_cache = hash_create("participants status graph cache", 16, &ctl,
-								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		graph_cache = PtCacheCreate("participants status graph cache", sizeof(pg_uuid_t),
+									sizeof(GraphEntry), &graph_cache_cxt);
 	entry = hash_search(graph_cache, project_id, HASH_ENTER, &found);
 	memcpy(entry, &graph, sizeof(graph));
 	return entry;
