@@ -10,8 +10,9 @@ SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.rel
 WHERE n.nspname = 'participants' AND c.relkind IN ('r', 'v', 'S') ORDER BY 1;
 
 -- every table but project has project_id first in its primary key
-SELECT conrelid::regclass AS tbl, pg_get_constraintdef(oid) AS def
-FROM pg_constraint WHERE connamespace = 'participants'::regnamespace AND contype IN ('p', 'u', 'f')
+SELECT conrelid::regclass AS tbl, pg_get_constraintdef(k.oid) AS def
+FROM pg_constraint k JOIN pg_class r ON r.oid = conrelid -- (a cluster's pg_class hides shards)
+WHERE connamespace = 'participants'::regnamespace AND contype IN ('p', 'u', 'f')
 ORDER BY 1, 2;
 
 -- every primary key and unique index has project_id first (doc/scaling-out.md)
@@ -59,16 +60,20 @@ CREATE FUNCTION shape(j jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 CREATE TABLE t (name text PRIMARY KEY, id uuid);
+CREATE FUNCTION pid(n text) RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT id FROM t WHERE name = n $$;
+-- on a Citus cluster (test/citus.sh), every node reads t: a reference table;
+-- and pid() may run inside a shard's query on a worker, where reading t is a
+-- nested distributed query that Citus allows only when told to
+DO $$ BEGIN
+	IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+		PERFORM create_reference_table('t');
+		ALTER FUNCTION pid(text) SET citus.allow_nested_distributed_execution = on;
+	END IF;
+END $$;
 INSERT INTO t SELECT 'main', participants.create_project('Main study', '{"participantIdentifierPrefix": "MS-"}');
 INSERT INTO t SELECT 'other', participants.create_project('Other study', '{"linkIdentifiers": false}');
 INSERT INTO t SELECT 'strict', participants.create_project('Strict study', '{"strictCustomFields": true}');
 CREATE FUNCTION pid(n text) RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT id FROM t WHERE name = n $$;
--- on a Citus cluster (test/citus.sh), every node reads t: a reference table
-DO $$ BEGIN
-	IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
-		PERFORM create_reference_table('t');
-	END IF;
-END $$;
 
 SELECT t.name, p.name AS project, p.settings FROM t JOIN participants.project p USING (id) ORDER BY 1;
 

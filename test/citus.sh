@@ -9,6 +9,9 @@
 #   PT_CITUS_COORDINATOR=HOST:PORT     the coordinator (required)
 #   PT_CITUS_WORKERS="HOST:PORT ..."   the workers (required)
 #   PT_CITUS_USER=postgres             a superuser on every node
+#   PT_CITUS_ONLY="regress isolation pgtap"  the suites to run (default: all)
+#   PT_CITUS_TESTS="install upsert"    only these regression files, specs or
+#                                      pgTAP files (default: all)
 #
 # For each suite it makes a fresh database on every node (pt_citus_*), creates
 # citus there, adds the workers to the coordinator's metadata, creates this
@@ -88,19 +91,32 @@ run_suite() { # NAME DRIVER INPUTDIR EXPECTEDDIR TESTS...
     done
 }
 
-regress_tests=$(sed -n 's/^REGRESS = //p' "$ROOT/Makefile")
-isolation_tests=$(sed -n 's/^ISOLATION = //p' "$ROOT/Makefile")
+ONLY=${PT_CITUS_ONLY:-regress isolation pgtap}
+pick() { # TESTS...: those named in PT_CITUS_TESTS, or all
+    local t
+    for t in "$@"; do
+        if [ -z "${PT_CITUS_TESTS:-}" ] || [[ " $PT_CITUS_TESTS " == *" $t "* ]]; then echo "$t"; fi
+    done
+}
+# shellcheck disable=SC2046
+regress_tests=$(pick $(sed -n 's/^REGRESS = //p' "$ROOT/Makefile"))
+# shellcheck disable=SC2046
+isolation_tests=$(pick $(sed -n 's/^ISOLATION = //p' "$ROOT/Makefile"))
+# shellcheck disable=SC2046
+tap_files=$(for f in $(pick $(cd "$ROOT/test/pgtap" && ls *.sql | sed 's/\.sql$//')); do echo "$ROOT/test/pgtap/$f.sql"; done)
 
 echo "# coordinator $PT_CITUS_COORDINATOR, workers $PT_CITUS_WORKERS"
 # shellcheck disable=SC2086
-run_suite regress "$PGBIN/../lib/pgxs/src/test/regress/pg_regress" "$ROOT" "$ROOT/expected" $regress_tests
+[[ " $ONLY " == *" regress "* && -n "$regress_tests" ]] && run_suite regress "$PGBIN/../lib/pgxs/src/test/regress/pg_regress" "$ROOT" "$ROOT/expected" $regress_tests
 # shellcheck disable=SC2086
-run_suite isolation "$PGBIN/../lib/pgxs/src/test/isolation/pg_isolation_regress" "$ROOT/test" "$ROOT/test/expected" $isolation_tests
+[[ " $ONLY " == *" isolation "* && -n "$isolation_tests" ]] && run_suite isolation "$PGBIN/../lib/pgxs/src/test/isolation/pg_isolation_regress" "$ROOT/test" "$ROOT/test/expected" $isolation_tests
 
 # pgTAP: each file's plan, through the coordinator
-if prepare pt_citus_tap "CREATE EXTENSION pgtap"; then
+if [[ " $ONLY " != *" pgtap "* || -z "$tap_files" ]]; then
+    :
+elif prepare pt_citus_tap "CREATE EXTENSION pgtap"; then
     if command -v pg_prove >/dev/null; then
-        pg_prove -v -h "$CHOST" -p "$CPORT" -U "$USER_" -d pt_citus_tap "$ROOT"/test/pgtap/*.sql >"$OUT/tap.txt" 2>&1
+        pg_prove -v -h "$CHOST" -p "$CPORT" -U "$USER_" -d pt_citus_tap $tap_files >"$OUT/tap.txt" 2>&1
         p=$(grep -cE '^ok [0-9]+' "$OUT/tap.txt" || true)
         f=$(grep -cE '^not ok [0-9]+' "$OUT/tap.txt" || true)
         # a file that stopped early: each planned test it did not run failed
