@@ -61,7 +61,7 @@ WHERE p.pronamespace = 'participants'::regnamespace AND p.proargnames[1] = 'proj
   AND p.proname NOT IN (SELECT fn FROM calls) ORDER BY 1;
 
 -- a row count per table and project: what "nothing changed" compares
-CREATE FUNCTION project_rows(p uuid) RETURNS text LANGUAGE sql AS $$
+CREATE FUNCTION project_rows(p uuid) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN (
 	SELECT concat_ws(' ',
 		(SELECT count(*) FROM participants.participant WHERE project_id = p),
 		(SELECT count(*) FROM participants.custom_field WHERE project_id = p),
@@ -71,8 +71,8 @@ CREATE FUNCTION project_rows(p uuid) RETURNS text LANGUAGE sql AS $$
 		(SELECT count(*) FROM participants.study_participant WHERE project_id = p),
 		(SELECT count(*) FROM participants.event WHERE project_id = p),
 		(SELECT string_agg(name || ':' || coalesce(description, ''), ',' ORDER BY name) FROM participants.segment WHERE project_id = p),
-		(SELECT string_agg(name, ',' ORDER BY name) FROM participants.study WHERE project_id = p))
-$$;
+		(SELECT string_agg(name, ',' ORDER BY name) FROM participants.study WHERE project_id = p)));
+END $$;
 SELECT project_rows(pid('conf_b')) AS b_before \gset
 
 -- a role confined to project A through a group role it belongs to

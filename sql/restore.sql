@@ -8,12 +8,12 @@ SELECT participants.set_opted_out(pid('rst'), 'R-1', true) ->> 'actionTaken' AS 
 SELECT participants.create_study(pid('rst'), 'Restore study') ->> 'studyID' AS rs \gset
 INSERT INTO t VALUES ('rst_study', :'rs');
 SELECT pid('rst') AS rst \gset
-CREATE FUNCTION rst_person(ident text) RETURNS uuid LANGUAGE sql STABLE AS $$
-	SELECT id FROM participants.participant WHERE project_id = pid('rst') AND participant_identifier = ident
-$$;
-CREATE FUNCTION rst_events() RETURNS bigint LANGUAGE sql STABLE AS $$
-	SELECT count(*) FROM participants.event WHERE project_id = pid('rst')
-$$;
+CREATE FUNCTION rst_person(ident text) RETURNS uuid LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN (
+	SELECT id FROM participants.participant WHERE project_id = pid('rst') AND participant_identifier = ident);
+END $$;
+CREATE FUNCTION rst_events() RETURNS bigint LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN (
+	SELECT count(*) FROM participants.event WHERE project_id = pid('rst'));
+END $$;
 SELECT rst_events() AS events_before;
 SELECT rst_person('R-1') AS r1, rst_person('R-2') AS r2, rst_person('R-3') AS r3 \gset
 

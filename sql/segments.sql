@@ -8,20 +8,20 @@ CREATE FUNCTION seg(j jsonb) RETURNS jsonb LANGUAGE sql AS $$
 		'has_id', j ? 'segmentID', 'has_date', (j->>'createdDate')::timestamptz IS NOT NULL)
 $$;
 -- current members of a segment, by identifier
-CREATE FUNCTION members(project uuid, segment uuid) RETURNS text LANGUAGE sql AS $$
+CREATE FUNCTION members(project uuid, segment uuid) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN (
 	SELECT coalesce(string_agg(p.participant_identifier, ' ' ORDER BY p.participant_identifier), '')
 	FROM participants.segment_membership m
 	JOIN participants.participant p ON p.project_id = m.project_id AND p.id = m.participant_id
-	WHERE m.project_id = project AND m.segment_id = segment AND m.remove_date IS NULL
-$$;
+	WHERE m.project_id = project AND m.segment_id = segment AND m.remove_date IS NULL);
+END $$;
 -- episodes of a segment: identifier and whether it ended, in order (those
 -- that began together, in one rebuild, by identifier)
-CREATE FUNCTION episodes(project uuid, segment uuid, participant text DEFAULT NULL) RETURNS text LANGUAGE sql AS $$
+CREATE FUNCTION episodes(project uuid, segment uuid, participant text DEFAULT NULL) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN (
 	SELECT coalesce(string_agg(p.participant_identifier || CASE WHEN e->>'removeDate' IS NULL THEN '+' ELSE '-' END, ' '
 		ORDER BY (e->>'addDate')::timestamptz, p.participant_identifier), '')
 	FROM jsonb_array_elements(participants.segment_history(project, segment, participant)) WITH ORDINALITY AS x(e, o)
-	JOIN participants.participant p ON p.project_id = project AND p.id = (e->>'participantID')::uuid
-$$;
+	JOIN participants.participant p ON p.project_id = project AND p.id = (e->>'participantID')::uuid);
+END $$;
 SELECT r->'totalAdded' AS added FROM participants.upsert_participants(:'s', $$[
  {"participantIdentifier": "S01", "demographics": {"firstName": "Ann", "lastName": "Smith", "city": "Austin", "email": "ann@example.com"}, "customFields": {"Smoker": 1, "Site": "North"}},
  {"participantIdentifier": "S02", "demographics": {"firstName": "Bob", "lastName": "Smith", "city": "Boston"}, "customFields": {"Smoker": "0", "Site": "South"}},
@@ -55,8 +55,8 @@ SELECT serr(format('SELECT participants.add_segment_members(%L, %L, %L, true)', 
 SELECT serr(format('SELECT participants.add_segment_members(%L, %L, NULL)', :'s', :'g')) AS null_list;
 SELECT serr(format('SELECT participants.add_segment_members(%L, %L, %L)', :'s', '00000000-0000-0000-0000-000000000000', '["S01"]')) AS unknown_segment;
 SELECT serr(format('SELECT participants.add_segment_members(%L, %L, %L)', :'o', :'g', '["X01"]')) AS segment_of_other_project;
-SELECT participants.add_segment_members(:'s', :'g', jsonb_build_array(id), true) AS add_by_id
-FROM participants.participant WHERE participant_identifier = 'S05';
+SELECT participants.add_segment_members(:'s', :'g', jsonb_build_array((SELECT id FROM participants.participant
+	WHERE project_id = :'s' AND participant_identifier = 'S05')), true) AS add_by_id;
 SELECT members(:'s', :'g') AS members_now;
 
 SELECT participants.remove_segment_members(:'s', :'g', '["S02", "S04", "S02"]') AS remove_with_non_member;

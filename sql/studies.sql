@@ -9,16 +9,16 @@ CREATE FUNCTION smask(j jsonb) RETURNS text LANGUAGE sql AS $$
 		'"\d{4}-\d\d-\d\dT[0-9:.]+[+-]\d\d:\d\d"', '<ts>', 'g')
 $$;
 -- a participant's status in a study
-CREATE FUNCTION sstatus(project uuid, study uuid, ident text) RETURNS text LANGUAGE sql AS $$
+CREATE FUNCTION sstatus(project uuid, study uuid, ident text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN (
 	SELECT sp.status FROM participants.study_participant sp
 	JOIN participants.participant p ON p.project_id = sp.project_id AND p.id = sp.participant_id
-	WHERE sp.project_id = project AND sp.study_id = study AND p.participant_identifier = ident
-$$;
+	WHERE sp.project_id = project AND sp.study_id = study AND p.participant_identifier = ident);
+END $$;
 -- a participant's history in a study: "PRIOR>STATUS" steps
-CREATE FUNCTION shistory(project uuid, study uuid, ident text) RETURNS text LANGUAGE sql AS $$
+CREATE FUNCTION shistory(project uuid, study uuid, ident text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN (
 	SELECT string_agg(coalesce(h->>'priorStatus', '-') || '>' || (h->>'status'), ' ' ORDER BY o)
-	FROM jsonb_array_elements(participants.status_history(project, study, ident)) WITH ORDINALITY x(h, o)
-$$;
+	FROM jsonb_array_elements(participants.status_history(project, study, ident)) WITH ORDINALITY x(h, o));
+END $$;
 SELECT r->'totalAdded' AS added FROM participants.upsert_participants(:'sp', $$[
  {"participantIdentifier": "T01", "demographics": {"firstName": "Ann", "city": "Austin"}},
  {"participantIdentifier": "T02", "demographics": {"firstName": "Bob", "city": "Boston"}},

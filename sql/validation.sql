@@ -67,7 +67,7 @@ SELECT err($$INSERT INTO participants.participant (project_id, id, participant_i
 SELECT err($$INSERT INTO participants.participant (project_id, id, participant_identifier, email) VALUES (pid('main'), gen_random_uuid(), 'RAW1', 'JSMITH@example.com')$$) AS raw_dup_email;
 SELECT err($$UPDATE participants.participant SET email = 'bad' WHERE participant_identifier = 'V2'$$) AS raw_update_bad_email;
 SELECT err($$UPDATE participants.participant SET project_id = pid('other') WHERE participant_identifier = 'V2'$$) AS raw_move_project;
-SELECT err($$UPDATE participants.participant SET id = gen_random_uuid() WHERE participant_identifier = 'V2'$$) AS raw_change_id;
+SELECT err($$UPDATE participants.participant SET id = '00000000-0000-4000-8000-0000000000a2' WHERE participant_identifier = 'V2'$$) AS raw_change_id;
 SELECT err($$INSERT INTO participants.participant (project_id, id, participant_identifier, email, mobile_phone) VALUES (pid('main'), gen_random_uuid(), 'RAW2', 'raw2@example.com', '+15550001111')$$) AS raw_good_insert;
 SELECT strip(participants.get_participant(pid('main'), 'RAW2')) AS raw_row;
 

@@ -438,8 +438,8 @@ PtRebuildMembership(pg_uuid_t *project_id, pg_uuid_t *segment_id, Jsonb *filter_
 	(void) RebuildStatement(&q, psprintf(
 						"INSERT INTO participants.segment_membership "
 						"(project_id, segment_id, participant_id, add_date) "
-						"SELECT a.project_id, $2, a.id, pg_catalog.now() FROM "
-						"(SELECT p.project_id, p.id FROM participants.participant p "
+						"SELECT $1, $2, a.id, pg_catalog.now() FROM "
+						"(SELECT p.id FROM participants.participant p "
 						"WHERE p.project_id = $1 AND p.id = ANY ($%d)%s "
 						"AND NOT EXISTS (SELECT 1 FROM participants.segment_membership c "
 						"WHERE c.project_id = $1 AND c.segment_id = $2 "
