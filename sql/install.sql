@@ -73,7 +73,6 @@ END $$;
 INSERT INTO t SELECT 'main', participants.create_project('Main study', '{"participantIdentifierPrefix": "MS-"}');
 INSERT INTO t SELECT 'other', participants.create_project('Other study', '{"linkIdentifiers": false}');
 INSERT INTO t SELECT 'strict', participants.create_project('Strict study', '{"strictCustomFields": true}');
-CREATE FUNCTION pid(n text) RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT id FROM t WHERE name = n $$;
 
 SELECT t.name, p.name AS project, p.settings FROM t JOIN participants.project p USING (id) ORDER BY 1;
 
