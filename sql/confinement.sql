@@ -77,7 +77,7 @@ SELECT project_rows(pid('conf_b')) AS b_before \gset
 
 -- a role confined to project A through a group role it belongs to
 CREATE ROLE regress_clinic_group;
-CREATE ROLE regress_clinic IN ROLE regress_clinic_group;
+CREATE ROLE regress_clinic LOGIN IN ROLE regress_clinic_group;
 GRANT USAGE ON SCHEMA participants TO regress_clinic_group;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA participants TO regress_clinic_group;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA participants TO regress_clinic_group;
@@ -140,7 +140,7 @@ SELECT serr($$SELECT participants.get_participant(pid('conf_b'), 'P-1')$$) AS af
 RESET ROLE;
 
 -- JWT claims, as PostgREST sets them: a role with EXECUTE and nothing else
-CREATE ROLE regress_web;
+CREATE ROLE regress_web LOGIN;
 GRANT USAGE ON SCHEMA participants TO regress_web;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA participants TO regress_web;
 GRANT SELECT ON t TO regress_web;

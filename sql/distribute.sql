@@ -4,7 +4,7 @@ SELECT err('SELECT participants.distribute()') AS without_citus;
 SELECT count(*) AS policies_with_subquery FROM pg_policies
  WHERE schemaname = 'participants' AND qual LIKE '%SELECT participants.allowed_projects()%';
 -- nobody but the superuser may call it: not granted to PUBLIC, nor by grant_access
-CREATE ROLE regress_distribute_app;
+CREATE ROLE regress_distribute_app LOGIN;
 SELECT participants.grant_access('regress_distribute_app', 'app') -> 'functions' ? 'participants.distribute()' AS granted_to_app;
 SELECT has_function_privilege('regress_distribute_app', 'participants.distribute()', 'EXECUTE') AS app_may_call;
 DROP OWNED BY regress_distribute_app;

@@ -1,8 +1,8 @@
 -- grant_access: what each kind of role gets, read from the catalog
-CREATE ROLE regress_ga_app;
-CREATE ROLE regress_ga_reader;
-CREATE ROLE regress_ga_raw;
-CREATE ROLE regress_ga_other;
+CREATE ROLE regress_ga_app LOGIN;
+CREATE ROLE regress_ga_reader LOGIN;
+CREATE ROLE regress_ga_raw LOGIN;
+CREATE ROLE regress_ga_other LOGIN;
 
 SELECT g ->> 'role' AS role, g ->> 'access' AS access, g ->> 'schema' AS schema,
        jsonb_array_length(g -> 'functions') AS functions,

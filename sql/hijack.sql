@@ -21,7 +21,7 @@ SELECT k(participants.create_segment(:'hp', 'Static'), 'segmentID') AS hs \gset
 SELECT k(participants.create_segment(:'hp', 'Smokers', filter => '{"custom_fields": {"Smoker": 1}, "query": "h"}'), 'segmentID') AS hd \gset
 SELECT k(participants.create_segment(:'hp', 'Completed'), 'segmentID') AS hc \gset
 
-CREATE ROLE regress_evil;
+CREATE ROLE regress_evil LOGIN;
 CREATE SCHEMA evil AUTHORIZATION regress_evil;
 GRANT USAGE ON SCHEMA participants TO regress_evil;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA participants TO regress_evil;

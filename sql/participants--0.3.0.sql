@@ -873,6 +873,7 @@ DECLARE
 	t record;
 	f record;
 	progress boolean;
+	rs text;
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
 		RAISE EXCEPTION USING ERRCODE = '0A000',
@@ -886,6 +887,15 @@ BEGIN
 	PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
 	PERFORM set_config('citus.enable_local_reference_table_foreign_keys', 'off', true);
 	PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+	-- rows already in the tables (a dump restored before this call) go into
+	-- the shards as restored rows: the extension's triggers, which fire on
+	-- the workers, see a restore (row_security off, which Citus passes on to
+	-- them as a SET LOCAL) and load the rows as they are, with no new events,
+	-- numbers or checks. (Citus passes on a SET LOCAL only in a transaction
+	-- block or a DO block, hence the DO.)
+	rs := current_setting('row_security');
+	SET LOCAL citus.propagate_set_commands = 'local';
+	DO $set$ BEGIN SET LOCAL row_security = off; END $set$;
 
 	-- the row-level security policies without a subquery, which Citus
 	-- does not take in a policy of a distributed table
@@ -948,6 +958,17 @@ BEGIN
 	LOOP
 		PERFORM create_distributed_function(f.fn, '$1', colocate_with => 'participants.participant',
 											force_delegation => true);
+	END LOOP;
+	EXECUTE format('DO $set$ BEGIN SET LOCAL row_security = %s; END $set$', rs);
+
+	-- rows copied into the shards leave no copy of anyone's data in the
+	-- coordinator's own tables (Citus keeps them on disk otherwise)
+	FOR t IN
+		SELECT d.logicalrelid AS rel FROM pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
+		WHERE c.relnamespace = 'participants'::regnamespace AND pg_relation_size(d.logicalrelid) > 0
+		ORDER BY d.partmethod, c.relname
+	LOOP
+		PERFORM truncate_local_data_after_distributing_table(t.rel);
 	END LOOP;
 
 	RETURN jsonb_build_object(

@@ -21,7 +21,7 @@ FROM pg_class c WHERE c.relnamespace = 'participants'::regnamespace AND c.relkin
 SELECT c.relname, c.reloptions FROM pg_class c
 WHERE c.relnamespace = 'participants'::regnamespace AND c.relkind = 'v' ORDER BY 1;
 
-CREATE ROLE regress_nobody;
+CREATE ROLE regress_nobody LOGIN;
 SET ROLE regress_nobody;
 SELECT err($$SELECT participants.get_participant(pid('main'), 'MDH-0001')$$) AS nobody_get;
 SELECT err($$SELECT count(*) FROM participants.participant$$) AS nobody_table;
@@ -29,7 +29,7 @@ RESET ROLE;
 
 -- the application role of doc/access.md: every API function, confined to the
 -- projects granted in participants.project_access; no table privileges
-CREATE ROLE regress_app;
+CREATE ROLE regress_app LOGIN;
 GRANT USAGE ON SCHEMA participants TO regress_app;
 GRANT EXECUTE ON FUNCTION participants.create_project, participants.upsert_participant,
       participants.upsert_participants, participants.get_participant, participants.enroll_participant,
@@ -67,7 +67,7 @@ SELECT count(DISTINCT project_id) AS app_sees_projects FROM participants.partici
 RESET ROLE;
 
 -- the read-only role of doc/access.md: the reading functions, never a write
-CREATE ROLE regress_reader;
+CREATE ROLE regress_reader LOGIN;
 GRANT USAGE ON SCHEMA participants TO regress_reader;
 GRANT EXECUTE ON FUNCTION participants.get_participant, participants.custom_fields,
       participants.query_participants, participants.get_segment, participants.list_segments,
@@ -87,7 +87,7 @@ SELECT count(*) > 0 AS reader_directory, count(DISTINCT project) AS reader_proje
 RESET ROLE;
 
 -- an unconfined role (BYPASSRLS) may create projects and use every project
-CREATE ROLE regress_admin BYPASSRLS;
+CREATE ROLE regress_admin LOGIN BYPASSRLS;
 GRANT regress_app TO regress_admin;
 SET ROLE regress_admin;
 SELECT participants.create_project('Admin project') IS NOT NULL AS admin_create_project;

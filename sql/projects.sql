@@ -5,7 +5,7 @@ SELECT participants.upsert_participant(:'doomed', '{"participantIdentifier": "D1
 
 SELECT err(format('DELETE FROM participants.project WHERE id = %L', :'doomed')) AS delete_with_participants;
 SELECT err('TRUNCATE participants.project CASCADE') AS truncate_with_participants;
-SELECT err(format('UPDATE participants.project SET id = gen_random_uuid() WHERE id = %L', :'empty')) AS change_id;
+SELECT err(format('UPDATE participants.project SET id = %L WHERE id = %L', '00000000-0000-4000-8000-0000000000e1', :'empty')) AS change_id;
 SELECT err(format('UPDATE participants.project SET name = %L WHERE id = %L', 'Renamed', :'empty')) AS rename;
 
 -- once its participants are gone, a project can go

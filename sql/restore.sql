@@ -32,7 +32,7 @@ SELECT participants.events_since(pid('rst')) @? '$[*] ? (@.payload.status == "CO
 
 -- a confined role with every table privilege: the same refusals, and
 -- row_security = off does not make it a restore (every access fails)
-CREATE ROLE regress_rst_raw;
+CREATE ROLE regress_rst_raw LOGIN;
 SELECT participants.grant_access('regress_rst_raw', 'raw') ->> 'access' AS raw_granted;
 GRANT EXECUTE ON FUNCTION participants.add_study_participants(uuid, uuid, jsonb, boolean) TO regress_rst_raw;
 GRANT SELECT ON t TO regress_rst_raw;
@@ -54,12 +54,16 @@ RESET ROLE;
 SELECT rst_events() AS events_after, count(*) AS study_rows FROM participants.study_participant WHERE project_id = pid('rst');
 
 -- a real restore session: rows as they were, and events, load as they come
-SET row_security = off;
+-- (row_security off for one transaction with SET LOCAL, which a cluster passes
+-- on to its workers: doc/scaling-out.md)
+BEGIN;
+SET LOCAL citus.propagate_set_commands = 'local';
+SET LOCAL row_security = off;
 INSERT INTO participants.study_participant (project_id, id, study_id, participant_id, status, completion_code, last_event_id)
-VALUES (pid('rst'), gen_random_uuid(), :'rs', rst_person('R-3'), 'COMPLETED_STUDY', 'DONE', 5000);
+VALUES (:'rst', gen_random_uuid(), :'rs', :'r3', 'COMPLETED_STUDY', 'DONE', 5000);
 INSERT INTO participants.event (project_id, id, event_type, person_id, study_id, payload)
-VALUES (pid('rst'), 5000, 'participant.status_changed', rst_person('R-3'), :'rs', '{"eventType": "participant.status_changed", "status": "COMPLETED_STUDY"}');
-RESET row_security;
+VALUES (:'rst', 5000, 'participant.status_changed', :'r3', :'rs', '{"eventType": "participant.status_changed", "status": "COMPLETED_STUDY"}');
+COMMIT;
 SELECT rst_events() AS events_restored,
        (SELECT status || ' ' || completion_code || ' ' || last_event_id FROM participants.study_participant
         WHERE project_id = pid('rst') AND participant_id = rst_person('R-3')) AS restored_row;

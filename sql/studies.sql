@@ -141,14 +141,19 @@ SELECT serr(format('SELECT participants.set_participant_status(%L, %L, %L, %L)',
 SELECT shistory(:'sp', :'st', 'T01') AS t01_history;
 
 -- raw writes are held to the same rules
+-- (the people's ids are read first, so that each raw insert below names its
+-- rows by constants: on a cluster Citus then sends it straight to the shard)
+SELECT id AS t02 FROM participants.participant WHERE project_id = :'sp' AND participant_identifier = 'T02' \gset
+SELECT id AS t05 FROM participants.participant WHERE project_id = :'sp' AND participant_identifier = 'T05' \gset
+SELECT id AS t06 FROM participants.participant WHERE project_id = :'sp' AND participant_identifier = 'T06' \gset
 SELECT serr(format($$UPDATE participants.study_participant SET status = 'COMPLETED_STUDY' WHERE project_id = %L AND study_id = %L AND status = 'NOT_STARTED'$$, :'sp', :'st'));
 SELECT serr(format($$UPDATE participants.study_participant SET status = 'NOPE' WHERE project_id = %L AND study_id = %L$$, :'sp', :'st'));
 SELECT serr(format($$UPDATE participants.study_participant SET completion_code = 'DONE' WHERE project_id = %L AND study_id = %L$$, :'sp', :'st'));
 SELECT serr(format($$UPDATE participants.study_participant SET study_id = %L WHERE project_id = %L AND study_id = %L$$, :'open', :'sp', :'st'));
 SELECT serr(format($$INSERT INTO participants.study_participant (project_id, id, study_id, participant_id, status)
-	SELECT %L, gen_random_uuid(), %L, id, 'INVITE_SENT' FROM participants.participant WHERE project_id = %L AND participant_identifier = 'T06'$$, :'sp', :'st', :'sp'));
+	VALUES (%L, gen_random_uuid(), %L, %L, 'INVITE_SENT')$$, :'sp', :'st', :'t06'));
 SELECT serr(format($$INSERT INTO participants.study_participant (project_id, id, study_id, participant_id, status)
-	SELECT %L, gen_random_uuid(), %L, id, 'NOT_STARTED' FROM participants.participant WHERE project_id = %L AND participant_identifier = 'T05'$$, :'sp', :'st', :'sp'));
+	VALUES (%L, gen_random_uuid(), %L, %L, 'NOT_STARTED')$$, :'sp', :'st', :'t05'));
 -- a raw move along the graph writes its event like the function
 UPDATE participants.study_participant SET status = 'INVITE_SENT'
 WHERE project_id = :'sp' AND study_id = :'st'
@@ -156,21 +161,24 @@ WHERE project_id = :'sp' AND study_id = :'st'
 SELECT shistory(:'sp', :'st', 'T03') AS t03_history;
 -- a raw insert of a new row starts at NOT_STARTED with its event
 INSERT INTO participants.study_participant (project_id, id, study_id, participant_id, status)
-SELECT :'sp', gen_random_uuid(), :'st', id, 'NOT_STARTED' FROM participants.participant WHERE project_id = :'sp' AND participant_identifier = 'T06';
+VALUES (:'sp', gen_random_uuid(), :'st', :'t06', 'NOT_STARTED');
 SELECT shistory(:'sp', :'st', 'T06') AS t06_history;
 -- a raw row that arrives with a last_event_id is refused: only a restore loads rows with their history
 -- error
 INSERT INTO participants.study_participant (project_id, id, study_id, participant_id, status, last_event_id)
-SELECT :'sp', gen_random_uuid(), :'open', id, 'SURVEY_COMPLETED', 0 FROM participants.participant WHERE project_id = :'sp' AND participant_identifier = 'T06';
+VALUES (:'sp', gen_random_uuid(), :'open', :'t06', 'SURVEY_COMPLETED', 0);
 -- in a restore (row_security off, as pg_dump's output sets, in an unconfined session) it is loaded as it was, with no event
-SET row_security = off;
+-- (here with SET LOCAL, which a cluster passes on to its workers: doc/scaling-out.md)
+BEGIN;
+SET LOCAL citus.propagate_set_commands = 'local';
+SET LOCAL row_security = off;
 INSERT INTO participants.study_participant (project_id, id, study_id, participant_id, status, last_event_id)
-SELECT :'sp', gen_random_uuid(), :'open', id, 'SURVEY_COMPLETED', 0 FROM participants.participant WHERE project_id = :'sp' AND participant_identifier = 'T06';
-RESET row_security;
+VALUES (:'sp', gen_random_uuid(), :'open', :'t06', 'SURVEY_COMPLETED', 0);
+COMMIT;
 SELECT shistory(:'sp', :'open', 'T06') AS restored_history;
 -- ... and ON CONFLICT DO NOTHING writes no event for a row it skips
 INSERT INTO participants.study_participant (project_id, id, study_id, participant_id, status)
-SELECT :'sp', gen_random_uuid(), :'st', id, 'NOT_STARTED' FROM participants.participant WHERE project_id = :'sp' AND participant_identifier = 'T06'
+VALUES (:'sp', gen_random_uuid(), :'st', :'t06', 'NOT_STARTED')
 ON CONFLICT DO NOTHING;
 SELECT shistory(:'sp', :'st', 'T06') AS t06_history_unchanged;
 -- ... also when the row it skips has the id of the row that is there
@@ -184,9 +192,9 @@ SELECT count(*) - :events_before AS events_written FROM participants.event WHERE
 SELECT shistory(:'sp', :'st', 'T06') AS t06_history_unchanged;
 -- a key left null is the NOT NULL constraint's error (the trigger writes no event for it first)
 SELECT serr(format($$INSERT INTO participants.study_participant (project_id, study_id, participant_id, status)
-	SELECT %L, %L, id, 'NOT_STARTED' FROM participants.participant WHERE project_id = %L AND participant_identifier = 'T02'$$, :'sp', :'open', :'sp'));
+	VALUES (%L, %L, %L, 'NOT_STARTED')$$, :'sp', :'open', :'t02'));
 SELECT serr(format($$INSERT INTO participants.study_participant (id, study_id, participant_id, status)
-	SELECT gen_random_uuid(), %L, id, 'NOT_STARTED' FROM participants.participant WHERE project_id = %L AND participant_identifier = 'T02'$$, :'open', :'sp'));
+	VALUES (gen_random_uuid(), %L, %L, 'NOT_STARTED')$$, :'open', :'t02'));
 SELECT count(*) - :events_before AS events_written FROM participants.event WHERE project_id = :'sp';
 -- events cannot be changed
 SELECT serr(format($$UPDATE participants.event SET payload = '{}' WHERE project_id = %L$$, :'sp'));

@@ -9,7 +9,7 @@ CREATE FUNCTION lim_sort_indexes() RETURNS bigint LANGUAGE sql STABLE AS $$
 $$;
 SELECT lim_sort_indexes() AS indexes_before;
 
-CREATE ROLE regress_lim;
+CREATE ROLE regress_lim LOGIN;
 SELECT participants.grant_access('regress_lim', 'app') ->> 'access' AS app_granted;
 SELECT participants.grant_access('regress_lim', 'raw') ->> 'access' AS raw_granted;
 GRANT SELECT ON t TO regress_lim;

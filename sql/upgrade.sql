@@ -88,8 +88,8 @@ $$;
 -- until the update, the 0.1.0 functions on the current library behave as in
 -- 0.1.0: nobody is confined, and they run with the caller's rights (their
 -- declarations do not pin search_path, so they never run as the owner)
-CREATE ROLE regress_window_app;
-CREATE ROLE regress_window_exec;
+CREATE ROLE regress_window_app LOGIN;
+CREATE ROLE regress_window_exec LOGIN;
 GRANT USAGE ON SCHEMA participants TO regress_window_app, regress_window_exec;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA participants TO regress_window_app, regress_window_exec;
 GRANT SELECT ON ALL TABLES IN SCHEMA participants TO regress_window_app;
@@ -159,7 +159,7 @@ SELECT participants.add_segment_members(p, seg, '["U-3"]') ->> 'added' AS readde
 SELECT (SELECT max(m.id) FROM participants.segment_membership m WHERE m.project_id = up.p) > b.max_membership AS new_episode_after_old
 FROM up, seq_before b;
 SELECT err(format($$SELECT participants.set_participant_status(%L, %L, 'U-1', 'NOT_STARTED')$$, p, study)) AS refused FROM up;
-CREATE ROLE regress_upgrade;
+CREATE ROLE regress_upgrade LOGIN;
 GRANT USAGE ON SCHEMA participants TO regress_upgrade;
 GRANT EXECUTE ON FUNCTION participants.get_participant TO regress_upgrade;
 GRANT SELECT ON up TO regress_upgrade;

@@ -12,6 +12,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 
 #include "access/access.h"
@@ -104,6 +105,14 @@ PT_API_FUNCTION_UNCONFINED(participants_grant_access)
 	table_privileges = raw ? "SELECT, INSERT, UPDATE, DELETE" : reader ? "SELECT" : NULL;
 
 	SPI_connect();
+	/*
+	 * On a cluster Citus passes each GRANT on to the nodes; by default it
+	 * does so over parallel connections for a distributed table, after which
+	 * it refuses a GRANT on a reference table in the same transaction
+	 */
+	if (PtDistributed())
+		(void) set_config_option("citus.multi_shard_modify_mode", "sequential",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 	Grant(psprintf("GRANT USAGE ON SCHEMA participants TO %s", quote_identifier(role)));
 
 	/* the extension's functions, as they are in this version */

@@ -412,8 +412,13 @@ PT_TRIGGER_FUNCTION(participants_project_guard)
 		elog(ERROR, "project_guard: must fire BEFORE");
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 	{
-		/* on a cluster, a TRUNCATE of a shard: Citus refuses it on a referenced table */
-		if (PtIsShardOf(RelationGetRelid(td->tg_relation), PtTableRelid("project")))
+		/*
+		 * On a cluster, Citus refuses a TRUNCATE of the referenced table
+		 * project; what fires here is a shard's, or the coordinator's own
+		 * table's when participants.distribute() empties it of the rows it
+		 * copied into the shards
+		 */
+		if (PtIsShardOf(RelationGetRelid(td->tg_relation), PtTableRelid("project")) || PtDistributed())
 			return PointerGetDatum(NULL);
 		CheckNoParticipants(NULL, "truncate participants.project");
 		return PointerGetDatum(NULL);

@@ -305,26 +305,40 @@ PT_TRIGGER_FUNCTION(participants_project_counter_create)
 	bool		isnull;
 	Oid			save_userid;
 	int			save_sec;
+	/*
+	 * (a row may be there already when Citus copies the table's rows into
+	 * its shards, in participants.distribute() after a restore)
+	 */
+	const char *sql = "INSERT INTO participants.project_counter (project_id) VALUES ($1) ON CONFLICT DO NOTHING";
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		elog(ERROR, "project_counter_create: must fire AFTER INSERT, FOR EACH ROW");
 	if (PtInRestore())
 		return PointerGetDatum(NULL);
-	/*
-	 * On a cluster, project is a reference table and the trigger fires on
-	 * its copy on every node: the counters are made when first drawn from,
-	 * on the node that holds the project (PtDrawNumbers)
-	 */
-	if (PtIsShardOf(RelationGetRelid(td->tg_relation), PtTableRelid("project")))
-		return PointerGetDatum(NULL);
 	args[0] = heap_getattr(td->tg_trigtuple, SPI_fnumber(RelationGetDescr(td->tg_relation), "id"),
 						   RelationGetDescr(td->tg_relation), &isnull);
+	/*
+	 * On a cluster, project is a reference table and the trigger fires on
+	 * its copy on every node: the node that holds the project's shards
+	 * writes the row into its shard of project_counter, by name (a query on
+	 * the distributed table may not run inside a shard's query); the others
+	 * do nothing
+	 */
+	if (PtIsShardOf(RelationGetRelid(td->tg_relation), PtTableRelid("project")))
+	{
+		Oid			shard;
+
+		if (isnull || !LookUpCounter() || !PtProjectIsLocal(DatumGetUUIDP(args[0])))
+			return PointerGetDatum(NULL);
+		shard = PtLocalTable(counter_relid, DatumGetUUIDP(args[0]));
+		sql = psprintf("INSERT INTO %s (project_id) VALUES ($1) ON CONFLICT DO NOTHING",
+					   quote_qualified_identifier("participants", get_rel_name(shard)));
+	}
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	SPI_connect();
-	if (SPI_execute_with_args("INSERT INTO participants.project_counter (project_id) VALUES ($1)",
-							  1, types, args, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_with_args(sql, 1, types, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not create the project's counters");
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec);

@@ -36,7 +36,9 @@ SELECT is(participants.upsert_participants(:'p', '[{"participantIdentifier": "X1
 SELECT is(participants.get_participant(:'p', 'X1')->'demographics'->>'city', 'Peoria', 'and its change is stored');
 SELECT throws_ok(format($$SELECT participants.upsert_participants(%1$L, '[{"participantIdentifier": "X2"}, {"participantIdentifier": "X3", "demographics": {"gender": "?"}}]')$$, :'p'),
 	'22023', 'invalid value for key "participants[1].demographics.gender": "?"', 'bulk error names index and key');
-SELECT is((SELECT count(*)::int FROM participants.participant WHERE project_id = :'p' AND participant_identifier IN ('X2', 'X3')), 0, 'nothing of the failed bulk call was written');
+-- (counts are read by results_eq, which runs its query on its own: on a
+-- cluster a read of a distributed table inside is() would carry is() to a worker)
+SELECT results_eq(format($$SELECT count(*)::int FROM participants.participant WHERE project_id = %L AND participant_identifier IN ('X2', 'X3')$$, :'p'), ARRAY[0], 'nothing of the failed bulk call was written');
 SELECT matches(participants.upsert_participant(:'p', '{"demographics": {"email": "gen@example.com"}}')->'result'->>'participantIdentifier',
 	'^RT-\d{8}$', 'generated identifiers carry the project prefix');
 

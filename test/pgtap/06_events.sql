@@ -106,7 +106,7 @@ SELECT dblink_exec('w', 'BEGIN');
 SELECT pg_temp.w(format($$SELECT participants.set_participant_status(%L, %L, 'N1', 'SURVEY_STARTED')$$, :'p', :'s'));
 SELECT dblink_exec('w', 'ROLLBACK');
 SELECT is(pg_temp.wait_for(3, 1.5), 2, 'a rolled-back status change is never delivered');
-SELECT is((SELECT count(*)::int FROM participants.event WHERE project_id = :'p' AND payload->>'status' = 'SURVEY_STARTED'), 0,
+SELECT results_eq(format($$SELECT count(*)::int FROM participants.event WHERE project_id = %L AND payload->>'status' = 'SURVEY_STARTED'$$, :'p'), ARRAY[0],
 	'and leaves no event');
 
 -- opt-out: two events in one transaction, one notification
