@@ -53,7 +53,9 @@ INSERT INTO calls VALUES
  (27, 'events_since', $$SELECT participants.events_since('%1$s')$$),
  (28, 'delete_segment', $$SELECT participants.delete_segment('%1$s', '%2$s')$$),
  (29, 'delete_participant', $$SELECT participants.delete_participant('%1$s', 'P-3')$$),
- (30, 'event_channel', $$SELECT participants.event_channel('%1$s') IS NOT NULL$$);
+ (30, 'event_channel', $$SELECT participants.event_channel('%1$s') IS NOT NULL$$),
+ -- internal: what a coordinator forwards to a worker (only the owner may call it)
+ (31, 'forwarded_call', $$SELECT participants.forwarded_call('%1$s', 'participants.get_participant(uuid,text,boolean)', 'postgres', ARRAY['%1$s', 'P-1', 'false'], ARRAY['', '', '', ''])$$);
 GRANT SELECT ON calls TO PUBLIC;
 -- every API function that takes a project is in the matrix
 SELECT p.proname FROM pg_proc p

@@ -862,6 +862,15 @@ Arguments: role (regrole) the role; access (text) app, reader or raw.
 Returns: {"role", "access", "schema", "functions": [...], "tables": {"name": "privileges", ...}, "sequences": [...]}.
 Errors: 22023 (400) another access, or a null argument; 42501 (403) the caller is confined to projects (only unconfined roles may grant).';
 
+CREATE FUNCTION participants.forwarded_call(project_id uuid, fn regprocedure, caller name, args text[], settings text[])
+	RETURNS text
+	LANGUAGE c VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'participants_forwarded_call';
+COMMENT ON FUNCTION participants.forwarded_call(uuid, regprocedure, name, text[], text[]) IS
+'Internal, on a Citus cluster: runs an API function call that the coordinator checked and forwarded to the node that holds the project, in the name of the role that made it, with the coordinator''s values of the extension''s settings; the result as text. Only the owner of the extension may call it.';
+REVOKE ALL ON FUNCTION participants.forwarded_call(uuid, regprocedure, name, text[], text[]) FROM PUBLIC;
+
 CREATE FUNCTION participants.distribute()
 	RETURNS jsonb
 	LANGUAGE plpgsql VOLATILE
@@ -960,6 +969,26 @@ BEGIN
 											force_delegation => true);
 	END LOOP;
 	EXECUTE format('DO $set$ BEGIN SET LOCAL row_security = %s; END $set$', rs);
+
+	-- the row-level security policies call allowed_projects(), and the
+	-- indexes participant_search_text() and the custom-field sort keys, in the
+	-- name of whoever reads or writes a table, and on a cluster they do so on
+	-- every node; Citus passes on no GRANT on an extension's function that is
+	-- not distributed, so here every role may call them, on every node (each
+	-- computes from its arguments, or answers for the caller only). After
+	-- citus_add_node, calling distribute() again grants them on the new node.
+	FOR f IN
+		SELECT format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', p.oid::regprocedure) AS cmd
+		FROM pg_proc p
+		WHERE p.pronamespace = 'participants'::regnamespace
+		  AND p.proname IN ('allowed_projects', 'participant_search_text', 'custom_field_sort_number', 'custom_field_sort_date')
+		ORDER BY 1
+	LOOP
+		EXECUTE f.cmd;
+		IF EXISTS (SELECT 1 FROM run_command_on_workers(f.cmd) w WHERE NOT w.success) THEN
+			RAISE EXCEPTION 'participants.distribute(): could not run on every worker: %', f.cmd;
+		END IF;
+	END LOOP;
 
 	-- rows copied into the shards leave no copy of anyone's data in the
 	-- coordinator's own tables (Citus keeps them on disk otherwise)

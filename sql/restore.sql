@@ -64,9 +64,11 @@ VALUES (:'rst', gen_random_uuid(), :'rs', :'r3', 'COMPLETED_STUDY', 'DONE', 5000
 INSERT INTO participants.event (project_id, id, event_type, person_id, study_id, payload)
 VALUES (:'rst', 5000, 'participant.status_changed', :'r3', :'rs', '{"eventType": "participant.status_changed", "status": "COMPLETED_STUDY"}');
 COMMIT;
-SELECT rst_events() AS events_restored,
-       (SELECT status || ' ' || completion_code || ' ' || last_event_id FROM participants.study_participant
-        WHERE project_id = pid('rst') AND participant_id = rst_person('R-3')) AS restored_row;
+CREATE FUNCTION rst_row(person uuid) RETURNS text LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN (
+	SELECT status || ' ' || completion_code || ' ' || last_event_id FROM participants.study_participant
+	WHERE project_id = pid('rst') AND participant_id = person);
+END $$;
+SELECT rst_events() AS events_restored, rst_row(:'r3') AS restored_row;
 -- and the rules are back for the next raw write
 SELECT serr(format($$UPDATE participants.study_participant SET status = 'INVITE_SENT' WHERE project_id = %L AND participant_id = %L$$,
 	pid('rst'), rst_person('R-3'))) AS after_restore;

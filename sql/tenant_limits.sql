@@ -56,8 +56,14 @@ SELECT serr($$SELECT participants.upsert_participant(pid('lim'), '{"participantI
 SELECT serr($$SELECT participants.upsert_participant(pid('lim'), '{"participantIdentifier": "L-2", "customFields": {"a": 1, "b": 2, "c": 3, "d": 4}}')$$) AS four_in_body;
 SELECT serr($$SELECT participants.upsert_participants(pid('lim'), '[{"participantIdentifier": "L-3"}, {"participantIdentifier": "L-4", "customFields": {"a": 1, "b": 2, "c": 3, "d": 4}}]')$$) AS four_in_bulk;
 SELECT participants.upsert_participant(pid('lim'), '{"participantIdentifier": "L-1", "customFields": {"a": null, "d": 4}}') ->> 'actionTaken' AS replace_one;
+-- (raw SQL with the setting for one transaction, SET LOCAL, which a cluster
+-- passes on to the workers where the triggers run: doc/scaling-out.md)
+BEGIN;
+SET LOCAL citus.propagate_set_commands = 'local';
+SET LOCAL participants.max_custom_fields = 3;
 SELECT serr(format($$UPDATE participants.participant SET custom_fields = custom_fields || '{"e": 5}' WHERE project_id = %L AND participant_identifier = 'L-1'$$, pid('lim'))) AS raw_fourth;
 SELECT serr(format($$INSERT INTO participants.participant (project_id, id, participant_identifier, custom_fields) VALUES (%L, gen_random_uuid(), 'L-5', '{"a": 1, "b": 2, "c": 3, "d": 4}')$$, pid('lim'))) AS raw_insert_four;
+COMMIT;
 RESET participants.max_custom_fields;
 -- the default limit stops 10,000 keys long before they cost a merge of 10,000 x 10,000
 SELECT serr(format($$SELECT participants.upsert_participant(%L, %L)$$, pid('lim'),

@@ -163,10 +163,12 @@ restore_scenario() { # SOURCE-DB
 after_restore() { # DB: the rules hold again, and new rows get new numbers
     local db=$1 project
     project=$(coord "$db" "SELECT project_id FROM participants.event GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1") || return 1
-    [ "$(coord "$db" "SELECT participants.upsert_participant('$project', '{\"participantIdentifier\": \"restored-new\"}')->>'actionTaken'")" = add ] || return 1
+    local got
+    got=$(coord "$db" "SELECT participants.upsert_participant('$project', '{\"participantIdentifier\": \"restored-new\"}')->>'actionTaken'")
+    [ "$got" = add ] || { echo "upsert_participant: $got"; return 1; }
     # a raw event is refused: the session that restored is over
-    coord "$db" "INSERT INTO participants.event (project_id, id, event_type, person_id, payload) VALUES ('$project', 999999, 'participant.status_changed', gen_random_uuid(), '{}')" 2>&1 |
-        grep -q 'events are written by the database'
+    got=$(coord "$db" "INSERT INTO participants.event (project_id, id, event_type, person_id, payload) VALUES ('$project', 999999, 'participant.status_changed', gen_random_uuid(), '{}')" 2>&1)
+    [[ "$got" == *"events are written by the database"* ]] || { echo "raw event: $got"; return 1; }
 }
 
 echo "# coordinator $PT_CITUS_COORDINATOR, workers $PT_CITUS_WORKERS"

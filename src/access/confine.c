@@ -27,6 +27,10 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/datum.h"
+#include "utils/uuid.h"
+#include "catalog/pg_type.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/fmgroids.h"
@@ -334,14 +338,36 @@ RunWork(FunctionCallInfo fcinfo, PGFunction work, Oid save_userid, int save_sec)
 static bool forwarding = false;
 
 /*
+ * The extension's settings that a forwarded call takes along: the session's
+ * values on the coordinator hold on the node the call runs on (a SET in the
+ * coordinator's session reaches no other node by itself)
+ */
+static const char *const forwarded_settings[] = {
+	"participants.bulk_batch_size", "participants.max_sortable_fields",
+	"participants.max_custom_fields", "participants.deadlock_retries", NULL
+};
+
+/*
+ * On the node a call was forwarded to: the role that called it on the
+ * coordinator, which checked its access there (see ForwardCall)
+ */
+static Oid	forwarded_caller = InvalidOid;
+static Oid	forwarded_fn = InvalidOid;
+
+/*
  * Run the call of fcinfo's function on the node that holds its project, and
- * return its result. The call is sent as SELECT ... FROM fn(constants): the
- * function is a distributed function (participants.distribute()), so Citus
- * delegates it to the node that holds the project's shards, with the
- * caller's identity, inside this transaction.
+ * return its result. The coordinator knows the session: the grants it sees
+ * (those of its own transaction too) and its token's claims, so it checks
+ * the caller's access (PtApiCall) and the call then goes, as
+ * participants.forwarded_call(project, function, caller, arguments), to the
+ * node that holds the project's shards: forwarded_call is a distributed
+ * function (participants.distribute()), which Citus delegates there inside
+ * this transaction. It is sent as the owner of the extension (only the owner
+ * may call forwarded_call), and on that node the function runs in the
+ * caller's name, as it would here.
  */
 static Datum
-ForwardCall(FunctionCallInfo fcinfo)
+ForwardCall(FunctionCallInfo fcinfo, Oid caller, Oid save_userid, int save_sec)
 {
 	Oid			fn = fcinfo->flinfo->fn_oid;
 	Oid			rettype;
@@ -349,11 +375,12 @@ ForwardCall(FunctionCallInfo fcinfo)
 	int			nargs;
 	int			i;
 	StringInfoData sql;
-	bool		isnull;
-	Datum		result;
-	int16		typlen;
-	bool		typbyval;
+	char	   *result;
+	char	   *volatile text = NULL;
+	Oid			input;
+	Oid			ioparam;
 	bool		save = forwarding;
+	const char *rs = GetConfigOption("row_security", true, false);
 
 	if (forwarding)
 		ereport(ERROR,
@@ -361,10 +388,23 @@ ForwardCall(FunctionCallInfo fcinfo)
 				 errmsg("could not run %s() on the node that holds project %s",
 						get_func_name(fn), PtUuidText(PG_GETARG_UUID_P(0))),
 				 errhint("Run participants.distribute() on the coordinator, so that the function is a distributed function.")));
+	/*
+	 * row_security off reaches the other node only as a SET LOCAL (a
+	 * restore); the call runs there as the owner, who may restore: only an
+	 * unconfined caller may send it
+	 */
+	if (rs != NULL && strcmp(rs, "off") == 0 && !PtUnconfined(caller))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("row_security is off in the session of role \"%s\", which is confined to its projects",
+						GetUserNameFromId(caller, false)),
+				 errhint("Leave row_security on: only a restore by an unconfined role turns it off.")));
 	rettype = get_func_signature(fn, &argtypes, &nargs);
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT r FROM %s(",
-					 quote_qualified_identifier(get_namespace_name(get_func_namespace(fn)), get_func_name(fn)));
+	appendStringInfo(&sql, "SELECT r FROM participants.forwarded_call(%s::pg_catalog.uuid, %s::pg_catalog.regprocedure, %s::pg_catalog.name, ARRAY[",
+					 quote_literal_cstr(PtUuidText(PG_GETARG_UUID_P(0))),
+					 quote_literal_cstr(format_procedure_qualified(fn)),
+					 quote_literal_cstr(GetUserNameFromId(caller, false)));
 	for (i = 0; i < nargs; i++)
 	{
 		Oid			out;
@@ -373,37 +413,142 @@ ForwardCall(FunctionCallInfo fcinfo)
 		if (i > 0)
 			appendStringInfoString(&sql, ", ");
 		if (PG_ARGISNULL(i))
-			appendStringInfo(&sql, "NULL::%s", format_type_be_qualified(argtypes[i]));
+			appendStringInfoString(&sql, "NULL");
 		else
 		{
 			getTypeOutputInfo(argtypes[i], &out, &varlena);
-			appendStringInfo(&sql, "%s::%s",
-							 quote_literal_cstr(OidOutputFunctionCall(out, fcinfo->args[i].value)),
-							 format_type_be_qualified(argtypes[i]));
+			appendStringInfoString(&sql, quote_literal_cstr(OidOutputFunctionCall(out, fcinfo->args[i].value)));
 		}
 	}
-	appendStringInfoString(&sql, ") AS r");
-	get_typlenbyval(rettype, &typlen, &typbyval);
+	appendStringInfoString(&sql, "]::pg_catalog.text[], ARRAY[");
+	for (i = 0; forwarded_settings[i] != NULL; i++)
+	{
+		const char *value = GetConfigOption(forwarded_settings[i], true, false);
+
+		appendStringInfo(&sql, "%s%s", i > 0 ? ", " : "",
+						 quote_literal_cstr(value != NULL ? value : ""));
+	}
+	appendStringInfoString(&sql, "]::pg_catalog.text[]) AS r");
 	forwarding = true;
 	PG_TRY();
 	{
+		SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
 		SPI_connect();
 		if (SPI_execute(sql.data, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "forwarded call of %s() returned " UINT64_FORMAT " rows",
 				 get_func_name(fn), SPI_processed);
-		result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		if (!isnull)
-			result = SPI_datumTransfer(result, typbyval, typlen);
+		result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (result != NULL)		/* (null: the function returned null) */
+			text = MemoryContextStrdup(TopTransactionContext, result);
 		SPI_finish();
 	}
 	PG_FINALLY();
 	{
 		forwarding = save;
+		SetUserIdAndSecContext(save_userid, save_sec);
 	}
 	PG_END_TRY();
-	if (isnull)
+	if (text == NULL)
 		PG_RETURN_NULL();
-	return result;
+	getTypeInputInfo(rettype, &input, &ioparam);
+	return OidInputFunctionCall(input, text, ioparam, -1);
+}
+
+PG_FUNCTION_INFO_V1(participants_forwarded_call);
+/*
+ * forwarded_call(project_id uuid, fn regprocedure, caller name, args text[],
+ * settings text[]) -> text: on the node that holds the project, run an API
+ * function that the coordinator forwarded (ForwardCall), in the name of
+ * caller, whose access the coordinator checked, with the coordinator's
+ * values of the extension's settings; the result in its text form. Only the
+ * owner of the extension may call it (EXECUTE is not granted to anyone, and
+ * it checks).
+ */
+Datum
+participants_forwarded_call(PG_FUNCTION_ARGS)
+{
+	Oid			fn;
+	Oid			caller;
+	ArrayType  *args;
+	Datum	   *values;
+	bool	   *nulls;
+	int			n;
+	Oid		   *argtypes;
+	int			nargs;
+	Oid			rettype;
+	FmgrInfo	flinfo;
+	LOCAL_FCINFO(call, FUNC_MAX_ARGS);
+	Datum		result;
+	int			i;
+	Oid			save_fn = forwarded_fn;
+	Oid			save_caller = forwarded_caller;
+	int			nest;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		elog(ERROR, "forwarded_call: null argument");
+	if (GetUserId() != PtOwner() && !superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for function forwarded_call"),
+				 errdetail("Only the coordinator forwards calls, as the owner of the extension.")));
+	fn = PG_GETARG_OID(1);
+	caller = get_role_oid(NameStr(*PG_GETARG_NAME(2)), false);
+	if (get_func_namespace(fn) != get_namespace_oid("participants", false))
+		elog(ERROR, "forwarded_call: %s is not a function of the extension", format_procedure(fn));
+	args = PG_GETARG_ARRAYTYPE_P(3);
+	deconstruct_array(args, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &n);
+	rettype = get_func_signature(fn, &argtypes, &nargs);
+	if (n != nargs)
+		elog(ERROR, "forwarded_call: %s takes %d arguments, not %d", format_procedure(fn), nargs, n);
+	fmgr_info(fn, &flinfo);
+	InitFunctionCallInfoData(*call, &flinfo, nargs, InvalidOid, NULL, NULL);
+	for (i = 0; i < nargs; i++)
+	{
+		Oid			input;
+		Oid			ioparam;
+
+		call->args[i].isnull = nulls[i];
+		call->args[i].value = (Datum) 0;
+		if (!nulls[i])
+		{
+			getTypeInputInfo(argtypes[i], &input, &ioparam);
+			call->args[i].value = OidInputFunctionCall(input, TextDatumGetCString(values[i]), ioparam, -1);
+		}
+	}
+	if (call->args[0].isnull || !datumIsEqual(call->args[0].value, PG_GETARG_DATUM(0), false, UUID_LEN))
+		elog(ERROR, "forwarded_call: the call's project is not the one it was sent for");
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(4), TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &n);
+	for (i = 0; forwarded_settings[i] != NULL; i++)
+		;
+	if (n != i)
+		elog(ERROR, "forwarded_call: %d settings, not %d", n, i);
+	nest = NewGUCNestLevel();
+	for (i = 0; i < n; i++)
+		if (!nulls[i] && VARSIZE_ANY_EXHDR(DatumGetPointer(values[i])) > 0)
+			(void) set_config_option(forwarded_settings[i], TextDatumGetCString(values[i]),
+									 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	forwarded_fn = fn;
+	forwarded_caller = caller;
+	PG_TRY();
+	{
+		result = FunctionCallInvoke(call);
+	}
+	PG_FINALLY();
+	{
+		forwarded_fn = save_fn;
+		forwarded_caller = save_caller;
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(true, nest);
+	if (call->isnull)
+		PG_RETURN_NULL();
+	{
+		Oid			out;
+		bool		varlena;
+
+		getTypeOutputInfo(rettype, &out, &varlena);
+		PG_RETURN_TEXT_P(cstring_to_text(OidOutputFunctionCall(out, result)));
+	}
 }
 
 /*
@@ -499,6 +644,7 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 	Oid			save_userid;
 	int			save_sec;
 	Oid			save_caller = api_caller;
+	Oid			caller = InvalidOid;
 	volatile Datum result = (Datum) 0;
 
 	/*
@@ -510,10 +656,24 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 		PreventCommandIfReadOnly(psprintf("%s()", get_func_name(fcinfo->flinfo->fn_oid)));
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	/* on a cluster, a call for a project another node holds runs there */
-	if (project_arg && !PG_ARGISNULL(0) && !PtProjectIsLocal(PG_GETARG_UUID_P(0)))
-		return ForwardCall(fcinfo);
-	if (!project_arg)
+	if (OidIsValid(forwarded_caller) && forwarded_fn == fcinfo->flinfo->fn_oid)
+	{
+		/*
+		 * A call the coordinator forwarded here (forwarded_call): it checked
+		 * the caller's access; this runs in the caller's name. Calls the work
+		 * makes in turn are checked as any other.
+		 */
+		caller = forwarded_caller;
+		forwarded_caller = InvalidOid;
+		forwarded_fn = InvalidOid;
+	}
+	else if (project_arg && !PG_ARGISNULL(0) && !PtProjectIsLocal(PG_GETARG_UUID_P(0)))
+	{
+		/* on a cluster, a call for a project another node holds runs there */
+		PtCheckProjectAccess(save_userid, PG_GETARG_UUID_P(0));
+		return ForwardCall(fcinfo, save_userid, save_userid, save_sec);
+	}
+	else if (!project_arg)
 	{
 		if (!PtUnconfined(save_userid))
 			ereport(ERROR,
@@ -525,13 +685,15 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 	}
 	else if (!PG_ARGISNULL(0))
 		PtCheckProjectAccess(save_userid, PG_GETARG_UUID_P(0));
+	if (!OidIsValid(caller))
+		caller = save_userid;
 
 	/*
 	 * Only a function whose declaration pins search_path works as the owner.
 	 * One that does not (0.1.0's, until ALTER EXTENSION ... UPDATE) works
 	 * with the caller's rights, as it did in 0.1.0.
 	 */
-	api_caller = save_userid;
+	api_caller = caller;
 	PG_TRY();
 	{
 		Datum		(*run) (FunctionCallInfo, PGFunction, Oid, int) = RunWork;

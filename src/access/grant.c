@@ -20,7 +20,8 @@
 /* Functions of the extension that are not API functions */
 static const char *const internal_functions[] = {
 	"allowed_projects", "participant_search_text", "custom_field_sort_number",
-	"custom_field_sort_date", "default_status_transitions", "grant_access", "distribute", NULL
+	"custom_field_sort_date", "default_status_transitions", "grant_access", "distribute",
+	"forwarded_call", NULL
 };
 
 /* API functions only unconfined roles may call */

@@ -13,6 +13,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/datum.h"
 #include "utils/rel.h"
@@ -168,8 +169,14 @@ CheckCustomFields(HeapTuple t, TupleDesc desc)
 	JsonbIteratorToken tok;
 
 	PtCheckObject(cf, "column \"custom_fields\"", "an object");
-	if (!PtInRestore())
-		PtCheckCustomFieldCount(JsonContainerSize(&cf->root), "");
+	/*
+	 * A restore loads rows as they were, which met the definitions then;
+	 * the definitions may come later (participants.distribute() moves
+	 * participant into its shards before custom_field)
+	 */
+	if (PtInRestore())
+		return;
+	PtCheckCustomFieldCount(JsonContainerSize(&cf->root), "");
 	project = PtGetProject(project_id);
 	it = JsonbIteratorInit(&cf->root);
 	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
@@ -413,13 +420,22 @@ PT_TRIGGER_FUNCTION(participants_project_guard)
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 	{
 		/*
-		 * On a cluster, Citus refuses a TRUNCATE of the referenced table
-		 * project; what fires here is a shard's, or the coordinator's own
-		 * table's when participants.distribute() empties it of the rows it
-		 * copied into the shards
+		 * On a cluster the coordinator's table checks the whole cluster's
+		 * participants, and each shard's TRUNCATE that follows passes. With
+		 * citus.enable_ddl_propagation off (as participants.distribute()
+		 * runs it to empty the coordinator's own copies of the rows it moved
+		 * into the shards), Citus truncates the coordinator's table alone
+		 * and no shard loses a row.
 		 */
-		if (PtIsShardOf(RelationGetRelid(td->tg_relation), PtTableRelid("project")) || PtDistributed())
+		if (PtIsShardOf(RelationGetRelid(td->tg_relation), PtTableRelid("project")))
 			return PointerGetDatum(NULL);
+		if (PtDistributed())
+		{
+			const char *ddl = GetConfigOption("citus.enable_ddl_propagation", true, false);
+
+			if (ddl != NULL && strcmp(ddl, "off") == 0)
+				return PointerGetDatum(NULL);
+		}
 		CheckNoParticipants(NULL, "truncate participants.project");
 		return PointerGetDatum(NULL);
 	}
