@@ -77,7 +77,7 @@ run_suite() { # NAME DRIVER INPUTDIR EXPECTEDDIR TESTS...
     local name=$1 driver=$2 inputdir=$3 expdir=$4; shift 4
     local db=pt_citus_$name t out=$OUT/$name sedfile
     mkdir -p "$out"
-    if ! prepare "$db"; then
+    if ! prepare "$db" "${PREPARE_EXTRA:-}"; then
         echo "not ok - $name: the database could not be prepared"; failed=$((failed + 1)); return
     fi
     (cd "$out" && "$driver" --use-existing --dbname="$db" --host="$CHOST" --port="$CPORT" \
@@ -194,7 +194,16 @@ if [[ " $ONLY " == *" regress "* && -z "${PT_CITUS_TESTS:-}" ]]; then
     check "restored: new rows and the rules work again" after_restore pt_citus_restore
 fi
 # shellcheck disable=SC2086
-[[ " $ONLY " == *" isolation "* && -n "$isolation_tests" ]] && run_suite isolation "$PGBIN/../lib/pgxs/src/test/isolation/pg_isolation_regress" "$ROOT/test" "$ROOT/test/expected" $isolation_tests
+# Isolation specs: a session that waits, waits for a lock on a worker, which
+# PostgreSQL's pg_isolation_test_session_is_blocked() on the coordinator does
+# not see; Citus's own test tool replaces it in this database with one that
+# asks the whole cluster (citus_internal.replace_isolation_tester_func()).
+# The specs' setup and teardown delete from distributed tables and then from
+# the reference table project in one transaction, which Citus does over one
+# connection per node only (citus.multi_shard_modify_mode = sequential).
+[[ " $ONLY " == *" isolation "* && -n "$isolation_tests" ]] && \
+    PREPARE_EXTRA="SELECT citus_internal.replace_isolation_tester_func(); ALTER DATABASE pt_citus_isolation SET citus.multi_shard_modify_mode = 'sequential'" \
+    run_suite isolation "$PGBIN/../lib/pgxs/src/test/isolation/pg_isolation_regress" "$ROOT/test" "$ROOT/test/expected" $isolation_tests
 
 # pgTAP: each file's plan, through the coordinator
 if [[ " $ONLY " != *" pgtap "* || -z "$tap_files" ]]; then
@@ -202,15 +211,27 @@ if [[ " $ONLY " != *" pgtap "* || -z "$tap_files" ]]; then
 elif prepare pt_citus_tap "CREATE EXTENSION pgtap"; then
     if command -v pg_prove >/dev/null; then
         pg_prove -v -h "$CHOST" -p "$CPORT" -U "$USER_" -d pt_citus_tap $tap_files >"$OUT/tap.txt" 2>&1
-        p=$(grep -cE '^ok [0-9]+' "$OUT/tap.txt" || true)
-        f=$(grep -cE '^not ok [0-9]+' "$OUT/tap.txt" || true)
+        # the cluster's documented differences (test/citus/pgtap.known): a
+        # listed test passes by failing, and fails by passing
+        grep -v '^#' "$ROOT/test/citus/pgtap.known" | grep . >"$OUT/tap.known"
+        p=0 f=0 k=0
+        while IFS= read -r line; do
+            desc=${line#* - }
+            known=no
+            grep -qxF -- "$desc" "$OUT/tap.known" && known=yes
+            case "$line:$known" in
+                "ok "*:no|"not ok "*:yes) p=$((p + 1));;
+                "not ok "*:no) f=$((f + 1)); echo "$line";;
+                "ok "*:yes) f=$((f + 1)); echo "not ok - passes on a cluster, unlike test/citus/pgtap.known says: $desc";;
+            esac
+            [ "$known" = yes ] && k=$((k + 1))
+        done < <(grep -E '^(not )?ok [0-9]+ - ' "$OUT/tap.txt")
         # a file that stopped early: each planned test it did not run failed
         while read -r planned ran; do
-            f=$((f + planned - ran))
+            f=$((f + planned - ran)); echo "not ok - a pgTAP file stopped after $ran of $planned tests"
         done < <(sed -nE 's/.*You planned ([0-9]+) tests but ran ([0-9]+).*/\1 \2/p' "$OUT/tap.txt")
-        if grep -qE 'Result: FAIL|dubious' "$OUT/tap.txt" && [ "$f" -eq 0 ]; then f=1; fi
-        grep -E '^not ok|^# ' "$OUT/tap.txt" | head -40
-        echo "# pgTAP: $p passed, $f failed"
+        if grep -qiE 'dubious' "$OUT/tap.txt" && [ "$f" -eq 0 ] && [ "$k" -eq 0 ]; then f=1; fi
+        echo "# pgTAP: $p passed ($k of them the cluster's documented differences), $f failed"
         passed=$((passed + p)); failed=$((failed + f))
     else
         echo "not ok - pgTAP: pg_prove is not installed"; failed=$((failed + 1))
