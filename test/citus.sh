@@ -200,9 +200,10 @@ fi
 # asks the whole cluster (citus_internal.replace_isolation_tester_func()).
 # The specs' setup and teardown delete from distributed tables and then from
 # the reference table project in one transaction, which Citus does over one
-# connection per node only (citus.multi_shard_modify_mode = sequential).
+# connection per node only (citus.multi_shard_modify_mode = sequential). Roles
+# a spec left behind when its teardown failed are dropped first.
 [[ " $ONLY " == *" isolation "* && -n "$isolation_tests" ]] && \
-    PREPARE_EXTRA="SELECT citus_internal.replace_isolation_tester_func(); ALTER DATABASE pt_citus_isolation SET citus.multi_shard_modify_mode = 'sequential'" \
+    PREPARE_EXTRA="SELECT citus_internal.replace_isolation_tester_func(); ALTER DATABASE pt_citus_isolation SET citus.multi_shard_modify_mode = 'sequential'; DO \$\$ DECLARE r text; BEGIN FOR r IN SELECT rolname FROM pg_roles WHERE rolname LIKE 'regress\\_iso\\_%' LOOP EXECUTE format('DROP ROLE %I', r); END LOOP; END \$\$" \
     run_suite isolation "$PGBIN/../lib/pgxs/src/test/isolation/pg_isolation_regress" "$ROOT/test" "$ROOT/test/expected" $isolation_tests
 
 # pgTAP: each file's plan, through the coordinator
