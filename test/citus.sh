@@ -200,10 +200,14 @@ fi
 # asks the whole cluster (citus_internal.replace_isolation_tester_func()).
 # The specs' setup and teardown delete from distributed tables and then from
 # the reference table project in one transaction, which Citus does over one
-# connection per node only (citus.multi_shard_modify_mode = sequential). Roles
-# a spec left behind when its teardown failed are dropped first.
+# connection per node only (citus.multi_shard_modify_mode = sequential). A
+# spec's teardown drops its roles and the next permutation makes them again:
+# a session keeps no connection to a worker past its transaction
+# (citus.max_cached_conns_per_worker = 0), which would still be logged in as
+# the dropped role. Roles a spec left behind when its teardown failed are
+# dropped first.
 [[ " $ONLY " == *" isolation "* && -n "$isolation_tests" ]] && \
-    PREPARE_EXTRA="SELECT citus_internal.replace_isolation_tester_func(); ALTER DATABASE pt_citus_isolation SET citus.multi_shard_modify_mode = 'sequential'; DO \$\$ DECLARE r text; BEGIN FOR r IN SELECT rolname FROM pg_roles WHERE rolname LIKE 'regress\\_iso\\_%' LOOP EXECUTE format('DROP ROLE %I', r); END LOOP; END \$\$" \
+    PREPARE_EXTRA="SELECT citus_internal.replace_isolation_tester_func(); ALTER DATABASE pt_citus_isolation SET citus.multi_shard_modify_mode = 'sequential'; ALTER DATABASE pt_citus_isolation SET citus.max_cached_conns_per_worker = 0; DO \$\$ DECLARE r text; BEGIN FOR r IN SELECT rolname FROM pg_roles WHERE rolname LIKE 'regress\\_iso\\_%' LOOP EXECUTE format('DROP ROLE %I', r); END LOOP; END \$\$" \
     run_suite isolation "$PGBIN/../lib/pgxs/src/test/isolation/pg_isolation_regress" "$ROOT/test" "$ROOT/test/expected" $isolation_tests
 
 # pgTAP: each file's plan, through the coordinator
