@@ -380,6 +380,7 @@ ForwardCall(FunctionCallInfo fcinfo, Oid caller, Oid save_userid, int save_sec)
 	Oid			input;
 	Oid			ioparam;
 	bool		save = forwarding;
+	MemoryContext cxt = CurrentMemoryContext;
 	const char *rs = GetConfigOption("row_security", true, false);
 
 	if (forwarding)
@@ -439,7 +440,7 @@ ForwardCall(FunctionCallInfo fcinfo, Oid caller, Oid save_userid, int save_sec)
 				 get_func_name(fn), SPI_processed);
 		result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		if (result != NULL)		/* (null: the function returned null) */
-			text = MemoryContextStrdup(TopTransactionContext, result);
+			text = MemoryContextStrdup(cxt, result);
 		SPI_finish();
 	}
 	PG_FINALLY();
