@@ -381,7 +381,6 @@ ForwardCall(FunctionCallInfo fcinfo, Oid caller, Oid save_userid, int save_sec)
 	Oid			ioparam;
 	bool		save = forwarding;
 	MemoryContext cxt = CurrentMemoryContext;
-	const char *rs = GetConfigOption("row_security", true, false);
 
 	if (forwarding)
 		ereport(ERROR,
@@ -389,17 +388,6 @@ ForwardCall(FunctionCallInfo fcinfo, Oid caller, Oid save_userid, int save_sec)
 				 errmsg("could not run %s() on the node that holds project %s",
 						get_func_name(fn), PtUuidText(PG_GETARG_UUID_P(0))),
 				 errhint("Run participants.distribute() on the coordinator, so that the function is a distributed function.")));
-	/*
-	 * row_security off reaches the other node only as a SET LOCAL (a
-	 * restore); the call runs there as the owner, who may restore: only an
-	 * unconfined caller may send it
-	 */
-	if (rs != NULL && strcmp(rs, "off") == 0 && !PtUnconfined(caller))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("row_security is off in the session of role \"%s\", which is confined to its projects",
-						GetUserNameFromId(caller, false)),
-				 errhint("Leave row_security on: only a restore by an unconfined role turns it off.")));
 	rettype = get_func_signature(fn, &argtypes, &nargs);
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT r FROM participants.forwarded_call(%s::pg_catalog.uuid, %s::pg_catalog.regprocedure, %s::pg_catalog.name, ARRAY[",
@@ -528,6 +516,12 @@ participants_forwarded_call(PG_FUNCTION_ARGS)
 		if (!nulls[i] && VARSIZE_ANY_EXHDR(DatumGetPointer(values[i])) > 0)
 			(void) set_config_option(forwarded_settings[i], TextDatumGetCString(values[i]),
 									 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	/*
+	 * The function runs as the owner (the connection's user) in the name of
+	 * caller: PtCaller() answers caller, so what asks who calls (a restore
+	 * needs an unconfined caller, sortable fields too) answers as on the
+	 * coordinator
+	 */
 	forwarded_fn = fn;
 	forwarded_caller = caller;
 	PG_TRY();
