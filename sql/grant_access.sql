@@ -14,11 +14,9 @@ ORDER BY 1;
 
 -- exactly these privileges, nothing more
 CREATE FUNCTION granted(r text) RETURNS TABLE (object text, privileges text) LANGUAGE sql AS $$
-	-- (functions: the grants to the role itself; on a cluster every role may
-	-- call the policies' and indexes' helpers, doc/scaling-out.md)
 	SELECT 'function ' || p.oid::regprocedure::text, 'EXECUTE'
 	FROM pg_proc p WHERE p.pronamespace = 'participants'::regnamespace
-	  AND EXISTS (SELECT 1 FROM aclexplode(p.proacl) a WHERE a.grantee = r::regrole AND a.privilege_type = 'EXECUTE')
+	  AND has_function_privilege(r, p.oid, 'EXECUTE')
 	UNION ALL
 	SELECT c.relkind::text || ' ' || c.relname,
 	       concat_ws(',', CASE WHEN has_table_privilege(r, c.oid, 'SELECT') THEN 'SELECT' END,

@@ -283,9 +283,11 @@ BEGIN
 	-- the row-level security policies call allowed_projects(), and the
 	-- indexes participant_search_text() and the custom-field sort keys, in the
 	-- name of whoever reads or writes a table, and on a cluster they do so on
-	-- every node; Citus passes on no GRANT on an extension's function that is
-	-- not distributed, so here every role may call them, on every node (each
-	-- computes from its arguments, or answers for the caller only). After
+	-- the workers too; Citus passes on no GRANT on an extension's function
+	-- that is not distributed, so on the workers every role may call them
+	-- (each computes from its arguments, or answers for the caller only; the
+	-- workers admit connections from the coordinator only). The coordinator,
+	-- where clients connect, keeps its grants as on one node. After
 	-- citus_add_node, calling distribute() again grants them on the new node.
 	FOR f IN
 		SELECT format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', p.oid::regprocedure) AS cmd
@@ -294,7 +296,6 @@ BEGIN
 		  AND p.proname IN ('allowed_projects', 'participant_search_text', 'custom_field_sort_number', 'custom_field_sort_date')
 		ORDER BY 1
 	LOOP
-		EXECUTE f.cmd;
 		IF EXISTS (SELECT 1 FROM run_command_on_workers(f.cmd) w WHERE NOT w.success) THEN
 			RAISE EXCEPTION 'participants.distribute(): could not run on every worker: %', f.cmd;
 		END IF;

