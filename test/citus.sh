@@ -254,7 +254,7 @@ if [[ " $ONLY " == *" http "* && -z "${PT_CITUS_TESTS:-}" ]]; then
     hport=${PT_CITUS_HTTP_PORT:-3090}
     if ! command -v node >/dev/null || [ ! -x "$bin" ]; then
         echo "not ok - http: needs node and PostgREST (cd test/http && npm ci)"; failed=$((failed + 1))
-    elif ! prepare pt_citus_http || ! psql_node "$CHOST" "$CPORT" pt_citus_http -f "$ROOT/test/sample.sql" >/dev/null \
+    elif ! prepare pt_citus_http || ! PGOPTIONS="-c client_min_messages=warning" psql_node "$CHOST" "$CPORT" pt_citus_http -f "$ROOT/test/sample.sql" >/dev/null \
          || ! PGOPTIONS="-c client_min_messages=warning" psql_node "$CHOST" "$CPORT" pt_citus_http -f "$ROOT/test/http/roles.sql" >/dev/null; then
         echo "not ok - http: the database could not be prepared"; failed=$((failed + 1))
     else
