@@ -327,7 +327,7 @@ END
 $distribute$;
 COMMENT ON FUNCTION participants.distribute() IS
 'Distribute the extension on a Citus cluster (run on the coordinator, as a superuser)
-project and project_access become reference tables; every other table is distributed by project_id, colocated with participant; every API function whose first argument is project_id becomes a distributed function on it, so that a call runs on the node that holds the project. Calling it again changes nothing.
+project and project_access become reference tables; every other table is distributed by project_id, colocated with participant; every API function whose first argument is project_id becomes a distributed function on it, so that a call runs on the node that holds the project; on the workers, the helpers the policies and indexes call are granted to every role. Calling it again is safe: it distributes only what is not distributed yet and grants the helpers again (after citus_add_node).
 Returns: {"referenceTables": [...], "distributedTables": [...], "distributedFunctions": [...]}, what is distributed now.
 Errors: 0A000 the Citus extension is not installed.';
 REVOKE ALL ON FUNCTION participants.distribute() FROM PUBLIC;
