@@ -979,17 +979,12 @@ BEGIN
 	-- workers admit connections from the coordinator only). The coordinator,
 	-- where clients connect, keeps its grants as on one node. After
 	-- citus_add_node, calling distribute() again grants them on the new node.
-	FOR f IN
-		SELECT format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', p.oid::regprocedure) AS cmd
-		FROM pg_proc p
-		WHERE p.pronamespace = 'participants'::regnamespace
-		  AND p.proname IN ('allowed_projects', 'participant_search_text', 'custom_field_sort_number', 'custom_field_sort_date')
-		ORDER BY 1
-	LOOP
-		IF EXISTS (SELECT 1 FROM run_command_on_workers(f.cmd) w WHERE NOT w.success) THEN
-			RAISE EXCEPTION 'participants.distribute(): could not run on every worker: %', f.cmd;
-		END IF;
-	END LOOP;
+	IF EXISTS (SELECT 1 FROM run_command_on_workers(
+				   'GRANT EXECUTE ON FUNCTION participants.allowed_projects(), participants.participant_search_text(date, text[]), '
+				   'participants.custom_field_sort_number(jsonb), participants.custom_field_sort_date(jsonb) TO PUBLIC') w
+			   WHERE NOT w.success) THEN
+		RAISE EXCEPTION 'participants.distribute(): could not grant the helpers on every worker';
+	END IF;
 
 	-- rows copied into the shards leave no copy of anyone's data in the
 	-- coordinator's own tables (Citus keeps them on disk otherwise)

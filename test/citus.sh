@@ -41,23 +41,37 @@ psql_node() { # HOST PORT DB ARGS...
     "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$h" -p "$p" -U "$USER_" -d "$d" "$@"
 }
 
-# prepare DB on every node: citus, the workers, the extension, distribute()
-# (not with DISTRIBUTE=no: a database that has Citus but is not distributed yet)
-prepare() { # DB [EXTRA SQL]
-    local db=$1 extra=${2:-} node h p
+# DB, new, on every node, with citus (but on the coordinator with
+# COORDINATOR_CITUS=no, where a restored dump brings it)
+make_db() { # DB
+    local db=$1 node h p
     for node in "$PT_CITUS_COORDINATOR" $PT_CITUS_WORKERS; do
         h=${node%:*} p=${node##*:}
         psql_node "$h" "$p" postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" || return 1
-        psql_node "$h" "$p" "$db" -c "SET client_min_messages = warning" -c "CREATE EXTENSION citus" || return 1
+        if [ "$node" != "$PT_CITUS_COORDINATOR" ] || [ "${COORDINATOR_CITUS:-yes}" = yes ]; then
+            psql_node "$h" "$p" "$db" -c "SET client_min_messages = warning" -c "CREATE EXTENSION citus" || return 1
+        fi
         # every node formats dates as the suites' sessions do (pg_regress
         # sets PGTZ and PGDATESTYLE for its own connections only)
         psql_node "$h" "$p" "$db" -c "ALTER DATABASE $db SET timezone = 'America/Los_Angeles'" \
             -c "ALTER DATABASE $db SET datestyle = 'Postgres, MDY'" || return 1
     done
+}
+
+# the coordinator and the workers in DB's Citus metadata
+add_nodes() { # DB
+    local db=$1 node
     psql_node "$CHOST" "$CPORT" "$db" -c "SELECT citus_set_coordinator_host('$CHOST', $CPORT)" >/dev/null || return 1
     for node in $PT_CITUS_WORKERS; do
         psql_node "$CHOST" "$CPORT" "$db" -c "SELECT citus_add_node('${node%:*}', ${node##*:})" >/dev/null || return 1
     done
+}
+
+# prepare DB on every node: citus, the workers, the extension, distribute()
+# (not with DISTRIBUTE=no: a database that has Citus but is not distributed yet)
+prepare() { # DB [EXTRA SQL]
+    local db=$1 extra=${2:-}
+    make_db "$db" && add_nodes "$db" || return 1
     psql_node "$CHOST" "$CPORT" "$db" -c "SET client_min_messages = warning" \
         -c "CREATE EXTENSION pg_trgm" -c "CREATE EXTENSION btree_gin" \
         -c "CREATE EXTENSION participants" ${extra:+-c "$extra"} >/dev/null || return 1
@@ -145,21 +159,12 @@ same_digest() { # DB1 DB2
 # shards as restored rows too. Every row must arrive as it was, and the rules
 # must hold again afterwards.
 restore_scenario() { # SOURCE-DB
-    local src=$1 db=pt_citus_restore node h p
+    local src=$1 db=pt_citus_restore
     pg_dump -h "$CHOST" -p "$CPORT" -U "$USER_" -Fc -d "$src" -f "$OUT/cluster.dump" || return 1
-    for node in "$PT_CITUS_COORDINATOR" $PT_CITUS_WORKERS; do
-        h=${node%:*} p=${node##*:}
-        psql_node "$h" "$p" postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" || return 1
-        psql_node "$h" "$p" "$db" -c "ALTER DATABASE $db SET timezone = 'America/Los_Angeles'" \
-            -c "ALTER DATABASE $db SET datestyle = 'Postgres, MDY'" || return 1
-        [ "$node" = "$PT_CITUS_COORDINATOR" ] || psql_node "$h" "$p" "$db" -c "SET client_min_messages = warning" -c "CREATE EXTENSION citus" || return 1
-    done
+    COORDINATOR_CITUS=no make_db "$db" || return 1
     pg_restore -h "$CHOST" -p "$CPORT" -U "$USER_" -d "$db" "$OUT/cluster.dump" >"$OUT/restore.txt" 2>&1
     grep -v 'WARNING\|DETAIL\|^$' "$OUT/restore.txt" | grep . && { echo "pg_restore reported errors"; return 1; }
-    psql_node "$CHOST" "$CPORT" "$db" -c "SELECT citus_set_coordinator_host('$CHOST', $CPORT)" >/dev/null || return 1
-    for node in $PT_CITUS_WORKERS; do
-        psql_node "$CHOST" "$CPORT" "$db" -c "SELECT citus_add_node('${node%:*}', ${node##*:})" >/dev/null || return 1
-    done
+    add_nodes "$db" || return 1
     psql_node "$CHOST" "$CPORT" "$db" -c "SET client_min_messages = warning" -c "SELECT participants.distribute()" >/dev/null || return 1
 }
 after_restore() { # DB: the rules hold again, and new rows get new numbers

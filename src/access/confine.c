@@ -507,10 +507,8 @@ participants_forwarded_call(PG_FUNCTION_ARGS)
 	if (call->args[0].isnull || !datumIsEqual(call->args[0].value, PG_GETARG_DATUM(0), false, UUID_LEN))
 		elog(ERROR, "forwarded_call: the call's project is not the one it was sent for");
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(4), TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &n);
-	for (i = 0; forwarded_settings[i] != NULL; i++)
-		;
-	if (n != i)
-		elog(ERROR, "forwarded_call: %d settings, not %d", n, i);
+	if (n != lengthof(forwarded_settings) - 1)
+		elog(ERROR, "forwarded_call: %d settings, not %d", n, (int) lengthof(forwarded_settings) - 1);
 	nest = NewGUCNestLevel();
 	for (i = 0; i < n; i++)
 		if (!nulls[i] && VARSIZE_ANY_EXHDR(DatumGetPointer(values[i])) > 0)
