@@ -5,7 +5,7 @@
  *		reads it) and wires the parts together. The source is grouped by what
  *		it is about, each folder building on those before it: core (shared
  *		helpers) <- access (who may do what) <- project <- participant <-
- *		search <- segment <- study; this file alone sees them all.
+ *		search <- segment <- study <- webhook; this file alone sees them all.
  */
 #include "postgres.h"
 
@@ -17,6 +17,7 @@
 #include "participant/participant.h"
 #include "project/project.h"
 #include "study/study.h"
+#include "webhook/webhook.h"
 
 PG_MODULE_MAGIC;
 
@@ -61,7 +62,9 @@ _PG_init(void)
 							4, 0, 100,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	PtWebhookInit();
 	MarkGUCPrefixReserved("participants");
 	PtInitProjectCache();
 	PtStatusInit();
+	pt_event_written_hook = PtWebhookEventWritten;
 }

@@ -162,12 +162,13 @@ PT_API_FUNCTION_UNCONFINED(participants_grant_access)
 	{
 		/*
 		 * readers read every table and view; raw writers write every table
-		 * (but segment_recheck, the rebuilds' internal list)
+		 * (but segment_recheck, the rebuilds' internal list, and
+		 * webhook_secret, which no role but the owner reads)
 		 */
 		if (SPI_execute("SELECT c.relname::text, c.relkind::text FROM pg_catalog.pg_class c "
 						"WHERE c.relnamespace = 'participants'::pg_catalog.regnamespace "
 						"AND c.relkind IN ('r', 'p', 'v', 'S') "
-						"AND c.relname <> 'segment_recheck' ORDER BY 1", true, 0) != SPI_OK_SELECT)
+						"AND c.relname NOT IN ('segment_recheck', 'webhook_secret') ORDER BY 1", true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not list the extension's relations");
 		for (i = 0; i < SPI_processed; i++)
 		{
@@ -186,9 +187,11 @@ PT_API_FUNCTION_UNCONFINED(participants_grant_access)
 				 * project_counter's numbers are drawn by the database: even a
 				 * raw writer only reads it (a deleted row would be made
 				 * again from what the project holds, and could hand out an
-				 * id a consumer has seen)
+				 * id a consumer has seen); webhook_delivery is the delivery
+				 * workers' record of what they attempted
 				 */
-				bool		writes = raw && kind[0] != 'v' && strcmp(name, "project_counter") != 0;
+				bool		writes = raw && kind[0] != 'v' && strcmp(name, "project_counter") != 0 &&
+					strcmp(name, "webhook_delivery") != 0;
 
 				relations = lappend(relations, name);
 				relation_privileges = lappend(relation_privileges,

@@ -148,6 +148,9 @@ static struct
 	int			att[EV_NCOLS];	/* 1-based */
 } evcols;
 
+/* Called for every event written (webhook delivery wakes at commit) */
+void		(*pt_event_written_hook) (void) = NULL;
+
 /* Set while this file inserts an event: event_guard lets only these in */
 static bool writing_event = false;
 
@@ -234,6 +237,8 @@ WriteEvent(pg_uuid_t *project_id, const char *type, Datum person, Datum study, D
 	PtEndRowWrites(&w);
 	table_close(rel, NoLock);
 	NotifyEvent(channel);
+	if (pt_event_written_hook)
+		pt_event_written_hook();
 	return id;
 }
 

@@ -61,6 +61,7 @@ extern bool PtUpdateStatus(pg_uuid_t *project_id, pg_uuid_t *study_id, pg_uuid_t
 							  const char *status);
 
 /* events.c: writing events, and events_since's reader */
+extern void (*pt_event_written_hook) (void);	/* a transaction wrote an event */
 extern int64 PtWriteStatusEvent(pg_uuid_t *project_id, Datum person_id, Datum study_id, Datum sp_id,
 								int status, int prior, const char *code, TimestampTz at);
 extern void PtWriteOptOutEvent(pg_uuid_t *project_id, Datum person_id, bool opted_out);
