@@ -8,6 +8,7 @@ DECLARE
 	n text;
 	seg uuid;
 	st uuid;
+	hook uuid;
 BEGIN
 	FOREACH n IN ARRAY ARRAY['conf_a', 'conf_b'] LOOP
 		PERFORM participants.upsert_participant(pid(n), '{"participantIdentifier": "P-1", "demographics": {"email": "p1@example.com"}}');
@@ -16,12 +17,14 @@ BEGIN
 		PERFORM participants.add_segment_members(pid(n), seg, '["P-1"]');
 		st := (participants.create_study(pid(n), 'Study') ->> 'studyID')::uuid;
 		PERFORM participants.add_study_participants(pid(n), st, '["P-1"]');
-		INSERT INTO t VALUES (n || '_seg', seg), (n || '_study', st);
+		-- a webhook to a reserved address (TEST-NET-1): refused, never sent
+		hook := (participants.create_webhook(pid(n), 'http://192.0.2.1/hooks') ->> 'webhookID')::uuid;
+		INSERT INTO t VALUES (n || '_seg', seg), (n || '_study', st), (n || '_hook', hook);
 	END LOOP;
 END $$;
 
 -- every API function with a project, as format() templates:
--- %1$s project, %2$s segment, %3$s study
+-- %1$s project, %2$s segment, %3$s study, %4$s webhook
 CREATE TABLE calls (n int PRIMARY KEY, fn text, sql text);
 INSERT INTO calls VALUES
  (1, 'upsert_participant', $$SELECT participants.upsert_participant('%1$s', '{"participantIdentifier": "P-2", "demographics": {"email": "p2@example.com"}}')$$),
@@ -55,7 +58,14 @@ INSERT INTO calls VALUES
  (29, 'delete_participant', $$SELECT participants.delete_participant('%1$s', 'P-3')$$),
  (30, 'event_channel', $$SELECT participants.event_channel('%1$s') IS NOT NULL$$),
  -- internal: what a coordinator forwards to a worker (only the owner may call it)
- (31, 'forwarded_call', $$SELECT participants.forwarded_call('%1$s', 'participants.get_participant(uuid,text,boolean)', 'postgres', ARRAY['%1$s', 'P-1', 'false'], ARRAY['', '', '', ''])$$);
+ (31, 'forwarded_call', $$SELECT participants.forwarded_call('%1$s', 'participants.get_participant(uuid,text,boolean)', 'postgres', ARRAY['%1$s', 'P-1', 'false'], ARRAY['', '', '', ''])$$),
+ (32, 'create_webhook', $$SELECT participants.create_webhook('%1$s', 'http://192.0.2.1/other') ? 'secret'$$),
+ (33, 'update_webhook', $$SELECT participants.update_webhook('%1$s', '%4$s', description => 'd')$$),
+ (34, 'list_webhooks', $$SELECT participants.list_webhooks('%1$s')$$),
+ (35, 'rotate_webhook_secret', $$SELECT participants.rotate_webhook_secret('%1$s', '%4$s') ? 'secret'$$),
+ (36, 'webhook_deliveries', $$SELECT participants.webhook_deliveries('%1$s', '%4$s')$$),
+ (37, 'replay_webhook', $$SELECT participants.replay_webhook('%1$s', '%4$s', 0)$$),
+ (38, 'delete_webhook', $$SELECT participants.delete_webhook('%1$s', '%4$s')$$);
 GRANT SELECT ON calls TO PUBLIC;
 -- every API function that takes a project is in the matrix
 SELECT p.proname FROM pg_proc p
@@ -72,10 +82,13 @@ CREATE FUNCTION project_rows(p uuid) RETURNS text LANGUAGE plpgsql AS $$ BEGIN R
 		(SELECT count(*) FROM participants.study WHERE project_id = p),
 		(SELECT count(*) FROM participants.study_participant WHERE project_id = p),
 		(SELECT count(*) FROM participants.event WHERE project_id = p),
+		(SELECT string_agg(url || ':' || coalesce(description, ''), ',' ORDER BY url) FROM participants.webhook WHERE project_id = p),
+		(SELECT count(*) FROM participants.webhook_secret s WHERE s.project_id = p),
 		(SELECT string_agg(name || ':' || coalesce(description, ''), ',' ORDER BY name) FROM participants.segment WHERE project_id = p),
 		(SELECT string_agg(name, ',' ORDER BY name) FROM participants.study WHERE project_id = p)));
 END $$;
 SELECT project_rows(pid('conf_b')) AS b_before \gset
+CREATE TABLE b_secret AS SELECT secret FROM participants.webhook_secret WHERE project_id = pid('conf_b');
 
 -- a role confined to project A through a group role it belongs to
 CREATE ROLE regress_clinic_group;
@@ -90,14 +103,15 @@ INSERT INTO participants.project_access (project_id, role_name) VALUES (pid('con
 SET ROLE regress_clinic;
 SELECT participants.allowed_projects() = ARRAY[pid('conf_a')] AS allowed_a;
 -- project B: 42501 from every function, and nothing written
-SELECT c.fn, serr(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'))) AS project_b
+SELECT c.fn, serr(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'), pid('conf_b_hook'))) AS project_b
 FROM calls c ORDER BY c.n;
 SELECT serr($$SELECT participants.create_project('Clinic project')$$) AS create_project;
 -- project A: every function works
-SELECT c.fn, err(format(c.sql, pid('conf_a'), pid('conf_a_seg'), pid('conf_a_study'))) AS project_a
+SELECT c.fn, err(format(c.sql, pid('conf_a'), pid('conf_a_seg'), pid('conf_a_study'), pid('conf_a_hook'))) AS project_a
 FROM calls c ORDER BY c.n;
 RESET ROLE;
 SELECT project_rows(pid('conf_b')) = :'b_before' AS b_unchanged, project_rows(pid('conf_a')) AS a_after;
+SELECT (SELECT secret FROM b_secret) = (SELECT secret FROM participants.webhook_secret WHERE project_id = pid('conf_b')) AS b_secret_unchanged;
 
 -- raw SQL: only project A's rows, in every table and view
 SET ROLE regress_clinic;
@@ -114,10 +128,15 @@ UNION ALL SELECT 'status_transition', count(*) / 69, count(*) FILTER (WHERE proj
 UNION ALL SELECT 'study_participant', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.study_participant
 UNION ALL SELECT 'event', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.event
 UNION ALL SELECT 'project_access', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.project_access
+UNION ALL SELECT 'webhook', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.webhook
+UNION ALL SELECT 'webhook_secret', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.webhook_secret
 UNION ALL SELECT 'participant_directory', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.participant_directory
 UNION ALL SELECT 'segment_summary', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.segment_summary
 UNION ALL SELECT 'study_funnel', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.study_funnel
 UNION ALL SELECT 'study_summary', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.study_summary;
+SELECT count(*) FILTER (WHERE project_id <> pid('conf_a')) AS other_deliveries FROM participants.webhook_delivery;
+-- no secret, even with SELECT granted on the table
+SELECT count(*) AS secrets_visible FROM participants.webhook_secret;
 -- writes into project B are refused or touch nothing
 SELECT serr(format($$INSERT INTO participants.participant (project_id, id, participant_identifier) VALUES ('%s', gen_random_uuid(), 'RAW-1')$$, pid('conf_b'))) AS raw_insert_b;
 WITH u AS (UPDATE participants.participant SET first_name = 'X' WHERE project_id = pid('conf_b') RETURNING 1) SELECT count(*) AS raw_update_b FROM u;
@@ -158,7 +177,7 @@ RESET ROLE;
 SET participants.jwt_project_claim = 'project_ids';
 SET ROLE regress_web;
 SELECT participants.allowed_projects() = ARRAY[pid('conf_a')] AS allowed_a;
-SELECT c.fn, serr(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'))) AS token_a_project_b
+SELECT c.fn, serr(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'), pid('conf_b_hook'))) AS token_a_project_b
 FROM calls c ORDER BY c.n;
 SELECT participants.get_participant(pid('conf_a'), 'P-1') ->> 'participantIdentifier' AS token_a_project_a;
 SELECT claims(pid('conf_a'), pid('conf_b')) IS NOT NULL AS claims_set;
