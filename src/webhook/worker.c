@@ -390,11 +390,6 @@ participants_webhook_launcher(Datum main_arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		now = GetCurrentTimestamp();
-		if (last_scan == 0 || TimestampDifferenceExceeds(last_scan, now, RESCAN_MS))
-		{
-			ScanDatabases(handles);
-			last_scan = now;
-		}
 
 		/* workers that stopped */
 		for (i = 0; i < MAX_DATABASES; i++)
@@ -409,12 +404,22 @@ participants_webhook_launcher(Datum main_arg)
 			LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 			if (shared->slots[i].pid != 0)
 			{
-				/* it never started, or failed before it could say so */
+				/*
+				 * it never started, or failed before it could say so (its
+				 * database may be gone: list them again)
+				 */
 				shared->slots[i].pid = 0;
 				shared->slots[i].latch = NULL;
 				shared->slots[i].not_before = TimestampTzPlusMilliseconds(now, RESTART_DELAY_MS);
+				last_scan = 0;
 			}
 			LWLockRelease(shared->lock);
+		}
+
+		if (last_scan == 0 || TimestampDifferenceExceeds(last_scan, now, RESCAN_MS))
+		{
+			ScanDatabases(handles);
+			last_scan = now;
 		}
 
 		/* workers wanted */
