@@ -1,6 +1,7 @@
 # bench/lib.sh — shared by the benchmark scripts: a throwaway cluster (user postgres,
 # Unix socket only, removed on exit) and small statistics helpers. Source it; it sets
-# DIR, PORT, PGBIN, PSQL (psql on database "bench") and starts the server.
+# DIR, PORT, PGBIN, PSQL (psql on database "bench") and starts the server (with
+# BENCH_SERVER_OPTS added to its options when set).
 PORT=${BENCH_PORT:-5441}
 PGBIN=/usr/lib/postgresql/15/bin
 DIR=$(mktemp -d /tmp/participants-bench.XXXXXX)
@@ -12,7 +13,7 @@ trap cleanup EXIT
 
 as_pg $PGBIN/initdb -D "$DIR/db" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
 as_pg $PGBIN/pg_ctl -D "$DIR/db" -l "$DIR/server.log" -w start \
-    -o "-p $PORT -k $DIR -c listen_addresses='' -c shared_buffers=1GB -c synchronous_commit=off -c max_wal_size=4GB -c checkpoint_timeout=30min" >/dev/null
+    -o "-p $PORT -k $DIR -c listen_addresses='' -c shared_buffers=1GB -c synchronous_commit=off -c max_wal_size=4GB -c checkpoint_timeout=30min ${BENCH_SERVER_OPTS:-}" >/dev/null
 PSQL=($PGBIN/psql -X -q -At -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U postgres -d bench)
 as_pg $PGBIN/createdb -h "$DIR" -p "$PORT" -U postgres bench
 

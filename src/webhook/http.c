@@ -233,7 +233,9 @@ ClassifyV4(const unsigned char *a)
 		return "multicast";
 	if (a[0] >= 240)
 		return "reserved";
-	if ((a[0] == 192 && a[1] == 0 && a[2] == 0) || (a[0] == 198 && (a[1] & 0xfe) == 18))
+	/* IETF protocol assignments, benchmarking, documentation (TEST-NET-1..3) */
+	if ((a[0] == 192 && a[1] == 0 && (a[2] == 0 || a[2] == 2)) || (a[0] == 198 && (a[1] & 0xfe) == 18) ||
+		(a[0] == 198 && a[1] == 51 && a[2] == 100) || (a[0] == 203 && a[1] == 0 && a[2] == 113))
 		return "reserved";
 	return NULL;
 }
@@ -260,6 +262,8 @@ ClassifyV6(const unsigned char *a)
 		return "private (site-local)";
 	if (a[0] == 0xff)
 		return "multicast";
+	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8)
+		return "reserved";		/* documentation, 2001:db8::/32 */
 	return NULL;
 }
 

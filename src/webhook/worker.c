@@ -46,6 +46,10 @@
  *		skipped). The worker's own commits do not wait for the disk
  *		(synchronous_commit = off): a crash can only make it send again.
  *
+ *		Priority. A delivery worker runs at nice 10: when the cores are short,
+ *		the server's writers come first and delivery catches up when they
+ *		pause.
+ *
  *		Stopping. A worker that had nothing to do for two seconds exits
  *		(leaving the time of the next retry to the launcher), so that DROP
  *		DATABASE, which waits up to five seconds for other sessions to
@@ -54,6 +58,7 @@
  */
 #include "postgres.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -111,6 +116,7 @@ bool		pt_webhooks_preloaded = false;
 #define FLUSH_MS		100		/* attempts are recorded at least this often */
 #define EVENTS_PER_LOAD 500		/* events read per webhook at a time */
 #define MAX_BODY		65536	/* of an answer, read at most */
+#define WORKER_NICE		10		/* a delivery worker's CPU priority (nice) */
 
 /* ------------------------------------------------------------------------
  * Shared memory: one slot per database
@@ -965,8 +971,12 @@ StartRequest(Hook *h)
 	MemoryContext old;
 	ResourceOwner save_owner;
 
+	/* events of other types are passed over: the cursor moves, to be recorded */
 	while (h->next < h->nevents && !h->events[h->next].match)
+	{
 		h->cursor = h->events[h->next++].id;
+		h->dirty = true;
+	}
 	if (h->next >= h->nevents || h->failed || h->in_flight)
 		return false;
 	e = &h->events[h->next];
@@ -1196,6 +1206,12 @@ participants_webhook_worker(Datum main_arg)
 		proc_exit(0);
 	on_shmem_exit(WorkerDetach, 0);
 
+	/*
+	 * Delivery is background work: when the machine's cores are short,
+	 * writers come first (the worker catches up when they pause)
+	 */
+	if (setpriority(PRIO_PROCESS, 0, WORKER_NICE) != 0)
+		elog(DEBUG1, "could not lower the delivery worker's priority: %m");
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("application_name", "participants webhook delivery", PGC_USERSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("participants webhook delivery");

@@ -5,7 +5,8 @@
 -- demographics and custom fields, generated identifiers, enrolment,
 -- withdrawal, opt-out, static and dynamic segments with closed episodes,
 -- studies with allowlist, blocklist and completion codes, statuses with their
--- events, a changed status graph and a project_access grant.
+-- events, a changed status graph, webhooks with their secrets and a
+-- project_access grant.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 
@@ -153,6 +154,12 @@ SELECT participants.set_opted_out(:'a', 'MDH-0003', true) \g /dev/null
 SELECT participants.set_opted_out(:'b', 'B-2', true) \g /dev/null
 SELECT participants.set_opted_out(:'b', 'B-2', false) \g /dev/null
 SELECT participants.withdraw_participant(:'a', 'MDH-0002') \g /dev/null
+
+-- webhooks, made after the events (nothing left to deliver); B's paused. Their
+-- secrets are restored with them.
+SELECT participants.create_webhook(:'a', 'https://hooks.example.org/alpha', ARRAY['participant.status_changed'], 'scheduler') ->> 'webhookID' AS wa \gset
+SELECT participants.create_webhook(:'b', 'https://hooks.example.org/beta') ->> 'webhookID' AS wb \gset
+SELECT participants.update_webhook(:'b', :'wb', active => false) \g /dev/null
 
 -- a confined role's grant
 DO $$

@@ -52,7 +52,8 @@ per_project AS (
                                                      -> 'participants') sp))
                    ORDER BY s.name, s.id)
             FROM participants.study s WHERE s.project_id = p.id),
-        'events_since', participants.events_since(p.id, 0, 1000)) AS doc
+        'events_since', participants.events_since(p.id, 0, 1000),
+        'webhooks', participants.list_webhooks(p.id)) AS doc
     FROM projects p
 ),
 tables AS (

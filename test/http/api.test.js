@@ -16,12 +16,14 @@ const BASE = process.env.PT_HTTP_URL || 'http://127.0.0.1:3000';
 // The API: every documented function, STABLE (GET and POST) or VOLATILE (POST)
 const READERS = ['get_participant', 'query_participants', 'custom_fields', 'get_segment',
 	'list_segments', 'segment_history', 'participant_segments', 'get_study',
-	'study_participants', 'status_history', 'eligible_participants', 'events_since', 'event_channel'];
+	'study_participants', 'status_history', 'eligible_participants', 'events_since', 'event_channel',
+	'list_webhooks', 'webhook_deliveries'];
 const WRITERS = ['upsert_participant', 'upsert_participants', 'enroll_participant',
 	'withdraw_participant', 'delete_participant', 'set_opted_out', 'define_custom_field',
 	'drop_custom_field', 'create_segment', 'update_segment', 'delete_segment',
 	'add_segment_members', 'remove_segment_members', 'create_study', 'update_study',
-	'add_study_participants', 'set_participant_status'];
+	'add_study_participants', 'set_participant_status', 'create_webhook', 'update_webhook',
+	'rotate_webhook_secret', 'replay_webhook', 'delete_webhook'];
 const ALL = [...READERS, ...WRITERS, 'create_project'];
 
 // call(fn, args, {tok, method}): {status, body} of /rpc/fn
@@ -109,6 +111,13 @@ function argsFor(fn, p) {
 		case 'add_study_participants': return { ...base, study_id: o.study, participants: ['P-1'] };
 		case 'set_participant_status': return { ...base, study_id: o.study, participant: 'P-1', status: 'INVITE_SENT' };
 		case 'status_history': return { ...base, study_id: o.study, participant: 'P-1' };
+		case 'list_webhooks': return base;
+		case 'create_webhook': return { ...base, url: 'https://192.0.2.50/other' };
+		case 'update_webhook': return { ...base, webhook_id: o.webhook, description: 'changed' };
+		case 'rotate_webhook_secret':
+		case 'delete_webhook':
+		case 'webhook_deliveries': return { ...base, webhook_id: o.webhook };
+		case 'replay_webhook': return { ...base, webhook_id: o.webhook, after_event_id: 0 };
 		default: throw new Error(`no args for ${fn}`);
 	}
 }
@@ -145,6 +154,9 @@ test('project B gets a participant, a segment and a study (token for B)', async 
 	S.B.study = ok(await call('create_study', { project_id: S.B.id, name: 'Study' }, { tok })).studyID;
 	ok(await call('add_study_participants', { project_id: S.B.id, study_id: S.B.study, participants: ['P-1'] }, { tok }));
 	ok(await call('set_participant_status', { project_id: S.B.id, study_id: S.B.study, participant: 'P-1', status: 'INVITE_SENT' }, { tok }));
+	// a paused webhook (to a documentation address delivery refuses)
+	S.B.webhook = ok(await call('create_webhook', { project_id: S.B.id, url: 'https://192.0.2.50/b' }, { tok })).webhookID;
+	ok(await call('update_webhook', { project_id: S.B.id, webhook_id: S.B.webhook, active: false }, { tok }));
 	S.B.before = await snapshot('B', tok);
 });
 
@@ -211,6 +223,21 @@ const happy = [
 		(b) => assert.ok(b)],
 	['delete_participant', (p) => ({ project_id: p, participant: 'P-3' }),
 		(b) => assert.equal(b.actionTaken, 'delete')],
+	// webhooks (to a documentation address delivery refuses; paused at once)
+	['create_webhook', (p) => ({ project_id: p, url: 'https://192.0.2.50/a', event_types: ['participant.status_changed'] }),
+		(b) => { assert.match(b.secret, /^whsec_[A-Za-z0-9+/]{32}$/); assert.deepEqual(b.eventTypes, ['participant.status_changed']); S.A.webhook = b.webhookID; }],
+	['update_webhook', (p) => ({ project_id: p, webhook_id: S.A.webhook, active: false, description: 'scheduler' }),
+		(b) => { assert.equal(b.active, false); assert.equal(b.description, 'scheduler'); assert.equal(b.secret, undefined); }],
+	['list_webhooks', (p) => ({ project_id: p }),
+		(b) => { assert.deepEqual(b.map((w) => w.webhookID), [S.A.webhook]); assert.ok(!JSON.stringify(b).includes('whsec_')); }],
+	['rotate_webhook_secret', (p) => ({ project_id: p, webhook_id: S.A.webhook }),
+		(b) => assert.match(b.secret, /^whsec_/)],
+	['webhook_deliveries', (p) => ({ project_id: p, webhook_id: S.A.webhook }),
+		(b) => assert.deepEqual(b, { pageNumber: 0, pageSize: 20, totalDeliveries: 0, deliveries: [] })],
+	['replay_webhook', (p) => ({ project_id: p, webhook_id: S.A.webhook, after_event_id: 0 }),
+		(b) => assert.equal(b.lastDeliveredEventID, 0)],
+	['delete_webhook', async (p) => ({ project_id: p, webhook_id: ok(await call('create_webhook', { project_id: p, url: 'https://192.0.2.51/x' }, { tok: S.A.web })).webhookID }),
+		(b) => assert.equal(b.url, 'https://192.0.2.51/x')],
 ];
 
 for (const [fn, args, check] of happy) {
@@ -259,6 +286,20 @@ test('22023 answers 400 (page_size out of range)', async () => {
 test('22023 answers 400 (unknown key, named)', async () => {
 	const b = fails(await call('upsert_participant', { project_id: S.A.id, participant: { participantIdentifier: 'P-9', demographics: { shoeSize: 9 } } }, { tok: S.A.web }), 400, '22023');
 	assert.match(b.message, /demographics\.shoeSize/);
+});
+
+test('22023 answers 400 (an unknown event type of a webhook, named)', async () => {
+	const b = fails(await call('create_webhook', { project_id: S.A.id, url: 'https://192.0.2.50/c', event_types: ['person.moved'] }, { tok: S.A.web }), 400, '22023');
+	assert.match(b.message, /event_types\[0\]/);
+});
+
+test('22023 answers 400 (a webhook URL that is not http or https)', async () => {
+	const b = fails(await call('create_webhook', { project_id: S.A.id, url: 'file:///etc/passwd' }, { tok: S.A.web }), 400, '22023');
+	assert.match(b.message, /"url"/);
+});
+
+test('PT404 answers 404 (webhook not found)', async () => {
+	fails(await call('webhook_deliveries', { project_id: S.A.id, webhook_id: '00000000-0000-0000-0000-000000000000' }, { tok: S.A.web }), 404, 'PT404');
 });
 
 test('22007 answers 400 (a date in the wrong form)', async () => {
@@ -398,7 +439,8 @@ test('a token for a role PostgREST may not become is refused', async () => {
 
 for (const rel of ['project', 'participant', 'custom_field', 'segment', 'segment_membership', 'study',
 	'study_segment', 'completion_code', 'completion_action', 'status_transition', 'study_participant',
-	'event', 'project_access', 'participant_directory', 'segment_summary', 'study_funnel', 'study_summary']) {
+	'event', 'project_access', 'participant_directory', 'segment_summary', 'study_funnel', 'study_summary',
+	'webhook', 'webhook_secret', 'webhook_delivery']) {
 	test(`/${rel} is not served`, async () => {
 		const r = await get(`/${rel}`, S.A.web);
 		assert.ok([401, 403, 404].includes(r.status), `${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
@@ -406,7 +448,7 @@ for (const rel of ['project', 'participant', 'custom_field', 'segment', 'segment
 }
 
 for (const fn of ['participant_search_text', 'custom_field_sort_number', 'custom_field_sort_date',
-	'default_status_transitions', 'allowed_projects', 'participant_guard', 'cache_invalidate']) {
+	'default_status_transitions', 'allowed_projects', 'participant_guard', 'cache_invalidate', 'webhook_guard']) {
 	test(`internal /rpc/${fn} is not served`, async () => {
 		const r = await call(fn, {}, { tok: S.A.web });
 		assert.ok([401, 403, 404].includes(r.status), `${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);

@@ -211,6 +211,22 @@ test('every event in event-id order per webhook, from concurrent writers; types 
 	assert.ok(gotStatus.every((r) => JSON.parse(r.body).eventType === 'participant.status_changed'));
 });
 
+test('a webhook passes over many events of other types (more than one read) and delivers the next of its type', async () => {
+	const p = await project('filtered');
+	const study = await one("SELECT participants.create_study($1, 'S') ->> 'studyID'", [p]);
+	const w = await webhook(p, `http://127.0.0.1:${PORT}/filtered`, ['participant.status_changed']);
+	await emit(p, 1200, db, true);
+	await one('SELECT participants.add_study_participants($1, $2, $3)', [p, study, JSON.stringify(['X1'])]);
+	const r = await waitFor('the status event', () => at('/filtered')[0], 10000);
+	assert.equal(JSON.parse(r.body).eventType, 'participant.status_changed');
+	assert.equal(eventId(r), 1201);
+	await waitFor('the cursor at the last event', async () =>
+		(await one('SELECT participants.list_webhooks($1)', [p]))[0].lastDeliveredEventID === 1201);
+	assert.equal(at('/filtered').length, 1);
+	const d = await one('SELECT participants.webhook_deliveries($1, $2)', [p, w.webhookID]);
+	assert.equal(d.totalDeliveries, 1, 'events of other types are not attempts');
+});
+
 test('a rolled-back event is never sent; an event that commits after later ones is delivered first', async () => {
 	const p = await project('late');
 	await webhook(p, `http://127.0.0.1:${PORT}/late`);
