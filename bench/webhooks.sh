@@ -6,7 +6,7 @@
 # Node process), prints in one run on this machine:
 #  1. throughput: EVENTS events made while the webhook is paused, then the time
 #     from update_webhook(active => true) to the arrival of the last one, REPS
-#     times (replay_webhook(0) before each later run); events delivered per
+#     times (replay_webhook to the same start before each later run); events delivered per
 #     second by the one worker, next to the baseline: the same number of POSTs
 #     of the same body, with the same headers, by the curl program (libcurl, as
 #     the worker), one at a time over one kept-alive connection (what a
@@ -15,9 +15,15 @@
 #     one-statement transaction, to the receiver's clock): under a steady
 #     RATE status changes a second for LATENCY_SECONDS, and for IDLE events
 #     each made after the worker stopped for lack of work (it stops after 2 s).
-#  3. status changes per second (pgbench, 2 clients, as bench/statuses.sh) with
-#     one active webhook receiving every event, next to the same with the
-#     webhook paused, alternating REPS times; medians and their ratio.
+#  3. status changes per second (pgbench, as bench/statuses.sh) with one active
+#     webhook receiving every event, next to the same with the webhook paused,
+#     alternating REPS times; medians and their ratio; with 2 writers (on a
+#     2-core machine: the writers alone fill both cores, and the worker and
+#     the receiver take their share from them) and with 1 writer (a core left
+#     for delivery, as when the receiver runs elsewhere).
+#     The receiver runs on the same two cores and takes its share from the
+#     writers too: a third side, without an active webhook but with curl
+#     keeping the receiver as busy, shows what the receiver alone costs.
 # Needs root, Node.js, curl and the extension installed (sudo bash test/dev.sh bench).
 #
 #   EVENTS=20000 REPS=3 PGBENCH_SECONDS=15 sudo -E bash bench/webhooks.sh
@@ -59,6 +65,10 @@ VACUUM ANALYZE;
 SQL
 W=$("${PSQL[@]}" -c "SELECT participants.create_webhook('$P', 'http://127.0.0.1:$RPORT/bench') ->> 'webhookID'")
 "${PSQL[@]}" -c "SELECT participants.update_webhook('$P', '$W', active => false)" >/dev/null
+# a delivery's body, for the baselines: a status event's payload
+"${PSQL[@]}" -c "SELECT participants.set_participant_status('$P', '$S', 'P1', 'INTERVIEW_CANCELLED')" >"$DIR/body.json"
+"${PSQL[@]}" -c "UPDATE participants.study_participant SET status = 'INTERVIEW_SCHEDULED' WHERE project_id = '$P' AND status = 'INTERVIEW_CANCELLED'" >/dev/null
+"${PSQL[@]}" -c "SELECT participants.replay_webhook('$P', '$W', (SELECT last_event_id FROM participants.project_counter WHERE project_id = '$P'))" >/dev/null
 last_id() { "${PSQL[@]}" -c "SELECT last_event_id FROM participants.project_counter WHERE project_id = '$P'"; }
 delivered() { "${PSQL[@]}" -c "SELECT last_delivered_event_id FROM participants.webhook WHERE id = '$W'"; }
 received() { [ -f "$LOG" ] && wc -l <"$LOG" || echo 0; }
@@ -75,29 +85,33 @@ wait_lines() {
 PARTS=${PARTS:-1 2 3}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
+# curl_cfg FILE COUNT: COUNT POSTs of the body as curl's config (the baselines)
+curl_cfg() {
+    {
+        echo 'header = "Content-Type: application/json"'
+        echo 'header = "webhook-id: msg_baseline_1"'
+        echo "header = \"webhook-timestamp: $(date +%s)\""
+        echo 'header = "webhook-signature: v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="'
+        echo 'header = "Expect:"'
+        echo "data-binary = \"@$DIR/body.json\""
+        for _ in $(seq 1 "$2"); do echo "url = \"http://127.0.0.1:$RPORT/baseline\""; done
+    } >"$1"
+}
+
 if part 1; then
 # 1. throughput: EVENTS status changes (INTERVIEW_SCHEDULED <-> CANCELLED) made while paused
 "${PSQL[@]}" >/dev/null <<SQL
 UPDATE participants.study_participant SET status = 'INTERVIEW_CANCELLED'
 WHERE project_id = '$P' AND participant_id IN (SELECT id FROM participants.participant WHERE project_id = '$P' LIMIT $EVENTS);
 SQL
-[ "$(last_id)" -ge "$EVENTS" ] || { echo "expected $EVENTS events" >&2; exit 1; }
-N=$(last_id)
-"${PSQL[@]}" -c "SELECT payload FROM participants.event WHERE project_id = '$P' ORDER BY id DESC LIMIT 1" >"$DIR/body.json"
-# the baseline's requests: N POSTs of the body, as curl's config
-{
-    echo 'header = "Content-Type: application/json"'
-    echo 'header = "webhook-id: msg_baseline_1"'
-    echo "header = \"webhook-timestamp: $(date +%s)\""
-    echo 'header = "webhook-signature: v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="'
-    echo 'header = "Expect:"'
-    echo "data-binary = \"@$DIR/body.json\""
-    for _ in $(seq 1 "$N"); do echo "url = \"http://127.0.0.1:$RPORT/baseline\""; done
-} >"$DIR/curl.cfg"
+START=$(delivered)
+N=$(( $(last_id) - START ))
+[ "$N" -ge "$EVENTS" ] || { echo "expected $EVENTS events" >&2; exit 1; }
+curl_cfg "$DIR/curl.cfg" "$N"
 ours=() base=()
 for r in $(seq 1 "$REPS"); do
     : >"$LOG"
-    [ "$r" -gt 1 ] && "${PSQL[@]}" -c "SELECT participants.replay_webhook('$P', '$W', 0)" >/dev/null
+    [ "$r" -gt 1 ] && "${PSQL[@]}" -c "SELECT participants.replay_webhook('$P', '$W', $START)" >/dev/null
     t0=$(now)
     "${PSQL[@]}" -c "SELECT participants.update_webhook('$P', '$W', active => true)" >/dev/null
     t1=$(wait_lines "$N")
@@ -114,7 +128,7 @@ om=$(printf '%s\n' "${ours[@]}" | median); bm=$(printf '%s\n' "${base[@]}" | med
 echo "throughput (median of $REPS): $om events/s delivered by one worker (goal >= 1000), baseline $bm POSTs/s, ratio $(ratio "$om" "$bm")"
 sleep 0.5
 dups=$("${PSQL[@]}" -c "SELECT count(*) - count(DISTINCT event_id) FROM participants.webhook_delivery WHERE webhook_id = '$W' AND error IS NULL")
-echo "  attempts recorded: $("${PSQL[@]}" -c "SELECT count(*) FROM participants.webhook_delivery WHERE webhook_id = '$W'"), failed: $("${PSQL[@]}" -c "SELECT count(*) FROM participants.webhook_delivery WHERE webhook_id = '$W' AND error IS NOT NULL"), cursor at $(delivered) of $N"
+echo "  attempts recorded: $("${PSQL[@]}" -c "SELECT count(*) FROM participants.webhook_delivery WHERE webhook_id = '$W'"), failed: $("${PSQL[@]}" -c "SELECT count(*) FROM participants.webhook_delivery WHERE webhook_id = '$W' AND error IS NOT NULL"), cursor at $(delivered), the last event $(last_id)"
 
 fi
 
@@ -163,22 +177,35 @@ echo "latency commit -> arrival after 3 s idle (worker started by the commit): $
 fi
 
 if part 3; then
-# 3. status changes/s with one active webhook vs. paused
+# 3. status changes/s with one active webhook vs. paused, with 2 writers (the
+# machine's two cores busy with writers alone) and with 1 (a core to spare)
+for clients in ${CLIENTS_LIST:-2}; do
 reset
-pgb "$DIR/status.sql" 3 -D k=0 >/dev/null
-on=() off=()
+pgb "$DIR/status.sql" 3 -D k=0 -c "$clients" -j "$clients" >/dev/null
+on=() off=() loaded=()
+curl_cfg "$DIR/curl-load.cfg" 200000
 for r in $(seq 1 "$REPS"); do
     reset
     "${PSQL[@]}" -c "SELECT participants.update_webhook('$P', '$W', active => false)" >/dev/null
-    a=$(pgb "$DIR/status.sql" "$SECS" -D k=0)
+    a=$(pgb "$DIR/status.sql" "$SECS" -D k=0 -c "$clients" -j "$clients")
     reset
     "${PSQL[@]}" -c "SELECT participants.update_webhook('$P', '$W', active => true)" >/dev/null
     : >"$LOG"
-    b=$(pgb "$DIR/status.sql" "$SECS" -D k=0)
+    b=$(pgb "$DIR/status.sql" "$SECS" -D k=0 -c "$clients" -j "$clients")
     got=$(received)
-    off+=("$a"); on+=("$b")
-    echo "  run $r: no active webhook $a changes/s; one active webhook $b changes/s ($got delivered during the run)"
+    reset
+    "${PSQL[@]}" -c "SELECT participants.update_webhook('$P', '$W', active => false)" >/dev/null
+    : >"$LOG"
+    curl -s -K "$DIR/curl-load.cfg" >/dev/null 2>&1 &
+    CURL=$!
+    c=$(pgb "$DIR/status.sql" "$SECS" -D k=0 -c "$clients" -j "$clients")
+    kill "$CURL" 2>/dev/null || true; wait "$CURL" 2>/dev/null || true
+    load=$(received)
+    off+=("$a"); on+=("$b"); loaded+=("$c")
+    echo "  $clients writer(s), run $r: no active webhook $a changes/s; one active webhook $b changes/s ($got delivered during the run); none, the receiver kept busy by curl $c changes/s ($load POSTs)"
 done
-am=$(printf '%s\n' "${off[@]}" | median); bm=$(printf '%s\n' "${on[@]}" | median)
-echo "status changes/s (median of $REPS): without an active webhook $am, with one $bm, ratio $(ratio "$bm" "$am") (goal >= 0.9)"
+am=$(printf '%s\n' "${off[@]}" | median); bm=$(printf '%s\n' "${on[@]}" | median); cm=$(printf '%s\n' "${loaded[@]}" | median)
+echo "status changes/s, $clients writer(s) (median of $REPS): without an active webhook $am, with one $bm: ratio $(ratio "$bm" "$am") (goal >= 0.9)"
+echo "  the receiver's own share of the cores: without a webhook but the receiver as busy (curl) $cm; with one ÷ that: $(ratio "$bm" "$cm")"
+done
 fi

@@ -426,6 +426,7 @@ cmd_test() {
 cmd_bench() {
     trap hand_back EXIT
     install_packages
+    install_http
     build_install
     bash "$ROOT/bench/upsert.sh"
     bash "$ROOT/bench/segments.sh"
@@ -433,6 +434,7 @@ cmd_bench() {
     bash "$ROOT/bench/confine.sh"
     bash "$ROOT/bench/feed.sh"
     bash "$ROOT/bench/refilter.sh"
+    bash "$ROOT/bench/webhooks.sh"
 }
 
 main() {

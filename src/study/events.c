@@ -333,6 +333,28 @@ PT_TRIGGER_FUNCTION(participants_event_guard)
  */
 
 /*
+ * Wait until every other transaction that has written events (of any
+ * project) and is still open has ended. A transaction takes the event
+ * table's RowExclusiveLock before it draws an event id, and keeps it to its
+ * end: so once this returns, every event id drawn before the call is final
+ * (committed or rolled back). This is how a new webhook's starting point,
+ * the project's last drawn event id, leaves out only events committed
+ * before the webhook was made (webhook/webhooks.c). The caller's own
+ * transaction is not waited for.
+ */
+void
+PtWaitForEventWriters(pg_uuid_t *project_id)
+{
+	LOCKTAG		tag;
+
+	/* on a cluster the events are on the workers (nor are webhooks delivered there) */
+	if (PtDistributed())
+		return;
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, PtLocalTable(EventRelid(), project_id));
+	WaitForLockers(tag, ShareLock, false);
+}
+
+/*
  * Call fn for each event of the project after after_id, in id order, at
  * most max of them, as visible to a snapshot taken now, and stop before the
  * first event that is not visible to it but written already (by a

@@ -65,6 +65,7 @@ extern void (*pt_event_written_hook) (void);	/* a transaction wrote an event */
 extern int64 PtWriteStatusEvent(pg_uuid_t *project_id, Datum person_id, Datum study_id, Datum sp_id,
 								int status, int prior, const char *code, TimestampTz at);
 extern void PtWriteOptOutEvent(pg_uuid_t *project_id, Datum person_id, bool opted_out);
+extern void PtWaitForEventWriters(pg_uuid_t *project_id);
 extern int	PtReadEvents(pg_uuid_t *project_id, int64 after_id, int max,
 						 void (*fn) (int64 id, Jsonb *payload, TimestampTz created, void *arg),
 						 void *arg);

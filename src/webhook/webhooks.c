@@ -266,8 +266,18 @@ PT_TRIGGER_FUNCTION(participants_webhook_guard)
 		int			cols[1] = {att_cursor};
 		Datum		values[1];
 		bool		nulls[1] = {false};
+		Datum		project = heap_getattr(row, Attnum(desc, "project_id"), desc, &isnull);
 
-		values[0] = LastEventId(heap_getattr(row, Attnum(desc, "project_id"), desc, &isnull));
+		/*
+		 * It starts after the project's last drawn event. Event ids are drawn
+		 * outside transactions (project/counter.c): an id below it may belong
+		 * to a transaction still in flight, which would commit after the
+		 * webhook and be skipped. So wait for the transactions writing
+		 * events to end first: every event up to the starting point is then
+		 * committed before the webhook is (or never).
+		 */
+		values[0] = LastEventId(project);
+		PtWaitForEventWriters(DatumGetUUIDP(project));
 		row = heap_modify_tuple_by_cols(row, desc, 1, cols, values, nulls);
 	}
 	return PointerGetDatum(row);
