@@ -1308,6 +1308,7 @@ CREATE FUNCTION participants.delete_webhook(project_id uuid, webhook_id uuid)
 	AS 'MODULE_PATHNAME', 'participants_delete_webhook';
 COMMENT ON FUNCTION participants.delete_webhook(uuid, uuid) IS
 'Delete a webhook with its secret and its delivery records
+Arguments: project_id (uuid); webhook_id (uuid).
 Returns: the webhook object as it was.
 Errors: PT404 (404) project or webhook not found; 42501 (403) the caller may not use this project.';
 
@@ -1318,6 +1319,7 @@ CREATE FUNCTION participants.list_webhooks(project_id uuid)
 	AS 'MODULE_PATHNAME', 'participants_list_webhooks';
 COMMENT ON FUNCTION participants.list_webhooks(uuid) IS
 'A project''s webhooks, oldest first
+Arguments: project_id (uuid).
 Returns: [webhook object, ...] (never a secret).
 Errors: PT404 (404) project not found; 42501 (403) the caller may not use this project.';
 
@@ -1329,6 +1331,7 @@ CREATE FUNCTION participants.rotate_webhook_secret(project_id uuid, webhook_id u
 COMMENT ON FUNCTION participants.rotate_webhook_secret(uuid, uuid) IS
 'Replace a webhook''s signing secret
 Deliveries attempted after the commit are signed with the new secret.
+Arguments: project_id (uuid); webhook_id (uuid).
 Returns: the webhook object with the new "secret" (shown only here).
 Errors: PT404 (404) project or webhook not found; 42501 (403) the caller may not use this project.';
 
