@@ -49,7 +49,7 @@ SELECT set_eq(
 	      'participants.segment', 'participants.segment_membership',
 	      'participants.study', 'participants.study_segment', 'participants.completion_code', 'participants.completion_action',
 	      'participants.status_transition', 'participants.study_participant', 'participants.event',
-	      'participants.project_access'],
+	      'participants.project_access', 'participants.webhook', 'participants.webhook_secret', 'participants.webhook_delivery'],
 	'every user-data table and sequence is registered for pg_dump');
 
 SELECT is_empty(
