@@ -347,9 +347,7 @@ PtWaitForEventWriters(pg_uuid_t *project_id)
 {
 	LOCKTAG		tag;
 
-	/* on a cluster the events are on the workers (nor are webhooks delivered there) */
-	if (PtDistributed())
-		return;
+	/* on a cluster: the project's shard, on the node where its webhook is written */
 	SET_LOCKTAG_RELATION(tag, MyDatabaseId, PtLocalTable(EventRelid(), project_id));
 	WaitForLockers(tag, ShareLock, false);
 }

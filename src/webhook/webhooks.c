@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -23,6 +24,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 
 #include "access/access.h"
 #include "project/project.h"
@@ -339,9 +341,9 @@ PT_API_FUNCTION(participants_update_webhook)
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
 	pg_uuid_t  *webhook_id;
-	Oid			types[7] = {UUIDOID, UUIDOID, TEXTOID, TEXTARRAYOID, BOOLOID, TEXTOID, BOOLOID};
-	Datum		args[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			types[8] = {UUIDOID, UUIDOID, TEXTOID, TEXTARRAYOID, BOOLOID, TEXTOID, BOOLOID, TIMESTAMPTZOID};
+	Datum		args[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	int			i;
 
 	PtNotNull(fcinfo, 0, "project_id");
@@ -362,6 +364,8 @@ PT_API_FUNCTION(participants_update_webhook)
 	}
 	/* $7: event_types given (an empty array: every type) */
 	args[6] = BoolGetDatum(!PG_ARGISNULL(3));
+	/* now(), as a value: Citus refuses a volatile function in a CASE */
+	args[7] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	SPI_connect();
 	LockWebhook(project_id, webhook_id);
 	PtPreparePlan(&plan, "UPDATE participants.webhook SET url = COALESCE($3, url), "
@@ -369,8 +373,8 @@ PT_API_FUNCTION(participants_update_webhook)
 				  "description = COALESCE($6, description), active = COALESCE($5, active), "
 				  "failing = CASE WHEN $5 THEN false ELSE failing END, "
 				  "attempts = CASE WHEN $5 THEN 0 ELSE attempts END, "
-				  "next_attempt_date = CASE WHEN $5 THEN pg_catalog.now() ELSE next_attempt_date END "
-				  "WHERE project_id = $1 AND id = $2", 7, types);
+				  "next_attempt_date = CASE WHEN $5 THEN $8 ELSE next_attempt_date END "
+				  "WHERE project_id = $1 AND id = $2", 8, types);
 	(void) PtExecutePlan(plan, args, nulls, false, 0);
 	SPI_finish();
 	PG_RETURN_JSONB_P(WebhookObject(project_id, webhook_id, false, false));
@@ -501,8 +505,8 @@ PT_API_FUNCTION(participants_replay_webhook)
 	pg_uuid_t  *project_id;
 	pg_uuid_t  *webhook_id;
 	int64		after;
-	Oid			types[3] = {UUIDOID, UUIDOID, INT8OID};
-	Datum		args[3];
+	Oid			types[4] = {UUIDOID, UUIDOID, INT8OID, TIMESTAMPTZOID};
+	Datum		args[4];
 	Datum		last;
 
 	PtNotNull(fcinfo, 0, "project_id");
@@ -526,11 +530,12 @@ PT_API_FUNCTION(participants_replay_webhook)
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(webhook_id);
 	args[2] = Int64GetDatum(after);
+	args[3] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	SPI_connect();
 	LockWebhook(project_id, webhook_id);
 	PtPreparePlan(&plan, "UPDATE participants.webhook SET last_delivered_event_id = $3, attempts = 0, "
-				  "failing = false, next_attempt_date = pg_catalog.now() "
-				  "WHERE project_id = $1 AND id = $2", 3, types);
+				  "failing = false, next_attempt_date = $4 "
+				  "WHERE project_id = $1 AND id = $2", 4, types);
 	(void) PtExecutePlan(plan, args, NULL, false, 0);
 	SPI_finish();
 	PG_RETURN_JSONB_P(WebhookObject(project_id, webhook_id, false, false));
