@@ -84,7 +84,7 @@ prepare() { # DB [EXTRA SQL]
 # delivered: doc/scaling-out.md, "No webhook delivery yet")
 normalize() { # FILE
     sed -E -e '/^(CONTEXT: +)?while executing command on [^ ]+$/d' \
-           -e '/^WARNING: +webhooks are not delivered: the participants library is not in shared_preload_libraries$/,/^HINT: +Add participants to shared_preload_libraries/d' \
+           -e '/^([a-z0-9_]+: )?WARNING: +webhooks are not delivered: the participants library is not in shared_preload_libraries$/,/^HINT: +Add participants to shared_preload_libraries/d' \
            -e '/^DETAIL: +from [0-9.]+:[0-9]+$/d' \
            -e '/^NOTICE: .*(Citus|citus|shard|distributed|colocat)/d' \
            -e 's/\b([a-z_]+)_1[0-9]{5}\b/\1/g' \
