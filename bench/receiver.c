@@ -10,6 +10,7 @@
  * It prints "listening PORT" when ready. One thread, poll() over the
  * connections; requests must carry Content-Length (as deliveries do).
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
