@@ -39,16 +39,36 @@ const char *const pt_webhook_event_types[PT_WEBHOOK_EVENT_TYPES] = {
 #define MAX_URL_LEN 2048
 
 /*
- * Check a webhook URL: an absolute http or https URL with a host, parsed as
- * the worker's libcurl parses it; 22023 naming key otherwise. Returns the
- * host.
+ * The host of an absolute http or https URL, as libcurl (and so the
+ * delivery worker) parses it; NULL when it is not such a URL
+ */
+char *
+PtWebhookUrlHost(const char *url)
+{
+	CURLU	   *u = curl_url();
+	char	   *scheme = NULL;
+	char	   *host = NULL;
+	char	   *result = NULL;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+		(strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) && host[0] != '\0')
+		result = pstrdup(host);
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return result;
+}
+
+/*
+ * Check a webhook URL: an absolute http or https URL with a host, no longer
+ * than MAX_URL_LEN, without spaces or control characters; 22023 naming key
+ * otherwise. Returns the host.
  */
 char *
 PtCheckWebhookUrl(const char *url, const char *key)
 {
-	CURLU	   *u;
-	char	   *scheme = NULL;
-	char	   *host = NULL;
 	char	   *result = NULL;
 	const char *c;
 	const char *problem = NULL;
@@ -58,22 +78,8 @@ PtCheckWebhookUrl(const char *url, const char *key)
 	for (c = url; problem == NULL && *c; c++)
 		if ((unsigned char) *c <= ' ' || *c == 0x7f)
 			problem = "contains a space or a control character";
-	if (problem == NULL)
-	{
-		u = curl_url();
-		if (u == NULL)
-			elog(ERROR, "out of memory");
-		if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-			curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-			curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-			(strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) || host[0] == '\0')
-			problem = "is not an absolute http or https URL";
-		else
-			result = pstrdup(host);
-		curl_free(scheme);
-		curl_free(host);
-		curl_url_cleanup(u);
-	}
+	if (problem == NULL && (result = PtWebhookUrlHost(url)) == NULL)
+		problem = "is not an absolute http or https URL";
 	if (problem)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

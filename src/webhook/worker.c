@@ -740,22 +740,6 @@ Flush(void)
 	}
 }
 
-/* A URL's host as libcurl parses it; NULL if it cannot */
-static char *
-UrlHost(const char *url)
-{
-	CURLU	   *u = curl_url();
-	char	   *host = NULL;
-	char	   *res = NULL;
-
-	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
-		res = pstrdup(host);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return res;
-}
-
 /*
  * Load the webhooks that are due, each with its events after its cursor
  * (unless it still has some to send); *active is the number of active
@@ -829,7 +813,7 @@ Load(int *active, TimestampTz *next_due)
 			MemoryContext old = MemoryContextSwitchTo(h->cxt);
 
 			h->url = pstrdup(url);
-			h->host = UrlHost(url);
+			h->host = PtWebhookUrlHost(url);
 			h->secret = pstrdup(secret);
 			h->types = NULL;
 			h->ntypes = 0;
@@ -1099,32 +1083,30 @@ Finished(Hook *h, CURLcode res)
 		(void) StartRequest(h);
 }
 
-/* Any webhook that waits for a load (due, not sending, nothing left to send)? */
+/* Waits for a load: due, not sending, nothing left to send */
 static bool
-AnyIdle(void)
+HookIdle(Hook *h)
 {
-	HASH_SEQ_STATUS seq;
-	Hook	   *h;
-
-	hash_seq_init(&seq, hooks);
-	while ((h = hash_seq_search(&seq)) != NULL)
-		if (!h->in_flight && !h->failed && h->next >= h->nevents)
-		{
-			hash_seq_term(&seq);
-			return true;
-		}
-	return false;
+	return !h->in_flight && !h->failed && h->next >= h->nevents;
 }
 
+/* Has attempts (or a cursor) to record */
 static bool
-AnyDirty(void)
+HookDirty(Hook *h)
+{
+	return h->dirty;
+}
+
+/* Is there a webhook for which test holds? */
+static bool
+AnyHook(bool (*test) (Hook *h))
 {
 	HASH_SEQ_STATUS seq;
 	Hook	   *h;
 
 	hash_seq_init(&seq, hooks);
 	while ((h = hash_seq_search(&seq)) != NULL)
-		if (h->dirty)
+		if (test(h))
 		{
 			hash_seq_term(&seq);
 			return true;
@@ -1161,9 +1143,9 @@ Pump(void)
 		CHECK_FOR_INTERRUPTS();
 		if (in_flight == 0)
 			return;
-		if (TimestampDifferenceExceeds(since, GetCurrentTimestamp(), FLUSH_MS) && AnyDirty())
+		if (TimestampDifferenceExceeds(since, GetCurrentTimestamp(), FLUSH_MS) && AnyHook(HookDirty))
 			return;
-		if (my_slot->wanted && AnyIdle())
+		if (my_slot->wanted && AnyHook(HookIdle))
 			return;
 		curl_multi_poll(multi, NULL, 0, 50, NULL);
 	}
@@ -1259,7 +1241,7 @@ participants_webhook_worker(Datum main_arg)
 			idle_since = GetCurrentTimestamp();
 			continue;
 		}
-		if (AnyDirty())
+		if (AnyHook(HookDirty))
 		{
 			idle_since = GetCurrentTimestamp();
 			continue;
