@@ -519,6 +519,8 @@ typedef struct Hook
 	char	   *secret;
 	char	  **types;			/* NULL: every type */
 	int			ntypes;
+	char	   *types_text;		/* event_types as text, to see a change */
+	bool		stale;			/* changed while sending: load again after */
 	int64		db_cursor;		/* last_delivered_event_id as stored */
 	int64		cursor;			/* every event up to it is done */
 	int			attempts;		/* failed attempts at the next event */
@@ -684,8 +686,12 @@ Flush(void)
 
 			if (stored != h->cursor)
 			{
-				/* replayed or changed meanwhile: load it again */
-				h->nevents = h->next = 0;
+				/*
+				 * replayed meanwhile: go on from there once what is in flight
+				 * is answered (its events are read again)
+				 */
+				h->cursor = stored;
+				h->stale = true;
 			}
 			h->db_cursor = stored;
 			args[2] = Int64GetDatum(last_number);
@@ -787,6 +793,7 @@ Load(int *active, TimestampTz *next_due)
 		bool		found;
 		char	   *url = SPI_getvalue(t, d, 3);
 		char	   *secret = SPI_getvalue(t, d, 5);
+		char	   *types_text = SPI_getvalue(t, d, 4);
 		int64		cursor = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
 		Datum		types = SPI_getbinval(t, d, 4, &isnull);
 		bool		types_null = isnull;
@@ -801,20 +808,42 @@ Load(int *active, TimestampTz *next_due)
 		}
 		h->live = true;
 		if (h->in_flight)
+		{
+			/*
+			 * A new URL or secret applies from its next request; other types,
+			 * or a cursor moved by replay_webhook, once this one is answered
+			 * (its events are read again)
+			 */
+			if (strcmp(h->url, url) != 0 || strcmp(h->secret, secret) != 0)
+			{
+				MemoryContext old = MemoryContextSwitchTo(h->cxt);
+
+				h->url = pstrdup(url);
+				h->host = PtWebhookUrlHost(url);
+				h->secret = pstrdup(secret);
+				MemoryContextSwitchTo(old);
+			}
+			if ((types_text == NULL) != (h->types_text == NULL) ||
+				(types_text != NULL && strcmp(types_text, h->types_text) != 0) ||
+				cursor != h->db_cursor)
+				h->stale = true;
 			continue;
+		}
 		h->failed = false;
 		h->attempts = DatumGetInt32(SPI_getbinval(t, d, 7, &isnull));
 		/* still events to send, nothing changed: go on with them */
-		if (found && h->next < h->nevents && h->db_cursor == cursor && h->cursor == cursor &&
+		if (found && !h->stale && h->next < h->nevents && h->db_cursor == cursor && h->cursor == cursor &&
 			strcmp(h->url, url) == 0 && strcmp(h->secret, secret) == 0)
 			continue;
 		MemoryContextReset(h->cxt);
+		h->stale = false;
 		{
 			MemoryContext old = MemoryContextSwitchTo(h->cxt);
 
 			h->url = pstrdup(url);
 			h->host = PtWebhookUrlHost(url);
 			h->secret = pstrdup(secret);
+			h->types_text = types_text ? pstrdup(types_text) : NULL;
 			h->types = NULL;
 			h->ntypes = 0;
 			if (!types_null)
@@ -961,7 +990,7 @@ StartRequest(Hook *h)
 		h->cursor = h->events[h->next++].id;
 		h->dirty = true;
 	}
-	if (h->next >= h->nevents || h->failed || h->in_flight)
+	if (h->next >= h->nevents || h->failed || h->in_flight || h->stale || !h->live)
 		return false;
 	e = &h->events[h->next];
 	h->started = GetCurrentTimestamp();
@@ -1039,6 +1068,8 @@ Completed(Hook *h, Event *e, bool ok, int status, const char *error)
 	long		ms = (long) ((GetCurrentTimestamp() - h->started) / 1000);
 
 	AddResult(h, e, status, ok ? NULL : error, (int) Min(ms, INT_MAX));
+	if (h->stale)
+		return;					/* replayed meanwhile: the stored position stands */
 	if (ok)
 	{
 		h->cursor = e->id;

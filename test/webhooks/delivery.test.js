@@ -315,6 +315,35 @@ test('update_webhook(active => false) pauses delivery; active => true resumes wh
 	assert.deepEqual(at('/pause').map(eventId), (await events(p)).map((e) => Number(e.id)));
 });
 
+test('pausing in the middle of a stream stops it; replay_webhook in the middle starts again from its event, in order', async () => {
+	const p = await project('midstream');
+	const w = await webhook(p, `http://127.0.0.1:${PORT}/slow/20/midstream`);
+	await emit(p, 100, db, true);
+	const ids = (await events(p)).map((e) => Number(e.id));
+	await waitFor('10 deliveries', () => at('/slow/20/midstream').length >= 10);
+	await sql('SELECT participants.update_webhook($1, $2, active => false)', [p, w.webhookID]);
+	await sleep(500);
+	const paused = at('/slow/20/midstream').length;
+	await sleep(1000);
+	assert.equal(at('/slow/20/midstream').length, paused, 'nothing sent once paused');
+	assert.ok(paused < 100, `stopped after ${paused} of 100`);
+	await sql('SELECT participants.update_webhook($1, $2, active => true)', [p, w.webhookID]);
+	await waitFor('20 more', () => at('/slow/20/midstream').length >= paused + 20);
+	const before = at('/slow/20/midstream').length;
+	await sql('SELECT participants.replay_webhook($1, $2, 0)', [p, w.webhookID]);
+	await waitFor('every event again', () => {
+		const after = at('/slow/20/midstream').slice(before).map(eventId);
+		const k = after.indexOf(ids[0]);
+		return k >= 0 && after.length - k >= 100;
+	}, 30000);
+	const after = at('/slow/20/midstream').slice(before).map(eventId);
+	const k = after.indexOf(ids[0]);
+	assert.ok(k <= 1, `the replay starts at once (after ${k} request(s) already in flight)`);
+	assert.deepEqual(after.slice(k, k + 100), ids, 'from the first event, in order');
+	await waitFor('the cursor at the end', async () =>
+		(await one('SELECT participants.list_webhooks($1)', [p]))[0].lastDeliveredEventID === ids[ids.length - 1]);
+});
+
 test('delivery starts within a second of the commit, also after the worker stopped for lack of work', async () => {
 	await waitFor('the delivery worker to stop', async () => (await deliveryWorkers()).length === 0, 40000);
 	const p = await project('wake');
