@@ -65,7 +65,10 @@ INSERT INTO calls VALUES
  (35, 'rotate_webhook_secret', $$SELECT participants.rotate_webhook_secret('%1$s', '%4$s') ? 'secret'$$),
  (36, 'webhook_deliveries', $$SELECT participants.webhook_deliveries('%1$s', '%4$s')$$),
  (37, 'replay_webhook', $$SELECT participants.replay_webhook('%1$s', '%4$s', 0)$$),
- (38, 'delete_webhook', $$SELECT participants.delete_webhook('%1$s', '%4$s')$$);
+ (38, 'delete_webhook', $$SELECT participants.delete_webhook('%1$s', '%4$s')$$),
+ (39, 'get_project', $$SELECT participants.get_project('%1$s')$$),
+ (40, 'update_project', $$SELECT participants.update_project('%1$s', settings => '{"linkIdentifiers": true}')$$),
+ (41, 'list_studies', $$SELECT participants.list_studies('%1$s')$$);
 GRANT SELECT ON calls TO PUBLIC;
 -- every API function that takes a project is in the matrix
 SELECT p.proname FROM pg_proc p
@@ -106,6 +109,8 @@ SELECT participants.allowed_projects() = ARRAY[pid('conf_a')] AS allowed_a;
 SELECT c.fn, serr(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'), pid('conf_b_hook'))) AS project_b
 FROM calls c ORDER BY c.n;
 SELECT serr($$SELECT participants.create_project('Clinic project')$$) AS create_project;
+-- list_projects: project A only
+SELECT array_agg(p ->> 'name') AS listed_projects FROM jsonb_array_elements(participants.list_projects()) p;
 -- project A: every function works
 SELECT c.fn, err(format(c.sql, pid('conf_a'), pid('conf_a_seg'), pid('conf_a_study'), pid('conf_a_hook'))) AS project_a
 FROM calls c ORDER BY c.n;

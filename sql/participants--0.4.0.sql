@@ -24,7 +24,7 @@ CREATE TABLE participants.project (
 	created_date	timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE participants.project IS
-'Tenants. settings may hold participantIdentifierPrefix, linkIdentifiers and strictCustomFields.';
+'Tenants. settings may hold participantIdentifierPrefix, linkIdentifiers, strictCustomFields, incentiveYearlyLimit, retention and allowReaddAfterErasure (project_settings_guard checks them).';
 
 -- Per-project counters (counter.c): drawn like a sequence, by overwriting the
 -- row in place under a short per-project lock, so numbers count only their
@@ -1366,6 +1366,65 @@ CREATE POLICY project_confinement ON participants.webhook_delivery
 	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
 -- secrets: no policy, so no role but the owner sees a row
 ALTER TABLE participants.webhook_secret ENABLE ROW LEVEL SECURITY;
+
+------------------------------------------------------------------------------
+-- Projects, completed (0.4.0): get_project, update_project, list_projects,
+-- list_studies; the settings a closed set for raw SQL too.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION participants.project_settings_guard() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_project_settings_guard';
+COMMENT ON FUNCTION participants.project_settings_guard() IS
+'Row trigger: a project''s settings hold only participantIdentifierPrefix, linkIdentifiers, strictCustomFields, incentiveYearlyLimit, retention and allowReaddAfterErasure, each of its shape (22023 otherwise). A restore loads rows as they were.';
+CREATE TRIGGER project_settings_guard
+	BEFORE INSERT OR UPDATE OF settings ON participants.project
+	FOR EACH ROW EXECUTE FUNCTION participants.project_settings_guard();
+
+CREATE FUNCTION participants.get_project(project_id uuid)
+	RETURNS jsonb
+	LANGUAGE c STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'participants_get_project';
+COMMENT ON FUNCTION participants.get_project(uuid) IS
+'Get a project
+Arguments: project_id (uuid).
+Returns: the project object {"projectID", "name", "settings", "createdDate"}.
+Errors: PT404 (404) project not found; 42501 (403) the caller may not use this project.';
+
+CREATE FUNCTION participants.update_project(project_id uuid, name text DEFAULT NULL, settings jsonb DEFAULT NULL)
+	RETURNS jsonb
+	LANGUAGE c VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'participants_update_project';
+COMMENT ON FUNCTION participants.update_project(uuid, text, jsonb) IS
+'Rename a project or change its settings
+The given settings keys are merged into the project''s; a key set to JSON null is removed. Settings are a closed set: participantIdentifierPrefix (text, at most 32 characters), linkIdentifiers, strictCustomFields and allowReaddAfterErasure (booleans), incentiveYearlyLimit ({"amount": number > 0, "currency": "USD"}) and retention ({"withdrawnDays", "eventDays", "deliveryDays", "auditDays"}, whole days, each optional).
+Arguments: project_id (uuid); name (text, optional) the new name; settings (jsonb object, optional) the keys to change.
+Returns: the project object {"projectID", "name", "settings", "createdDate"}.
+Errors: 22023 (400) an unknown setting, a value of the wrong shape, an empty name; PT404 (404) project not found; 42501 (403) the caller may not use this project.';
+
+CREATE FUNCTION participants.list_projects()
+	RETURNS jsonb
+	LANGUAGE c STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'participants_list_projects';
+COMMENT ON FUNCTION participants.list_projects() IS
+'The projects the caller may use, by name
+A confined caller gets the projects granted to it (participants.project_access, or its token''s claim); a role that is not confined gets every project.
+Arguments: none.
+Returns: [project object {"projectID", "name", "settings", "createdDate"}, ...].
+Errors: none.';
+
+CREATE FUNCTION participants.list_studies(project_id uuid, page_number integer DEFAULT 0, page_size integer DEFAULT 20)
+	RETURNS jsonb
+	LANGUAGE c STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'participants_list_studies';
+COMMENT ON FUNCTION participants.list_studies(uuid, integer, integer) IS
+'A project''s studies, by name
+Arguments: project_id (uuid); page_number (integer, default 0); page_size (integer, default 20, 1..1000).
+Returns: {"pageNumber", "pageSize", "totalStudies", "studies": [study object, ...]}.
+Errors: 22023 (400) page out of range; PT404 (404) project not found; 42501 (403) the caller may not use this project.';
 
 ------------------------------------------------------------------------------
 -- Privileges: nothing for PUBLIC; doc/access.md shows the grants per role.

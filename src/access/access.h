@@ -15,6 +15,7 @@ extern int	pt_deadlock_retries;
 extern Oid	PtOwner(void);
 extern Oid	PtCaller(void);
 extern bool PtUnconfined(Oid role);
+extern struct ArrayType *PtAllowedProjects(Oid role);
 extern bool PtInRestore(void);
 extern void PtCheckProjectAccess(Oid role, pg_uuid_t *project);
 extern Datum PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg);

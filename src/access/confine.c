@@ -780,15 +780,35 @@ typedef struct AllowedCache
 	ArrayType  *projects;
 } AllowedCache;
 
-Datum
-participants_allowed_projects(PG_FUNCTION_ARGS)
+/*
+ * The projects role may use, as a uuid[] in the current memory context; NULL
+ * for a role that is not confined (it may use every project)
+ */
+ArrayType *
+PtAllowedProjects(Oid role)
 {
 	ProjectList l;
 	ListCell   *lc;
+
+	if (PtUnconfined(role))
+		return NULL;
+	l.role = role;
+	l.n = 0;
+	l.size = 16;
+	l.elems = palloc(sizeof(Datum) * l.size);
+	foreach(lc, ClaimProjects())
+		(void) CollectGranted(l.role, lfirst(lc), &l);
+	(void) ForEachGrant(NULL, CollectGranted, &l);
+	return construct_array(l.elems, l.n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+}
+
+Datum
+participants_allowed_projects(PG_FUNCTION_ARGS)
+{
+	Oid			role = GetUserId();
 	AllowedCache *cache = fcinfo->flinfo->fn_extra;
 
-	l.role = GetUserId();
-	if (cache != NULL && cache->role == l.role)
+	if (cache != NULL && cache->role == role)
 	{
 		if (cache->isnull)
 			PG_RETURN_NULL();
@@ -799,22 +819,16 @@ participants_allowed_projects(PG_FUNCTION_ARGS)
 			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(AllowedCache));
 	else if (cache->projects != NULL)
 		pfree(cache->projects);
-	cache->role = l.role;
+	cache->role = role;
 	cache->projects = NULL;
-	cache->isnull = PtUnconfined(l.role);
-	if (cache->isnull)
-		PG_RETURN_NULL();
-	l.n = 0;
-	l.size = 16;
-	l.elems = palloc(sizeof(Datum) * l.size);
-	foreach(lc, ClaimProjects())
-		(void) CollectGranted(l.role, lfirst(lc), &l);
-	(void) ForEachGrant(NULL, CollectGranted, &l);
 	{
 		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 
-		cache->projects = construct_array(l.elems, l.n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+		cache->projects = PtAllowedProjects(role);
 		MemoryContextSwitchTo(old);
 	}
+	cache->isnull = cache->projects == NULL;
+	if (cache->isnull)
+		PG_RETURN_NULL();
 	PG_RETURN_ARRAYTYPE_P(DatumGetArrayTypePCopy(PointerGetDatum(cache->projects)));
 }

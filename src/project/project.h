@@ -28,6 +28,7 @@ typedef struct PtProject
 
 /* projects.c */
 extern PtProject *PtGetProject(pg_uuid_t *project_id);
+extern void PtCheckProjectSettings(Jsonb *settings);
 extern PtFieldType PtProjectFieldType(PtProject *project, const char *name);
 extern void PtInitProjectCache(void);
 extern void PtLockProjectWrites(pg_uuid_t *project_id, LOCKMODE mode);

@@ -24,6 +24,7 @@
 #include "storage/lock.h"
 #include "miscadmin.h"
 
+#include "access/access.h"
 #include "project/project.h"
 
 static HTAB *project_cache = NULL;
@@ -298,9 +299,118 @@ PT_TRIGGER_FUNCTION(participants_cache_invalidate)
 	return PointerGetDatum(NULL);
 }
 
-/* Check the settings object of create_project */
+#define KNOWN_SETTINGS "Known settings are participantIdentifierPrefix, linkIdentifiers, strictCustomFields, incentiveYearlyLimit, retention and allowReaddAfterErasure."
+
 static void
-CheckProjectSettings(Jsonb *settings)
+SettingError(const char *key, const char *expected, JsonbValue *v)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for key \"settings.%s\": expected %s, got %s",
+					key, expected, PtJsonbTypeName(v))));
+}
+
+/* incentiveYearlyLimit: {"amount": a number > 0, "currency": three capital letters} */
+static void
+CheckYearlyLimit(JsonbValue *v)
+{
+	JsonbIterator *it;
+	JsonbValue	k;
+	JsonbIteratorToken tok;
+	bool		amount = false,
+				currency = false;
+
+	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		SettingError("incentiveYearlyLimit", "an object {\"amount\", \"currency\"}", v);
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		char	   *key;
+		JsonbValue	val;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(k.val.string.val, k.val.string.len);
+		(void) JsonbIteratorNext(&it, &val, true);
+		if (strcmp(key, "amount") == 0)
+		{
+			if (val.type != jbvNumeric ||
+				DatumGetBool(DirectFunctionCall2(numeric_le, NumericGetDatum(val.val.numeric),
+												 DirectFunctionCall1(int4_numeric, Int32GetDatum(0)))))
+				SettingError("incentiveYearlyLimit.amount", "a number greater than 0", &val);
+			amount = true;
+		}
+		else if (strcmp(key, "currency") == 0)
+		{
+			if (val.type != jbvString || val.val.string.len != 3 ||
+				!isupper((unsigned char) val.val.string.val[0]) ||
+				!isupper((unsigned char) val.val.string.val[1]) ||
+				!isupper((unsigned char) val.val.string.val[2]))
+				SettingError("incentiveYearlyLimit.currency", "an ISO 4217 code (three capital letters)", &val);
+			currency = true;
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown key \"settings.incentiveYearlyLimit.%s\"", key),
+					 errhint("The limit is {\"amount\": 600, \"currency\": \"USD\"}.")));
+	}
+	if (!amount || !currency)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for key \"settings.incentiveYearlyLimit\": \"%s\" is missing",
+						amount ? "currency" : "amount"),
+				 errhint("The limit is {\"amount\": 600, \"currency\": \"USD\"}.")));
+}
+
+/* retention: {"withdrawnDays", "eventDays", "deliveryDays", "auditDays"}, each optional, whole days >= 1 */
+static void
+CheckRetention(JsonbValue *v)
+{
+	static const char *const keys[] = {"withdrawnDays", "eventDays", "deliveryDays", "auditDays"};
+	JsonbIterator *it;
+	JsonbValue	k;
+	JsonbIteratorToken tok;
+
+	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		SettingError("retention", "an object", v);
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		char	   *key;
+		JsonbValue	val;
+		int			i;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(k.val.string.val, k.val.string.len);
+		(void) JsonbIteratorNext(&it, &val, true);
+		for (i = 0; i < (int) lengthof(keys); i++)
+			if (strcmp(key, keys[i]) == 0)
+				break;
+		if (i == (int) lengthof(keys))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown key \"settings.retention.%s\"", key),
+					 errhint("Retention keys are withdrawnDays, eventDays, deliveryDays and auditDays.")));
+		if (val.type != jbvNumeric ||
+			!DatumGetBool(DirectFunctionCall2(numeric_eq, NumericGetDatum(val.val.numeric),
+											  DirectFunctionCall2(numeric_trunc, NumericGetDatum(val.val.numeric), Int32GetDatum(0)))) ||
+			DatumGetBool(DirectFunctionCall2(numeric_lt, NumericGetDatum(val.val.numeric),
+											 DirectFunctionCall1(int4_numeric, Int32GetDatum(1)))) ||
+			DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(val.val.numeric),
+											 DirectFunctionCall1(int4_numeric, Int32GetDatum(36500)))))
+			SettingError(psprintf("retention.%s", key), "a whole number of days from 1 to 36500", &val);
+	}
+}
+
+/*
+ * Check a project's settings object: the keys of the closed set, each of
+ * its shape; 22023 naming the key otherwise (create_project,
+ * update_project, and raw writes through project_settings_guard)
+ */
+void
+PtCheckProjectSettings(Jsonb *settings)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -323,20 +433,52 @@ CheckProjectSettings(Jsonb *settings)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("invalid value for key \"settings.%s\": expected a string of at most 32 characters", key)));
 		}
-		else if (strcmp(key, "linkIdentifiers") == 0 || strcmp(key, "strictCustomFields") == 0)
+		else if (strcmp(key, "linkIdentifiers") == 0 || strcmp(key, "strictCustomFields") == 0 ||
+				 strcmp(key, "allowReaddAfterErasure") == 0)
 		{
 			if (v.type != jbvBool)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid value for key \"settings.%s\": expected a boolean, got %s",
-								key, PtJsonbTypeName(&v))));
+				SettingError(key, "a boolean", &v);
 		}
+		else if (strcmp(key, "incentiveYearlyLimit") == 0)
+			CheckYearlyLimit(&v);
+		else if (strcmp(key, "retention") == 0)
+			CheckRetention(&v);
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown key \"settings.%s\"", key),
-					 errhint("Known settings are participantIdentifierPrefix, linkIdentifiers and strictCustomFields.")));
+					 errhint(KNOWN_SETTINGS)));
 	}
+}
+
+/*
+ * BEFORE INSERT OR UPDATE OF settings, name row trigger on project: the
+ * settings are of the closed set, for raw SQL as for the functions. A
+ * restore loads rows as they were.
+ */
+PT_TRIGGER_FUNCTION(participants_project_settings_guard)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	HeapTuple	row;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		v;
+	int			att;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		elog(ERROR, "project_settings_guard: must fire BEFORE INSERT OR UPDATE, FOR EACH ROW");
+	row = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	if (PtInRestore())
+		return PointerGetDatum(row);
+	desc = RelationGetDescr(td->tg_relation);
+	att = SPI_fnumber(desc, "settings");
+	if (att <= 0)
+		elog(ERROR, "participants.project has no column \"settings\"");
+	v = heap_getattr(row, att, desc, &isnull);
+	if (!isnull)
+		PtCheckProjectSettings(DatumGetJsonbP(v));
+	return PointerGetDatum(row);
 }
 
 /* What parts built on projects need when one is created (PtOnProjectCreated) */
@@ -375,7 +517,7 @@ PT_API_FUNCTION_UNCONFINED(participants_create_project)
 	name = PG_GETARG_TEXT_PP(0);
 	settings = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
 	if (settings)
-		CheckProjectSettings(settings);
+		PtCheckProjectSettings(settings);
 
 	args[0] = PointerGetDatum(name);
 	args[1] = settings ? JsonbPGetDatum(settings)
@@ -409,4 +551,116 @@ PtLockProjectWrites(pg_uuid_t *project_id, LOCKMODE mode)
 	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, PtTableRelid("participant"),
 					   hash_bytes(project_id->data, UUID_LEN), 3);
 	(void) LockAcquire(&tag, mode, false, false);
+}
+
+/* ------------------------------------------------------------------------
+ * get_project, update_project, list_projects
+ * ------------------------------------------------------------------------
+ */
+
+#define PROJECT_JSON \
+	"pg_catalog.jsonb_build_object('projectID', p.id, 'name', p.name, " \
+	"'settings', p.settings, 'createdDate', p.created_date)"
+
+static Jsonb *
+ProjectObject(pg_uuid_t *project_id, bool read_only)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1];
+	Jsonb	   *res;
+
+	args[0] = UUIDPGetDatum(project_id);
+	res = PtJsonbStatement(&plan, "SELECT " PROJECT_JSON " FROM participants.project p WHERE p.id = $1",
+						   1, types, args, NULL, read_only);
+	if (res == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_NOT_FOUND),
+				 errmsg("project %s not found", PtUuidText(project_id))));
+	return res;
+}
+
+/* get_project(project_id) */
+PT_API_FUNCTION(participants_get_project)
+{
+	PtNotNull(fcinfo, 0, "project_id");
+	PG_RETURN_JSONB_P(ProjectObject(PG_GETARG_UUID_P(0), true));
+}
+
+/*
+ * update_project(project_id, name, settings): a new name, and the given
+ * settings keys merged into the project's (a JSON null removes a key); the
+ * result must be a valid settings object
+ */
+PT_API_FUNCTION(participants_update_project)
+{
+	static SPIPlanPtr lock = NULL;
+	static SPIPlanPtr update = NULL;
+	pg_uuid_t  *project_id;
+	Oid			types[3] = {UUIDOID, TEXTOID, JSONBOID};
+	Datum		args[3];
+	char		nulls[3] = {' ', 'n', 'n'};
+	Datum		v;
+	bool		isnull;
+
+	PtNotNull(fcinfo, 0, "project_id");
+	project_id = PG_GETARG_UUID_P(0);
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = args[2] = (Datum) 0;
+	if (!PG_ARGISNULL(1))
+	{
+		(void) PtCheckName(PG_GETARG_TEXT_PP(1), "project");
+		args[1] = PG_GETARG_DATUM(1);
+		nulls[1] = ' ';
+	}
+	if (!PG_ARGISNULL(2))
+	{
+		PtCheckObject(PG_GETARG_JSONB_P(2), "\"settings\"", "an object");
+		args[2] = PG_GETARG_DATUM(2);
+		nulls[2] = ' ';
+	}
+	SPI_connect();
+	if (!PtRunValue(&lock, "SELECT settings FROM participants.project WHERE id = $1 FOR UPDATE",
+					1, types, args, NULL, false, &v, &isnull))
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_NOT_FOUND),
+				 errmsg("project %s not found", PtUuidText(project_id))));
+	/* merged: the given keys replace the stored ones, a null removes one */
+	PtPreparePlan(&update,
+				  "UPDATE participants.project SET name = COALESCE($2, name), "
+				  "settings = CASE WHEN $3 IS NULL THEN settings ELSE "
+				  "pg_catalog.jsonb_strip_nulls(settings || $3) END WHERE id = $1", 3, types);
+	(void) PtExecutePlan(update, args, nulls, false, 0);
+	SPI_finish();
+	PG_RETURN_JSONB_P(ProjectObject(project_id, false));
+}
+
+PG_FUNCTION_INFO_V1(participants_list_projects);
+/*
+ * list_projects(): the projects the caller may use, by name. Not an API
+ * function of one project: a confined caller gets the projects granted to
+ * it (allowed_projects), an unconfined one every project; the rows are read
+ * as the owner of the extension's tables.
+ */
+Datum
+participants_list_projects(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	ArrayType  *allowed = PtAllowedProjects(GetUserId());
+	Oid			types[1] = {UUIDARRAYOID};
+	Datum		args[1];
+	char		nulls[1];
+	Oid			save_userid;
+	int			save_sec;
+	Jsonb	   *res;
+
+	args[0] = allowed ? PointerGetDatum(allowed) : (Datum) 0;
+	nulls[0] = allowed ? ' ' : 'n';
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	res = PtJsonbStatement(&plan, "SELECT COALESCE(pg_catalog.jsonb_agg(" PROJECT_JSON
+						   " ORDER BY p.name, p.id), '[]') FROM participants.project p "
+						   "WHERE $1 IS NULL OR p.id = ANY ($1)", 1, types, args, nulls, true);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	PG_RETURN_JSONB_P(res);
 }
