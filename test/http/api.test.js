@@ -17,14 +17,16 @@ const BASE = process.env.PT_HTTP_URL || 'http://127.0.0.1:3000';
 const READERS = ['get_participant', 'query_participants', 'custom_fields', 'get_segment',
 	'list_segments', 'segment_history', 'participant_segments', 'get_study',
 	'study_participants', 'status_history', 'eligible_participants', 'events_since', 'event_channel',
-	'list_webhooks', 'webhook_deliveries'];
+	'list_webhooks', 'webhook_deliveries', 'get_project', 'list_studies'];
 const WRITERS = ['upsert_participant', 'upsert_participants', 'enroll_participant',
 	'withdraw_participant', 'delete_participant', 'set_opted_out', 'define_custom_field',
 	'drop_custom_field', 'create_segment', 'update_segment', 'delete_segment',
 	'add_segment_members', 'remove_segment_members', 'create_study', 'update_study',
 	'add_study_participants', 'set_participant_status', 'create_webhook', 'update_webhook',
-	'rotate_webhook_secret', 'replay_webhook', 'delete_webhook'];
-const ALL = [...READERS, ...WRITERS, 'create_project'];
+	'rotate_webhook_secret', 'replay_webhook', 'delete_webhook', 'update_project'];
+// functions of no one project: every token role may call them, for its own projects
+const GLOBAL = ['list_projects'];
+const ALL = [...READERS, ...WRITERS, ...GLOBAL, 'create_project'];
 
 // call(fn, args, {tok, method}): {status, body} of /rpc/fn
 async function call(fn, args = {}, { tok, method = 'POST' } = {}) {
@@ -111,7 +113,10 @@ function argsFor(fn, p) {
 		case 'add_study_participants': return { ...base, study_id: o.study, participants: ['P-1'] };
 		case 'set_participant_status': return { ...base, study_id: o.study, participant: 'P-1', status: 'INVITE_SENT' };
 		case 'status_history': return { ...base, study_id: o.study, participant: 'P-1' };
-		case 'list_webhooks': return base;
+		case 'list_webhooks':
+		case 'get_project':
+		case 'list_studies': return base;
+		case 'update_project': return { ...base, settings: { linkIdentifiers: true } };
 		case 'create_webhook': return { ...base, url: 'https://192.0.2.50/other' };
 		case 'update_webhook': return { ...base, webhook_id: o.webhook, description: 'changed' };
 		case 'rotate_webhook_secret':
@@ -238,6 +243,15 @@ const happy = [
 		(b) => assert.equal(b.lastDeliveredEventID, 0)],
 	['delete_webhook', async (p) => ({ project_id: p, webhook_id: ok(await call('create_webhook', { project_id: p, url: 'https://192.0.2.51/x' }, { tok: S.A.web })).webhookID }),
 		(b) => assert.equal(b.url, 'https://192.0.2.51/x')],
+	// projects, completed
+	['get_project', (p) => ({ project_id: p }),
+		(b) => { assert.equal(b.projectID, S.A.id); assert.deepEqual(b.settings, { participantIdentifierPrefix: 'A-' }); }],
+	['update_project', (p) => ({ project_id: p, settings: { strictCustomFields: false, retention: { eventDays: 365 } } }),
+		(b) => assert.deepEqual(b.settings, { participantIdentifierPrefix: 'A-', strictCustomFields: false, retention: { eventDays: 365 } })],
+	['list_studies', (p) => ({ project_id: p }),
+		(b) => { assert.equal(b.totalStudies, 1); assert.equal(b.studies[0].studyName, 'Sleep study'); }],
+	['list_projects', () => ({}),
+		(b) => assert.deepEqual(b.map((x) => x.projectID), [S.A.id])],
 ];
 
 for (const [fn, args, check] of happy) {
@@ -286,6 +300,19 @@ test('22023 answers 400 (page_size out of range)', async () => {
 test('22023 answers 400 (unknown key, named)', async () => {
 	const b = fails(await call('upsert_participant', { project_id: S.A.id, participant: { participantIdentifier: 'P-9', demographics: { shoeSize: 9 } } }, { tok: S.A.web }), 400, '22023');
 	assert.match(b.message, /demographics\.shoeSize/);
+});
+
+test('list_projects lists exactly the projects of the token', async () => {
+	const both = token('participants_web', [S.A.id, S.B.id]);
+	assert.deepEqual(ok(await call('list_projects', {}, { tok: both })).map((p) => p.projectID).sort(), [S.A.id, S.B.id].sort());
+	assert.deepEqual(ok(await call('list_projects', {}, { tok: S.A.reader, method: 'GET' })).map((p) => p.projectID), [S.A.id]);
+	const none = sign({ role: 'participants_web', exp: Math.floor(Date.now() / 1000) + 600 });
+	assert.deepEqual(ok(await call('list_projects', {}, { tok: none })), []);
+});
+
+test('22023 answers 400 (an unknown project setting, named)', async () => {
+	const b = fails(await call('update_project', { project_id: S.A.id, settings: { colour: 'red' } }, { tok: S.A.web }), 400, '22023');
+	assert.match(b.message, /settings\.colour/);
 });
 
 test('22023 answers 400 (an unknown event type of a webhook, named)', async () => {
@@ -466,8 +493,8 @@ async function openapi(tok) {
 test('the OpenAPI document lists exactly the API for each token role', async () => {
 	const paths = (doc) => Object.keys(doc.paths).sort();
 	const rpc = (fns) => ['/', ...fns.map((fn) => `/rpc/${fn}`)].sort();
-	assert.deepEqual(paths(await openapi(S.A.web)), rpc([...READERS, ...WRITERS]));
-	assert.deepEqual(paths(await openapi(S.A.reader)), rpc(READERS));
+	assert.deepEqual(paths(await openapi(S.A.web)), rpc([...READERS, ...WRITERS, ...GLOBAL]));
+	assert.deepEqual(paths(await openapi(S.A.reader)), rpc([...READERS, ...GLOBAL]));
 	assert.deepEqual(paths(await openapi(admin)), rpc(ALL));
 });
 

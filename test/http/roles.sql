@@ -33,8 +33,9 @@ ALTER ROLE participants_authenticator SET participants.jwt_project_claim = 'proj
 SELECT participants.grant_access('participants_web', 'app') IS NOT NULL AS web_granted;
 SELECT participants.grant_access('participants_admin', 'app') IS NOT NULL AS admin_granted;
 GRANT EXECUTE ON FUNCTION participants.create_project TO participants_admin;
--- participants_web_reader: the reading (STABLE) API functions only; no table
--- (grant_access's 'reader' adds SELECT on the tables, for psql)
+-- participants_web_reader: the reading (STABLE) API functions only (those of a
+-- project, and list_projects); no table (grant_access's 'reader' adds SELECT
+-- on the tables, for psql)
 GRANT USAGE ON SCHEMA participants TO participants_web_reader;
 DO $$
 DECLARE
@@ -42,7 +43,7 @@ DECLARE
 BEGIN
 	FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
 			 WHERE p.pronamespace = 'participants'::regnamespace AND p.provolatile = 's'
-			   AND p.proargnames[1] = 'project_id' LOOP
+			   AND (p.proargnames[1] = 'project_id' OR p.proname = 'list_projects') LOOP
 		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO participants_web_reader', f);
 	END LOOP;
 END $$;
