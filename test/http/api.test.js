@@ -113,6 +113,7 @@ function argsFor(fn, p) {
 		case 'add_study_participants': return { ...base, study_id: o.study, participants: ['P-1'] };
 		case 'set_participant_status': return { ...base, study_id: o.study, participant: 'P-1', status: 'INVITE_SENT' };
 		case 'status_history': return { ...base, study_id: o.study, participant: 'P-1' };
+		case 'list_projects': return {};
 		case 'list_webhooks':
 		case 'get_project':
 		case 'list_studies': return base;
