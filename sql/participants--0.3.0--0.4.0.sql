@@ -235,6 +235,154 @@ Errors: 22023 (400) page out of range; PT404 (404) project not found; 42501 (403
 COMMENT ON TABLE participants.project IS
 'Tenants. settings may hold participantIdentifierPrefix, linkIdentifiers, strictCustomFields, incentiveYearlyLimit, retention and allowReaddAfterErasure (project_settings_guard checks them).';
 
+-- distribute(): update_project stays on the coordinator
+CREATE OR REPLACE FUNCTION participants.distribute()
+	RETURNS jsonb
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+AS $distribute$
+DECLARE
+	-- tables without project_id, and the grants every node reads whole
+	reference text[] := ARRAY['project', 'project_access'];
+	t record;
+	f record;
+	progress boolean;
+	rs text;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+		RAISE EXCEPTION USING ERRCODE = '0A000',
+			MESSAGE = 'participants.distribute() needs the Citus extension',
+			DETAIL = 'Extension "citus" is not installed in database ' || quote_ident(current_database()) || '.',
+			HINT = 'Install Citus 13 from Citus''s own packages on every node, add citus to shared_preload_libraries, CREATE EXTENSION citus, add the workers with citus_add_node(), then call participants.distribute() again.';
+	END IF;
+	-- for this transaction only: the extension's triggers fire on shards
+	-- (each touches only its own shard group), foreign keys to reference
+	-- tables stay between distributed tables, DDL runs one shard at a time
+	PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+	PERFORM set_config('citus.enable_local_reference_table_foreign_keys', 'off', true);
+	PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+	-- rows already in the tables (a dump restored before this call) go into
+	-- the shards as restored rows: the extension's triggers, which fire on
+	-- the workers, see a restore (row_security off, which Citus passes on to
+	-- them as a SET LOCAL) and load the rows as they are, with no new events,
+	-- numbers or checks. (Citus passes on a SET LOCAL only in a transaction
+	-- block or a DO block, hence the DO.)
+	rs := current_setting('row_security');
+	SET LOCAL citus.propagate_set_commands = 'local';
+	DO $set$ BEGIN SET LOCAL row_security = off; END $set$;
+
+	-- the row-level security policies without a subquery, which Citus
+	-- does not take in a policy of a distributed table
+	FOR t IN
+		SELECT p.tablename, p.qual FROM pg_policies p
+		WHERE p.schemaname = 'participants' AND p.policyname = 'project_confinement'
+		  AND p.qual LIKE '%SELECT participants.allowed_projects()%'
+	LOOP
+		EXECUTE format('ALTER POLICY project_confinement ON participants.%I USING (%I = ANY (participants.allowed_projects()))',
+					   t.tablename, CASE t.tablename WHEN 'project' THEN 'id' ELSE 'project_id' END);
+	END LOOP;
+
+	FOR t IN SELECT unnest(reference) AS name LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_dist_partition
+					   WHERE logicalrelid = ('participants.' || t.name)::regclass) THEN
+			PERFORM create_reference_table(('participants.' || t.name)::regclass);
+		END IF;
+	END LOOP;
+
+	-- participant first, then every other table once the tables its foreign
+	-- keys reference are distributed: all colocated, by project_id
+	IF NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'participants.participant'::regclass) THEN
+		PERFORM create_distributed_table('participants.participant', 'project_id');
+	END IF;
+	LOOP
+		progress := false;
+		FOR t IN
+			SELECT c.oid::regclass AS rel FROM pg_class c
+			WHERE c.relnamespace = 'participants'::regnamespace AND c.relkind = 'r'
+			  AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'project_id' AND NOT a.attisdropped)
+			  AND NOT EXISTS (SELECT 1 FROM pg_dist_partition d WHERE d.logicalrelid = c.oid)
+			  AND NOT EXISTS (SELECT 1 FROM pg_constraint k
+							  WHERE k.conrelid = c.oid AND k.contype = 'f' AND k.confrelid <> c.oid
+								AND NOT EXISTS (SELECT 1 FROM pg_dist_partition d WHERE d.logicalrelid = k.confrelid))
+			ORDER BY c.relname
+		LOOP
+			PERFORM create_distributed_table(t.rel, 'project_id', colocate_with => 'participants.participant');
+			progress := true;
+		END LOOP;
+		EXIT WHEN NOT progress;
+	END LOOP;
+	IF EXISTS (SELECT 1 FROM pg_class c
+			   WHERE c.relnamespace = 'participants'::regnamespace AND c.relkind = 'r'
+				 AND NOT EXISTS (SELECT 1 FROM pg_dist_partition d WHERE d.logicalrelid = c.oid)) THEN
+		RAISE EXCEPTION 'participants.distribute(): tables left undistributed: %',
+			(SELECT string_agg(c.relname, ', ') FROM pg_class c
+			 WHERE c.relnamespace = 'participants'::regnamespace AND c.relkind = 'r'
+			   AND NOT EXISTS (SELECT 1 FROM pg_dist_partition d WHERE d.logicalrelid = c.oid));
+	END IF;
+
+	-- every API function whose first argument is project_id runs on the node
+	-- that holds the project, even inside a transaction block
+	FOR f IN
+		SELECT p.oid::regprocedure AS fn FROM pg_proc p
+		WHERE p.pronamespace = 'participants'::regnamespace AND p.prokind = 'f'
+		  AND p.proargnames[1] = 'project_id' AND p.proargtypes[0] = 'uuid'::regtype
+		  -- update_project writes the reference table project: it runs on the coordinator
+		  AND p.proname <> 'update_project'
+		  AND NOT EXISTS (SELECT 1 FROM pg_dist_object o
+						  WHERE o.classid = 'pg_proc'::regclass AND o.objid = p.oid
+							AND o.distribution_argument_index = 0)
+	LOOP
+		PERFORM create_distributed_function(f.fn, '$1', colocate_with => 'participants.participant',
+											force_delegation => true);
+	END LOOP;
+	EXECUTE format('DO $set$ BEGIN SET LOCAL row_security = %s; END $set$', rs);
+
+	-- the row-level security policies call allowed_projects(), and the
+	-- indexes participant_search_text() and the custom-field sort keys, in the
+	-- name of whoever reads or writes a table, and on a cluster they do so on
+	-- the workers too; Citus passes on no GRANT on an extension's function
+	-- that is not distributed, so on the workers every role may call them
+	-- (each computes from its arguments, or answers for the caller only; the
+	-- workers admit connections from the coordinator only). The coordinator,
+	-- where clients connect, keeps its grants as on one node. After
+	-- citus_add_node, calling distribute() again grants them on the new node.
+	IF EXISTS (SELECT 1 FROM run_command_on_workers(
+				   'GRANT EXECUTE ON FUNCTION participants.allowed_projects(), participants.participant_search_text(date, text[]), '
+				   'participants.custom_field_sort_number(jsonb), participants.custom_field_sort_date(jsonb) TO PUBLIC') w
+			   WHERE NOT w.success) THEN
+		RAISE EXCEPTION 'participants.distribute(): could not grant the helpers on every worker';
+	END IF;
+
+	-- rows copied into the shards leave no copy of anyone's data in the
+	-- coordinator's own tables (Citus keeps them on disk otherwise)
+	FOR t IN
+		SELECT d.logicalrelid AS rel FROM pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
+		WHERE c.relnamespace = 'participants'::regnamespace AND pg_relation_size(d.logicalrelid) > 0
+		ORDER BY d.partmethod, c.relname
+	LOOP
+		PERFORM truncate_local_data_after_distributing_table(t.rel);
+	END LOOP;
+
+	RETURN jsonb_build_object(
+		'referenceTables', (SELECT jsonb_agg(d.logicalrelid::text ORDER BY d.logicalrelid::text)
+							FROM pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
+							WHERE c.relnamespace = 'participants'::regnamespace AND d.partmethod = 'n'),
+		'distributedTables', (SELECT jsonb_agg(d.logicalrelid::text ORDER BY d.logicalrelid::text)
+							  FROM pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
+							  WHERE c.relnamespace = 'participants'::regnamespace AND d.partmethod = 'h'),
+		'distributedFunctions', (SELECT jsonb_agg(o.objid::regprocedure::text ORDER BY o.objid::regprocedure::text)
+								 FROM pg_dist_object o JOIN pg_proc p ON p.oid = o.objid
+								 WHERE o.classid = 'pg_proc'::regclass
+								   AND p.pronamespace = 'participants'::regnamespace
+								   AND o.distribution_argument_index = 0));
+END
+$distribute$;
+COMMENT ON FUNCTION participants.distribute() IS
+'Distribute the extension on a Citus cluster (run on the coordinator, as a superuser)
+project and project_access become reference tables; every other table is distributed by project_id, colocated with participant; every API function whose first argument is project_id (but update_project, which writes the reference table project) becomes a distributed function on it, so that a call runs on the node that holds the project; on the workers, the helpers the policies and indexes call are granted to every role. Calling it again is safe: it distributes only what is not distributed yet and grants the helpers again (after citus_add_node).
+Returns: {"referenceTables": [...], "distributedTables": [...], "distributedFunctions": [...]}, what is distributed now.
+Errors: 0A000 the Citus extension is not installed.';
+
 REVOKE ALL ON participants.webhook, participants.webhook_secret, participants.webhook_delivery FROM PUBLIC;
 REVOKE ALL ON FUNCTION participants.webhook_guard(), participants.create_webhook(uuid, text, text[], text),
 	participants.update_webhook(uuid, uuid, text, text[], boolean, text), participants.delete_webhook(uuid, uuid),

@@ -961,6 +961,8 @@ BEGIN
 		SELECT p.oid::regprocedure AS fn FROM pg_proc p
 		WHERE p.pronamespace = 'participants'::regnamespace AND p.prokind = 'f'
 		  AND p.proargnames[1] = 'project_id' AND p.proargtypes[0] = 'uuid'::regtype
+		  -- update_project writes the reference table project: it runs on the coordinator
+		  AND p.proname <> 'update_project'
 		  AND NOT EXISTS (SELECT 1 FROM pg_dist_object o
 						  WHERE o.classid = 'pg_proc'::regclass AND o.objid = p.oid
 							AND o.distribution_argument_index = 0)
@@ -1012,7 +1014,7 @@ END
 $distribute$;
 COMMENT ON FUNCTION participants.distribute() IS
 'Distribute the extension on a Citus cluster (run on the coordinator, as a superuser)
-project and project_access become reference tables; every other table is distributed by project_id, colocated with participant; every API function whose first argument is project_id becomes a distributed function on it, so that a call runs on the node that holds the project; on the workers, the helpers the policies and indexes call are granted to every role. Calling it again is safe: it distributes only what is not distributed yet and grants the helpers again (after citus_add_node).
+project and project_access become reference tables; every other table is distributed by project_id, colocated with participant; every API function whose first argument is project_id (but update_project, which writes the reference table project) becomes a distributed function on it, so that a call runs on the node that holds the project; on the workers, the helpers the policies and indexes call are granted to every role. Calling it again is safe: it distributes only what is not distributed yet and grants the helpers again (after citus_add_node).
 Returns: {"referenceTables": [...], "distributedTables": [...], "distributedFunctions": [...]}, what is distributed now.
 Errors: 0A000 the Citus extension is not installed.';
 

@@ -18,7 +18,12 @@ extern bool PtUnconfined(Oid role);
 extern struct ArrayType *PtAllowedProjects(Oid role);
 extern bool PtInRestore(void);
 extern void PtCheckProjectAccess(Oid role, pg_uuid_t *project);
-extern Datum PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg);
+/* What an API function's first argument is (PtApiCall) */
+#define PT_NO_PROJECT	0		/* none: unconfined callers only */
+#define PT_PROJECT		1		/* a project: runs on the node that holds it */
+#define PT_PROJECT_HERE 2		/* a project: runs where it is called (the
+								 * coordinator on a cluster) */
+extern Datum PtApiCall(FunctionCallInfo fcinfo, PGFunction work, int project_arg);
 extern Datum PtTriggerCall(FunctionCallInfo fcinfo, PGFunction work);
 
 /*
@@ -37,7 +42,9 @@ extern Datum PtTriggerCall(FunctionCallInfo fcinfo, PGFunction work);
 	} \
 	static Datum \
 	fn##_work(PG_FUNCTION_ARGS)
-#define PT_API_FUNCTION(fn) PT_API_FUNCTION_AS(fn, true)
+#define PT_API_FUNCTION(fn) PT_API_FUNCTION_AS(fn, PT_PROJECT)
+/* The same, run where it is called: for what writes the reference tables of a cluster */
+#define PT_API_FUNCTION_HERE(fn) PT_API_FUNCTION_AS(fn, PT_PROJECT_HERE)
 
 /*
  * Declare a trigger function fn whose body (fn_work) follows the macro: it
@@ -54,6 +61,6 @@ extern Datum PtTriggerCall(FunctionCallInfo fcinfo, PGFunction work);
 	static Datum \
 	fn##_work(PG_FUNCTION_ARGS)
 /* An API function without a project argument, for unconfined callers only */
-#define PT_API_FUNCTION_UNCONFINED(fn) PT_API_FUNCTION_AS(fn, false)
+#define PT_API_FUNCTION_UNCONFINED(fn) PT_API_FUNCTION_AS(fn, PT_NO_PROJECT)
 
 #endif							/* PT_ACCESS_H */

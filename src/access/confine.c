@@ -621,8 +621,9 @@ RetryOnDeadlock(FunctionCallInfo fcinfo, PGFunction work, Oid save_userid, int s
 
 /*
  * The entry of every API function (see PT_API_FUNCTION): the caller must
- * be allowed the project of argument 0 (or, for project_arg false, be
- * unconfined); the work then runs as the owner of the extension's tables,
+ * be allowed the project of argument 0 (or, for PT_NO_PROJECT, be
+ * unconfined; a PT_PROJECT call for a project another node holds is
+ * forwarded there, a PT_PROJECT_HERE call runs here); the work then runs as the owner of the extension's tables,
  * so callers need EXECUTE on the function and no privilege on the tables,
  * and PostgREST exposes the functions without exposing a table. The
  * functions pin search_path (SET search_path in their declaration), so no
@@ -632,7 +633,7 @@ RetryOnDeadlock(FunctionCallInfo fcinfo, PGFunction work, Oid save_userid, int s
  * SECURITY DEFINER functions.
  */
 Datum
-PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
+PtApiCall(FunctionCallInfo fcinfo, PGFunction work, int project_arg)
 {
 	Oid			save_userid;
 	int			save_sec;
@@ -660,13 +661,13 @@ PtApiCall(FunctionCallInfo fcinfo, PGFunction work, bool project_arg)
 		forwarded_caller = InvalidOid;
 		forwarded_fn = InvalidOid;
 	}
-	else if (project_arg && !PG_ARGISNULL(0) && !PtProjectIsLocal(PG_GETARG_UUID_P(0)))
+	else if (project_arg == PT_PROJECT && !PG_ARGISNULL(0) && !PtProjectIsLocal(PG_GETARG_UUID_P(0)))
 	{
 		/* on a cluster, a call for a project another node holds runs there */
 		PtCheckProjectAccess(save_userid, PG_GETARG_UUID_P(0));
 		return ForwardCall(fcinfo, save_userid, save_userid, save_sec);
 	}
-	else if (!project_arg)
+	else if (project_arg == PT_NO_PROJECT)
 	{
 		if (!PtUnconfined(save_userid))
 			ereport(ERROR,

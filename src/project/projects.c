@@ -590,9 +590,11 @@ PT_API_FUNCTION(participants_get_project)
 /*
  * update_project(project_id, name, settings): a new name, and the given
  * settings keys merged into the project's (a JSON null removes a key); the
- * result must be a valid settings object
+ * result must be a valid settings object. On a cluster it runs on the
+ * coordinator: project is a reference table, which a call delegated to a
+ * worker may not write.
  */
-PT_API_FUNCTION(participants_update_project)
+PT_API_FUNCTION_HERE(participants_update_project)
 {
 	static SPIPlanPtr lock = NULL;
 	static SPIPlanPtr update = NULL;
