@@ -698,8 +698,8 @@ PT_API_FUNCTION(participants_list_studies)
 	pg_uuid_t  *project_id;
 	int32		page_number = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
 	int32		page_size = PG_ARGISNULL(2) ? 20 : PG_GETARG_INT32(2);
-	Oid			types[3] = {UUIDOID, INT4OID, INT4OID};
-	Datum		args[3];
+	Oid			types[4] = {UUIDOID, INT4OID, INT4OID, INT8OID};
+	Datum		args[4];
 
 	PtNotNull(fcinfo, 0, "project_id");
 	PtCheckPaging(page_number, page_size, "studies");
@@ -708,13 +708,14 @@ PT_API_FUNCTION(participants_list_studies)
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = Int32GetDatum(page_number);
 	args[2] = Int32GetDatum(page_size);
+	args[3] = Int64GetDatum((int64) page_number * page_size);
 	PG_RETURN_JSONB_P(PtJsonbStatement(&plan,
 									   "SELECT pg_catalog.jsonb_build_object('pageNumber', $2, 'pageSize', $3, "
 									   "'totalStudies', (SELECT pg_catalog.count(*) FROM participants.study s WHERE s.project_id = $1), "
 									   "'studies', COALESCE((SELECT pg_catalog.jsonb_agg(" STUDY_JSON " ORDER BY st.name, st.id) "
 									   "FROM (SELECT * FROM participants.study s WHERE s.project_id = $1 "
-									   "ORDER BY s.name, s.id LIMIT $3 OFFSET $2::bigint * $3) st), '[]'))",
-									   3, types, args, NULL, true));
+									   "ORDER BY s.name, s.id LIMIT $3 OFFSET $4) st), '[]'))",
+									   4, types, args, NULL, true));
 }
 
 /* ------------------------------------------------------------------------

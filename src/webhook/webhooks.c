@@ -465,8 +465,8 @@ PT_API_FUNCTION(participants_webhook_deliveries)
 	bool		failed_only = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
 	int32		page_number = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
 	int32		page_size = PG_ARGISNULL(4) ? 20 : PG_GETARG_INT32(4);
-	Oid			types[5] = {UUIDOID, UUIDOID, BOOLOID, INT4OID, INT4OID};
-	Datum		args[5];
+	Oid			types[6] = {UUIDOID, UUIDOID, BOOLOID, INT4OID, INT4OID, INT8OID};
+	Datum		args[6];
 	Jsonb	   *res;
 
 	PtNotNull(fcinfo, 0, "project_id");
@@ -480,6 +480,7 @@ PT_API_FUNCTION(participants_webhook_deliveries)
 	args[2] = BoolGetDatum(failed_only);
 	args[3] = Int32GetDatum(page_number);
 	args[4] = Int32GetDatum(page_size);
+	args[5] = Int64GetDatum((int64) page_number * page_size);
 	if (!PtRowExists(&exists, "SELECT 1 FROM participants.webhook WHERE project_id = $1 AND id = $2",
 					 2, types, args, NULL, true))
 		WebhookNotFound(webhook_id);
@@ -493,8 +494,8 @@ PT_API_FUNCTION(participants_webhook_deliveries)
 						   "'durationMs', d.duration_ms) ORDER BY d.number DESC) FROM ("
 						   "SELECT * FROM participants.webhook_delivery d "
 						   "WHERE d.project_id = $1 AND d.webhook_id = $2 AND (NOT $3 OR d.error IS NOT NULL) "
-						   "ORDER BY d.number DESC LIMIT $5 OFFSET $4::bigint * $5) d), '[]'))",
-						   5, types, args, NULL, true);
+						   "ORDER BY d.number DESC LIMIT $5 OFFSET $6) d), '[]'))",
+						   6, types, args, NULL, true);
 	PG_RETURN_JSONB_P(res);
 }
 
