@@ -110,3 +110,15 @@ SELECT w ->> 'url' AS deleted_url, w ? 'secret' AS shows_secret
 FROM (SELECT participants.delete_webhook(pid('hooks'), pid('hook_a')) AS w) x;
 SELECT count(*) AS secret_left FROM participants.webhook_secret WHERE webhook_id = pid('hook_a');
 SELECT serr($$SELECT participants.delete_webhook(pid('hooks'), pid('hook_a'))$$) AS deleted_twice;
+
+-- the superuser setting of hosts delivery may reach: host names, addresses and CIDR ranges
+SET participants.webhook_allowed_hosts = 'scheduler.internal.example.org, 10.20.0.0/16, 127.0.0.1, ::1, fd00::/8';
+SHOW participants.webhook_allowed_hosts;
+SELECT err($$SET participants.webhook_allowed_hosts = 'hooks.example.org, 10.0.0.0/33'$$) AS bad_prefix;
+SELECT err($$SET participants.webhook_allowed_hosts = 'http://hooks.example.org/'$$) AS a_url;
+RESET participants.webhook_allowed_hosts;
+CREATE ROLE regress_hooks_user LOGIN;
+SET ROLE regress_hooks_user;
+SELECT err($$SET participants.webhook_allowed_hosts = '10.0.0.0/8'$$) AS not_superuser;
+RESET ROLE;
+DROP ROLE regress_hooks_user;
