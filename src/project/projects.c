@@ -310,6 +310,23 @@ SettingError(const char *key, const char *expected, JsonbValue *v)
 					key, expected, PtJsonbTypeName(v))));
 }
 
+static void
+UnknownSettingKey(const char *key, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown key \"settings.%s\"", key),
+			 errhint("%s", hint)));
+}
+
+/* The numeric n compared with the integer i: < 0, 0 or > 0 */
+static int
+NumericCmpInt(Numeric n, int32 i)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
+											 DirectFunctionCall1(int4_numeric, Int32GetDatum(i))));
+}
+
 /* incentiveYearlyLimit: {"amount": a number > 0, "currency": three capital letters} */
 static void
 CheckYearlyLimit(JsonbValue *v)
@@ -334,9 +351,7 @@ CheckYearlyLimit(JsonbValue *v)
 		(void) JsonbIteratorNext(&it, &val, true);
 		if (strcmp(key, "amount") == 0)
 		{
-			if (val.type != jbvNumeric ||
-				DatumGetBool(DirectFunctionCall2(numeric_le, NumericGetDatum(val.val.numeric),
-												 DirectFunctionCall1(int4_numeric, Int32GetDatum(0)))))
+			if (val.type != jbvNumeric || NumericCmpInt(val.val.numeric, 0) <= 0)
 				SettingError("incentiveYearlyLimit.amount", "a number greater than 0", &val);
 			amount = true;
 		}
@@ -350,10 +365,8 @@ CheckYearlyLimit(JsonbValue *v)
 			currency = true;
 		}
 		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown key \"settings.incentiveYearlyLimit.%s\"", key),
-					 errhint("The limit is {\"amount\": 600, \"currency\": \"USD\"}.")));
+			UnknownSettingKey(psprintf("incentiveYearlyLimit.%s", key),
+							  "The limit is {\"amount\": 600, \"currency\": \"USD\"}.");
 	}
 	if (!amount || !currency)
 		ereport(ERROR,
@@ -389,17 +402,12 @@ CheckRetention(JsonbValue *v)
 			if (strcmp(key, keys[i]) == 0)
 				break;
 		if (i == (int) lengthof(keys))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown key \"settings.retention.%s\"", key),
-					 errhint("Retention keys are withdrawnDays, eventDays, deliveryDays and auditDays.")));
+			UnknownSettingKey(psprintf("retention.%s", key),
+							  "Retention keys are withdrawnDays, eventDays, deliveryDays and auditDays.");
 		if (val.type != jbvNumeric ||
 			!DatumGetBool(DirectFunctionCall2(numeric_eq, NumericGetDatum(val.val.numeric),
 											  DirectFunctionCall2(numeric_trunc, NumericGetDatum(val.val.numeric), Int32GetDatum(0)))) ||
-			DatumGetBool(DirectFunctionCall2(numeric_lt, NumericGetDatum(val.val.numeric),
-											 DirectFunctionCall1(int4_numeric, Int32GetDatum(1)))) ||
-			DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(val.val.numeric),
-											 DirectFunctionCall1(int4_numeric, Int32GetDatum(36500)))))
+			NumericCmpInt(val.val.numeric, 1) < 0 || NumericCmpInt(val.val.numeric, 36500) > 0)
 			SettingError(psprintf("retention.%s", key), "a whole number of days from 1 to 36500", &val);
 	}
 }
@@ -444,10 +452,7 @@ PtCheckProjectSettings(Jsonb *settings)
 		else if (strcmp(key, "retention") == 0)
 			CheckRetention(&v);
 		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown key \"settings.%s\"", key),
-					 errhint(KNOWN_SETTINGS)));
+			UnknownSettingKey(key, KNOWN_SETTINGS);
 	}
 }
 

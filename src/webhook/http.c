@@ -64,12 +64,11 @@ PtWebhookUrlHost(const char *url)
 /*
  * Check a webhook URL: an absolute http or https URL with a host, no longer
  * than MAX_URL_LEN, without spaces or control characters; 22023 naming key
- * otherwise. Returns the host.
+ * otherwise
  */
-char *
+void
 PtCheckWebhookUrl(const char *url, const char *key)
 {
-	char	   *result = NULL;
 	const char *c;
 	const char *problem = NULL;
 
@@ -78,7 +77,7 @@ PtCheckWebhookUrl(const char *url, const char *key)
 	for (c = url; problem == NULL && *c; c++)
 		if ((unsigned char) *c <= ' ' || *c == 0x7f)
 			problem = "contains a space or a control character";
-	if (problem == NULL && (result = PtWebhookUrlHost(url)) == NULL)
+	if (problem == NULL && PtWebhookUrlHost(url) == NULL)
 		problem = "is not an absolute http or https URL";
 	if (problem)
 		ereport(ERROR,
@@ -86,7 +85,6 @@ PtCheckWebhookUrl(const char *url, const char *key)
 				 errmsg("invalid value for \"%s\": the URL %s", key, problem),
 				 errdetail("The value was \"%s\".", url),
 				 errhint("Give an absolute URL such as https://example.org/hooks/participants.")));
-	return result;
 }
 
 /* A new secret: whsec_ and the base64 of 24 random bytes */

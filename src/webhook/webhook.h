@@ -28,7 +28,7 @@ extern void PtWebhookEventWritten(void);
 #define PT_WEBHOOK_EVENT_TYPES 5
 extern const char *const pt_webhook_event_types[PT_WEBHOOK_EVENT_TYPES];
 extern char *PtWebhookUrlHost(const char *url);
-extern char *PtCheckWebhookUrl(const char *url, const char *key);
+extern void PtCheckWebhookUrl(const char *url, const char *key);
 extern char *PtNewWebhookSecret(void);
 extern char *PtWebhookSignature(const char *secret, const char *msg_id, int64 timestamp,
 								const char *body, int len);

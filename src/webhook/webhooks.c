@@ -66,18 +66,21 @@ WebhookObject(pg_uuid_t *project_id, pg_uuid_t *webhook_id, bool with_secret, bo
 							"WHERE w.project_id = $1 AND w.id = $2", 2, types, args, NULL, read_only);
 }
 
-/* PT404 unless the webhook is in the project; its row locked FOR UPDATE */
+/* PT404 unless the webhook is in the project; with lock, its row locked FOR UPDATE */
 static void
-LockWebhook(pg_uuid_t *project_id, pg_uuid_t *webhook_id)
+CheckWebhook(pg_uuid_t *project_id, pg_uuid_t *webhook_id, bool lock)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plans[2] = {NULL, NULL};
+	static const char *const sql[2] = {
+		"SELECT 1 FROM participants.webhook WHERE project_id = $1 AND id = $2",
+		"SELECT 1 FROM participants.webhook WHERE project_id = $1 AND id = $2 FOR UPDATE",
+	};
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		args[2];
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(webhook_id);
-	if (!PtRowExists(&plan, "SELECT 1 FROM participants.webhook WHERE project_id = $1 AND id = $2 FOR UPDATE",
-					 2, types, args, NULL, false))
+	if (!PtRowExists(&plans[lock], sql[lock], 2, types, args, NULL, !lock))
 		WebhookNotFound(webhook_id);
 }
 
@@ -251,7 +254,7 @@ PT_TRIGGER_FUNCTION(participants_webhook_guard)
 	v = heap_getattr(row, att_url, desc, &isnull);
 	if (!isnull && (TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
 					!SameText(td->tg_trigtuple, att_url, desc, v)))
-		(void) PtCheckWebhookUrl(TextDatumGetCString(v), "url");
+		PtCheckWebhookUrl(TextDatumGetCString(v), "url");
 	v = heap_getattr(row, att_types, desc, &isnull);
 	if (!isnull && !CheckEventTypes(DatumGetArrayTypeP(v)))
 	{
@@ -309,7 +312,7 @@ PT_API_FUNCTION(participants_create_webhook)
 	(void) PtGetProject(project_id);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = PG_GETARG_DATUM(1);
-	(void) PtCheckWebhookUrl(TextDatumGetCString(args[1]), "url");
+	PtCheckWebhookUrl(TextDatumGetCString(args[1]), "url");
 	if (PG_ARGISNULL(2))
 		nulls[2] = 'n', args[2] = (Datum) 0;
 	else
@@ -352,7 +355,7 @@ PT_API_FUNCTION(participants_update_webhook)
 	webhook_id = PG_GETARG_UUID_P(1);
 	(void) PtGetProject(project_id);
 	if (!PG_ARGISNULL(2))
-		(void) PtCheckWebhookUrl(TextDatumGetCString(PG_GETARG_DATUM(2)), "url");
+		PtCheckWebhookUrl(TextDatumGetCString(PG_GETARG_DATUM(2)), "url");
 	if (!PG_ARGISNULL(3))
 		(void) CheckEventTypes(PG_GETARG_ARRAYTYPE_P(3));
 	if (!PG_ARGISNULL(5))
@@ -367,7 +370,7 @@ PT_API_FUNCTION(participants_update_webhook)
 	/* now(), as a value: Citus refuses a volatile function in a CASE */
 	args[7] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	SPI_connect();
-	LockWebhook(project_id, webhook_id);
+	CheckWebhook(project_id, webhook_id, true);
 	PtPreparePlan(&plan, "UPDATE participants.webhook SET url = COALESCE($3, url), "
 				  "event_types = CASE WHEN $7 THEN $4 ELSE event_types END, "
 				  "description = COALESCE($6, description), active = COALESCE($5, active), "
@@ -396,7 +399,7 @@ PT_API_FUNCTION(participants_delete_webhook)
 	webhook_id = PG_GETARG_UUID_P(1);
 	(void) PtGetProject(project_id);
 	SPI_connect();
-	LockWebhook(project_id, webhook_id);
+	CheckWebhook(project_id, webhook_id, true);
 	SPI_finish();
 	res = WebhookObject(project_id, webhook_id, false, false);
 	args[0] = UUIDPGetDatum(project_id);
@@ -445,7 +448,7 @@ PT_API_FUNCTION(participants_rotate_webhook_secret)
 	args[1] = UUIDPGetDatum(webhook_id);
 	args[2] = CStringGetTextDatum(PtNewWebhookSecret());
 	SPI_connect();
-	LockWebhook(project_id, webhook_id);
+	CheckWebhook(project_id, webhook_id, true);
 	PtPreparePlan(&plan, "INSERT INTO participants.webhook_secret (project_id, webhook_id, secret) "
 				  "VALUES ($1, $2, $3) ON CONFLICT (project_id, webhook_id) DO UPDATE SET secret = EXCLUDED.secret",
 				  3, types);
@@ -459,7 +462,6 @@ PT_API_FUNCTION(participants_rotate_webhook_secret)
 PT_API_FUNCTION(participants_webhook_deliveries)
 {
 	static SPIPlanPtr plan = NULL;
-	static SPIPlanPtr exists = NULL;
 	pg_uuid_t  *project_id;
 	pg_uuid_t  *webhook_id;
 	bool		failed_only = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
@@ -481,9 +483,7 @@ PT_API_FUNCTION(participants_webhook_deliveries)
 	args[3] = Int32GetDatum(page_number);
 	args[4] = Int32GetDatum(page_size);
 	args[5] = Int64GetDatum((int64) page_number * page_size);
-	if (!PtRowExists(&exists, "SELECT 1 FROM participants.webhook WHERE project_id = $1 AND id = $2",
-					 2, types, args, NULL, true))
-		WebhookNotFound(webhook_id);
+	CheckWebhook(project_id, webhook_id, false);
 	res = PtJsonbStatement(&plan,
 						   "SELECT pg_catalog.jsonb_build_object('pageNumber', $4, 'pageSize', $5, "
 						   "'totalDeliveries', (SELECT pg_catalog.count(*) FROM participants.webhook_delivery d "
@@ -533,7 +533,7 @@ PT_API_FUNCTION(participants_replay_webhook)
 	args[2] = Int64GetDatum(after);
 	args[3] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	SPI_connect();
-	LockWebhook(project_id, webhook_id);
+	CheckWebhook(project_id, webhook_id, true);
 	PtPreparePlan(&plan, "UPDATE participants.webhook SET last_delivered_event_id = $3, attempts = 0, "
 				  "failing = false, next_attempt_date = $4 "
 				  "WHERE project_id = $1 AND id = $2", 4, types);

@@ -7,9 +7,8 @@
 // As a module: createReceiver(onRequest) returns an http.Server that calls
 // onRequest({at, path, headers, body, status}) for every request (at: when
 // it arrived, ms since the epoch). As a program:
-//   node receiver.js PORT [LOGFILE [compact]]   appends each request to
-//   LOGFILE as a JSON line (compact: "webhook-id arrival-ms updatedAt-ms",
-//   for the benchmark), and prints "listening PORT" when ready.
+//   node receiver.js PORT [LOGFILE]   appends each request to LOGFILE as a
+//   JSON line, and prints "listening PORT" when ready.
 'use strict';
 const http = require('node:http');
 const fs = require('node:fs');
@@ -55,11 +54,6 @@ module.exports = { createReceiver };
 if (require.main === module) {
 	const port = Number(process.argv[2] || 0);
 	const log = process.argv[3] ? fs.createWriteStream(process.argv[3], { flags: 'a' }) : null;
-	const compact = process.argv[4] === 'compact';
-	const server = createReceiver((r) => {
-		if (!log) return;
-		if (compact) log.write(`${r.headers['webhook-id']} ${r.at} ${Date.parse(JSON.parse(r.body).updatedAt)}\n`);
-		else log.write(JSON.stringify(r) + '\n');
-	});
+	const server = createReceiver((r) => { if (log) log.write(JSON.stringify(r) + '\n'); });
 	server.listen(port, '127.0.0.1', () => console.log(`listening ${server.address().port}`));
 }
