@@ -86,6 +86,7 @@ extern void PtCheckStoredFieldValue(PtFieldType type, JsonbValue *v, const char 
 extern char *PtJsonbTypeName(JsonbValue *v);
 extern void PtCheckObject(Jsonb *jb, const char *label, const char *expected);
 extern Datum PtTextToNumeric(const char *s);
+extern bool PtNumericIsWhole(Numeric n);
 extern void PtCheckCustomFieldCount(int n, const char *path);
 
 extern void PtCheckPaging(int32 page_number, int32 page_size, const char *items);

@@ -618,3 +618,12 @@ PtCheckCustomFieldCount(int n, const char *path)
 						path, n, pt_max_custom_fields),
 				 errhint("The server setting participants.max_custom_fields limits the custom fields of one participant.")));
 }
+
+/* Whether a numeric is a whole number */
+bool
+PtNumericIsWhole(Numeric n)
+{
+	return !numeric_is_nan(n) &&
+		DatumGetBool(DirectFunctionCall2(numeric_eq, NumericGetDatum(n),
+										 DirectFunctionCall2(numeric_trunc, NumericGetDatum(n), Int32GetDatum(0))));
+}

@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -16,6 +17,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/formatting.h"
 #include "utils/jsonb.h"
 #include "utils/snapmgr.h"
 
@@ -109,6 +111,65 @@ PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,
 				(errcode(ERRCODE_PT_NOT_FOUND),
 				 errmsg("participant \"%s\" not found", ptext),
 				 query_by_id ? 0 : errhint("The participant is looked up by participantIdentifier; pass query_by_id => true to look it up by id.")));
+}
+
+/*
+ * The "by" argument arg of an API function ('identifier', 'id' or 'email',
+ * in any case; default identifier): the key the participant is found by
+ */
+int
+PtByArg(FunctionCallInfo fcinfo, int arg)
+{
+	char	   *by;
+
+	if (PG_NARGS() <= arg)
+		return PT_KEY_IDENTIFIER;
+	PtNotNull(fcinfo, arg, "by");
+	by = text_to_cstring(PG_GETARG_TEXT_PP(arg));
+	if (pg_strcasecmp(by, "identifier") == 0)
+		return PT_KEY_IDENTIFIER;
+	if (pg_strcasecmp(by, "id") == 0)
+		return PT_KEY_ID;
+	if (pg_strcasecmp(by, "email") == 0)
+		return PT_KEY_EMAIL;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for \"by\": \"%s\"", by),
+			 errhint("by is identifier (participantIdentifier), id or email.")));
+	return -1;
+}
+
+/*
+ * The participant of the project whose key of the given kind (PtByArg) is
+ * "participant"; PT404 when there is none
+ */
+void
+PtFetchParticipantBy(pg_uuid_t *project_id, text *participant, int kind,
+					 AclMode need, bool lock, PtRow *row)
+{
+	char	   *ptext;
+	PtAccess	acc;
+	Snapshot	snap;
+	bool		found;
+
+	if (kind != PT_KEY_EMAIL)
+	{
+		PtFetchParticipant(project_id, participant, kind == PT_KEY_ID, need, lock, row);
+		return;
+	}
+	ptext = text_to_cstring(participant);
+	(void) PtGetProject(project_id);
+	PtAccessOpen(&acc, project_id, need, AccessShareLock);
+	snap = RegisterSnapshot(GetActiveSnapshot());
+	found = PtAccessFetch(&acc, UUIDPGetDatum(project_id), PT_KEY_EMAIL,
+						  CStringGetTextDatum(str_tolower(ptext, strlen(ptext), DEFAULT_COLLATION_OID)),
+						  snap, false, row);
+	UnregisterSnapshot(snap);
+	PtAccessClose(&acc);
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_NOT_FOUND),
+				 errmsg("participant with email \"%s\" not found", ptext)));
 }
 
 /* The participant named by the arguments (project_id, participant, query_by_id) */

@@ -155,6 +155,9 @@ extern void PtWaitForParticipantWriters(pg_uuid_t *project_id);
 /* lifecycle.c */
 extern void PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,
 							   AclMode need, bool lock, PtRow *row);
+extern int	PtByArg(FunctionCallInfo fcinfo, int arg);
+extern void PtFetchParticipantBy(pg_uuid_t *project_id, text *participant, int kind,
+								 AclMode need, bool lock, PtRow *row);
 /* participant lists: the participant id of each element of a JSON array of
  * participantIdentifiers (ids with query_by_id), aligned with it */
 extern int	PtUuidCmp(const void *a, const void *b);

@@ -405,8 +405,7 @@ CheckRetention(JsonbValue *v)
 			UnknownSettingKey(psprintf("retention.%s", key),
 							  "Retention keys are withdrawnDays, eventDays, deliveryDays and auditDays.");
 		if (val.type != jbvNumeric ||
-			!DatumGetBool(DirectFunctionCall2(numeric_eq, NumericGetDatum(val.val.numeric),
-											  DirectFunctionCall2(numeric_trunc, NumericGetDatum(val.val.numeric), Int32GetDatum(0)))) ||
+			!PtNumericIsWhole(val.val.numeric) ||
 			NumericCmpInt(val.val.numeric, 1) < 0 || NumericCmpInt(val.val.numeric, 36500) > 0)
 			SettingError(psprintf("retention.%s", key), "a whole number of days from 1 to 36500", &val);
 	}

@@ -249,7 +249,7 @@ WriteEvent(pg_uuid_t *project_id, const char *type, Datum person, Datum study, D
  */
 int64
 PtWriteStatusEvent(pg_uuid_t *project_id, Datum person_id, Datum study_id, Datum sp_id,
-				 int status, int prior, const char *code, TimestampTz at)
+				 int status, int prior, const char *code, Jsonb *override, TimestampTz at)
 {
 	JsonbParseState *state = NULL;
 	Jsonb	   *payload;
@@ -263,6 +263,16 @@ PtWriteStatusEvent(pg_uuid_t *project_id, Datum person_id, Datum study_id, Datum
 	PtPushString(&state, "status", pt_statuses[status]);
 	PtPushString(&state, "priorStatus", prior >= 0 ? pt_statuses[prior] : NULL);
 	PtPushString(&state, "updatedAt", JsonEncodeDateTime(NULL, TimestampTzGetDatum(at), TIMESTAMPTZOID, NULL));
+	if (override != NULL)
+	{
+		JsonbValue	v;
+
+		PtPushKey(&state, "override");
+		v.type = jbvBinary;
+		v.val.binary.data = &override->root;
+		v.val.binary.len = VARSIZE(override) - VARHDRSZ;
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
 	payload = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 
 	id = WriteEvent(project_id, "participant.status_changed", person_id, study_id, sp_id,
@@ -297,6 +307,14 @@ PtWriteOptOutEvent(pg_uuid_t *project_id, Datum person_id, bool opted_out)
 	payload = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 	(void) WriteEvent(project_id, "person.opted_out", person_id, (Datum) 0, (Datum) 0,
 					  NULL, payload, at);
+}
+
+/* Write an event about a person (consent.changed, ...) with its payload */
+void
+PtWritePersonEvent(pg_uuid_t *project_id, const char *type, Datum person_id, Jsonb *payload,
+				   TimestampTz at)
+{
+	(void) WriteEvent(project_id, type, person_id, (Datum) 0, (Datum) 0, NULL, payload, at);
 }
 
 /*

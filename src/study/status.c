@@ -342,6 +342,15 @@ CheckTransition(pg_uuid_t *project_id, int from, int to)
 	}
 }
 
+/* Whether the project's graph allows from -> to (an incentive's move) */
+bool
+PtTransitionAllowed(pg_uuid_t *project_id, int from, int to)
+{
+	if (PtStatusIsFinal(from) || from == to)
+		return false;
+	return (ProjectGraph(project_id)->next[from] & ((uint32) 1 << to)) != 0;
+}
+
 /* ------------------------------------------------------------------------
  * study_participant triggers
  * ------------------------------------------------------------------------
@@ -432,6 +441,7 @@ CheckNewStudyParticipant(Datum project_id, Datum study_id, Datum person_id)
 	SPI_connect();
 	if (plan == NULL)
 		PtPreparePlan(&plan, "SELECT p.withdraw_date IS NOT NULL, p.opted_out, " PT_STUDY_LISTS_SQL("$1", "$2")
+					  ", " PT_STUDY_CONSENT_SQL("$1", "$2")
 					  " FROM participants.participant p WHERE p.project_id = $1 AND p.id = $3 FOR SHARE",
 					  3, types);
 	if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
@@ -448,6 +458,8 @@ CheckNewStudyParticipant(Datum project_id, Datum study_id, Datum person_id)
 			why = "has opted out";
 		else if (!DatumGetBool(SPI_getbinval(t, d, 3, &isnull)))
 			why = "is not eligible for the study";
+		else if (!DatumGetBool(SPI_getbinval(t, d, 4, &isnull)))
+			why = "does not hold the consents the study requires";
 	}
 	SPI_finish();
 	if (why)
@@ -627,7 +639,7 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 		at = GetCurrentTimestamp();
 		event_id = PtWriteStatusEvent(project_id, Col(newt, desc, SP_PARTICIPANT, &isnull),
 									Col(newt, desc, SP_STUDY, &isnull), Col(newt, desc, SP_ID, &isnull),
-									status, -1, NULL, at);
+									status, -1, NULL, NULL, at);
 		AddPending(project_id, event_id, DatumGetUUIDP(Col(newt, desc, SP_ID, &isnull)));
 		cols[0] = spcols.att[SP_LAST_EVENT];
 		values[0] = Int64GetDatum(event_id);
@@ -642,6 +654,7 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 		HeapTuple	oldt = td->tg_trigtuple;
 		int			prior;
 		const char *code;
+		Jsonb	   *override = NULL;
 		int			k;
 
 		for (k = SP_PROJECT; k <= SP_PARTICIPANT; k++)
@@ -670,10 +683,18 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 			CheckTransition(project_id, prior, status);
 
 		at = GetCurrentTimestamp();
+		/* a contact: the study's required consents, the contact rules */
+		if (PT_IS_CONTACT(status) && !cascade_active)
+			override = PtCheckContact(project_id, Col(newt, desc, SP_PARTICIPANT, &isnull),
+									  Col(newt, desc, SP_STUDY, &isnull), at,
+									  pt_status_call.active ? pt_status_call.override_reason : NULL);
 		code = pt_status_call.active ? pt_status_call.completion_code : NULL;
 		event_id = PtWriteStatusEvent(project_id, Col(newt, desc, SP_PARTICIPANT, &isnull),
 									Col(newt, desc, SP_STUDY, &isnull), Col(newt, desc, SP_ID, &isnull),
-									status, prior, code, at);
+									status, prior, code, override, at);
+		if (PT_IS_CONTACT(status))
+			PtRecordContact(project_id, Col(newt, desc, SP_PARTICIPANT, &isnull),
+							Col(newt, desc, SP_STUDY, &isnull), status, at, event_id, override);
 		cols[0] = spcols.att[SP_LAST_EVENT];
 		values[0] = Int64GetDatum(event_id);
 		cols[1] = spcols.att[SP_UPDATED];
@@ -744,6 +765,46 @@ CascadeStatuses(Datum project_id, Datum person_id, int status)
 	{
 		if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not move the participant's study statuses");
+	}
+	PG_FINALLY();
+	{
+		cascade_active = was;
+	}
+	PG_END_TRY();
+	SPI_finish();
+}
+
+/*
+ * Move the participant's non-final statuses to CANCELLED in every study
+ * whose required consent "name" the participant no longer holds (after a
+ * withdrawal), past the graph, each with its event
+ */
+void
+PtCancelForConsent(Datum project_id, Datum person_id, const char *name)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {UUIDOID, UUIDOID, TEXTOID};
+	Datum		args[3];
+	bool		was = cascade_active;
+
+	args[0] = project_id;
+	args[1] = person_id;
+	args[2] = CStringGetTextDatum(name);
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "UPDATE participants.study_participant sp SET status = 'CANCELLED' "
+					  "WHERE sp.project_id = $1 AND sp.participant_id = $2 "
+					  "AND sp.status NOT IN ('COMPLETED_STUDY', 'CANCELLED', 'OPTED_OUT') "
+					  "AND EXISTS (SELECT 1 FROM participants.study_consent rc "
+					  "WHERE rc.project_id = $1 AND rc.study_id = sp.study_id AND rc.name = $3 "
+					  "AND NOT EXISTS (SELECT 1 FROM participants.participant_consent pc "
+					  "WHERE pc.project_id = $1 AND pc.participant_id = $2 AND pc.name = $3 "
+					  "AND pc.version >= rc.min_version AND pc.scopes @> rc.scopes))", 3, types);
+	cascade_active = true;
+	PG_TRY();
+	{
+		if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not cancel the participant's study statuses");
 	}
 	PG_FINALLY();
 	{

@@ -41,6 +41,10 @@
 	"AND a.study_id = c.study_id AND a.code = c.code), '[]')) ORDER BY c.position) " \
 	"FROM participants.completion_code c WHERE c.project_id = $1 " \
 	"AND c.study_id = st.id), '[]'), " \
+	"'requiredConsents', coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(" \
+	"'name', rc.name, 'minVersion', rc.min_version, 'scopes', pg_catalog.to_jsonb(rc.scopes)) " \
+	"ORDER BY rc.position, rc.name) FROM participants.study_consent rc WHERE rc.project_id = $1 " \
+	"AND rc.study_id = st.id), '[]'), " \
 	"'createdDate', st.created_date, " \
 	"'participantCount', (SELECT pg_catalog.count(*) FROM participants.study_participant sp " \
 	"WHERE sp.project_id = $1 AND sp.study_id = st.id))"
@@ -569,6 +573,172 @@ WriteCodes(pg_uuid_t *project_id, pg_uuid_t *study_id, Codes *c)
 }
 
 /* ------------------------------------------------------------------------
+ * Required consents
+ * ------------------------------------------------------------------------
+ */
+typedef struct Required
+{
+	int			n;
+	Datum	   *names;
+	Datum	   *versions;
+	Datum	   *scopes;			/* text[] each */
+} Required;
+
+static void
+RequiredError(int i, const char *problem)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for \"required_consents[%d]\": %s", i, problem),
+			 errhint("required_consents is [{\"name\": \"main\", \"minVersion\": 1, \"scopes\": [\"contact\"]}, ...].")));
+}
+
+/*
+ * Parse required_consents: an array of {"name", "minVersion" (default 1),
+ * "scopes" (default none)}; each version must exist (PT404), each scope be
+ * one of it (study_consent_guard says so otherwise)
+ */
+static void
+ParseRequired(pg_uuid_t *project_id, Jsonb *jb, Required *r)
+{
+	static SPIPlanPtr plan = NULL;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			max;
+
+	if (!JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"required_consents\": expected an array"),
+				 errhint("required_consents is [{\"name\": \"main\", \"minVersion\": 1, \"scopes\": [\"contact\"]}, ...].")));
+	max = Max(JB_ROOT_COUNT(jb), 1);
+	r->n = 0;
+	r->names = palloc(sizeof(Datum) * max);
+	r->versions = palloc(sizeof(Datum) * max);
+	r->scopes = palloc(sizeof(Datum) * max);
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		JsonbIterator *kit;
+		JsonbValue	k;
+		JsonbIteratorToken ktok;
+		char	   *name = NULL;
+		int			version = 1;
+		Datum	   *sc = palloc(sizeof(Datum) * 1);
+		int			nsc = 0;
+		int			i = r->n;
+		int			j;
+
+		if (tok != WJB_ELEM)
+			continue;
+		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+			RequiredError(i, psprintf("expected an object, not %s", PtJsonbTypeName(&v)));
+		kit = JsonbIteratorInit(v.val.binary.data);
+		while ((ktok = JsonbIteratorNext(&kit, &k, true)) != WJB_DONE)
+		{
+			char	   *key;
+			JsonbValue	val;
+
+			if (ktok != WJB_KEY)
+				continue;
+			key = pnstrdup(k.val.string.val, k.val.string.len);
+			(void) JsonbIteratorNext(&kit, &val, true);
+			if (strcmp(key, "name") == 0)
+			{
+				if (val.type != jbvString || val.val.string.len == 0)
+					RequiredError(i, "\"name\" must be a consent's name");
+				name = pnstrdup(val.val.string.val, val.val.string.len);
+			}
+			else if (strcmp(key, "minVersion") == 0)
+			{
+				if (val.type != jbvNumeric || !PtNumericIsWhole(val.val.numeric))
+					RequiredError(i, "\"minVersion\" must be a whole number");
+				version = DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(val.val.numeric)));
+				if (version < 1)
+					RequiredError(i, "\"minVersion\" must be 1 or more");
+			}
+			else if (strcmp(key, "scopes") == 0)
+			{
+				JsonbIterator *sit;
+				JsonbValue	sv;
+
+				if (val.type != jbvBinary || !JsonContainerIsArray(val.val.binary.data))
+					RequiredError(i, "\"scopes\" must be an array of strings");
+				sc = palloc(sizeof(Datum) * Max(JsonContainerSize(val.val.binary.data), 1));
+				sit = JsonbIteratorInit(val.val.binary.data);
+				while (JsonbIteratorNext(&sit, &sv, true) != WJB_DONE)
+				{
+					if (sv.type == jbvBinary)
+						RequiredError(i, "\"scopes\" must be an array of strings");
+					if (sv.type != jbvString)
+						continue;	/* the array's bounds */
+					sc[nsc++] = PointerGetDatum(cstring_to_text_with_len(sv.val.string.val, sv.val.string.len));
+				}
+			}
+			else
+				RequiredError(i, psprintf("unknown key \"%s\"", key));
+		}
+		if (name == NULL)
+			RequiredError(i, "\"name\" is missing");
+		for (j = 0; j < i; j++)
+			if (strcmp(TextDatumGetCString(r->names[j]), name) == 0)
+				RequiredError(i, psprintf("consent \"%s\" is named twice", name));
+		{
+			Oid			types[3] = {UUIDOID, TEXTOID, INT4OID};
+			Datum		args[3];
+
+			args[0] = UUIDPGetDatum(project_id);
+			args[1] = CStringGetTextDatum(name);
+			args[2] = Int32GetDatum(version);
+			if (!PtRowExists(&plan, "SELECT 1 FROM participants.consent WHERE project_id = $1 "
+							 "AND name = $2 AND version = $3 FOR KEY SHARE", 3, types, args, NULL, false))
+				ereport(ERROR,
+						(errcode(ERRCODE_PT_NOT_FOUND),
+						 errmsg("consent \"%s\" version %d not found (required_consents[%d])", name, version, i),
+						 errhint("define_consent defines a consent and its versions.")));
+		}
+		r->names[i] = CStringGetTextDatum(name);
+		r->versions[i] = Int32GetDatum(version);
+		r->scopes[i] = PointerGetDatum(construct_array(sc, nsc, TEXTOID, -1, false, TYPALIGN_INT));
+		r->n++;
+	}
+}
+
+/* Replace the study's required consents */
+static void
+WriteRequired(pg_uuid_t *project_id, pg_uuid_t *study_id, Required *r)
+{
+	static SPIPlanPtr del = NULL;
+	static SPIPlanPtr ins = NULL;
+	Oid			types[6] = {UUIDOID, UUIDOID, TEXTOID, INT4OID, TEXTARRAYOID, INT4OID};
+	Datum		args[6];
+	int			i;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(study_id);
+	SPI_connect();
+	if (del == NULL)
+	{
+		PtPreparePlan(&del, "DELETE FROM participants.study_consent WHERE project_id = $1 AND study_id = $2", 2, types);
+		PtPreparePlan(&ins, "INSERT INTO participants.study_consent (project_id, study_id, name, min_version, scopes, position) "
+					  "VALUES ($1, $2, $3, $4, $5, $6)", 6, types);
+	}
+	if (PtExecutePlan(del, args, NULL, false, 0) < 0)
+		elog(ERROR, "could not write required consents");
+	for (i = 0; i < r->n; i++)
+	{
+		args[2] = r->names[i];
+		args[3] = r->versions[i];
+		args[4] = r->scopes[i];
+		args[5] = Int32GetDatum(i);
+		if (PtExecutePlan(ins, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not write required consents");
+	}
+	SPI_finish();
+}
+
+/* ------------------------------------------------------------------------
  * Study functions
  * ------------------------------------------------------------------------
  */
@@ -584,6 +754,7 @@ PT_API_FUNCTION(participants_create_study)
 	SegmentList block = {"blocklist"};
 	SegmentList *lists[2] = {&allow, &block};
 	Codes		codes;
+	Required	required;
 	Oid			types[2] = {UUIDOID, TEXTOID};
 	Datum		args[2];
 	Datum		v;
@@ -604,6 +775,9 @@ PT_API_FUNCTION(participants_create_study)
 		memset(&codes, 0, sizeof(codes));
 	else
 		ParseCodes(project_id, PG_GETARG_JSONB_P(4), &codes);
+	memset(&required, 0, sizeof(required));
+	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
+		ParseRequired(project_id, PG_GETARG_JSONB_P(5), &required);
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = CStringGetTextDatum(name);
@@ -616,6 +790,8 @@ PT_API_FUNCTION(participants_create_study)
 	SPI_finish();
 	WriteLists(project_id, study_id, lists);
 	WriteCodes(project_id, study_id, &codes);
+	if (required.n > 0)
+		WriteRequired(project_id, study_id, &required);
 	PG_RETURN_JSONB_P(StudyObject(project_id, study_id, false));
 }
 
@@ -629,6 +805,7 @@ PT_API_FUNCTION(participants_update_study)
 	SegmentList block = {"blocklist"};
 	SegmentList *lists[2] = {&allow, &block};
 	Codes		codes;
+	Required	required;
 	char	   *name = NULL;
 
 	PtNotNull(fcinfo, 0, "project_id");
@@ -650,6 +827,8 @@ PT_API_FUNCTION(participants_update_study)
 	CheckLists(project_id, &allow, &block);
 	if (!PG_ARGISNULL(5))
 		ParseCodes(project_id, PG_GETARG_JSONB_P(5), &codes);
+	if (PG_NARGS() > 6 && !PG_ARGISNULL(6))
+		ParseRequired(project_id, PG_GETARG_JSONB_P(6), &required);
 
 	if (name)
 	{
@@ -670,6 +849,8 @@ PT_API_FUNCTION(participants_update_study)
 	WriteLists(project_id, study_id, lists);
 	if (!PG_ARGISNULL(5))
 		WriteCodes(project_id, study_id, &codes);
+	if (PG_NARGS() > 6 && !PG_ARGISNULL(6))
+		WriteRequired(project_id, study_id, &required);
 	PG_RETURN_JSONB_P(StudyObject(project_id, study_id, false));
 }
 
@@ -772,7 +953,7 @@ CheckCandidates(Datum *args, Candidate *cand, int nd, Datum *sorted, Datum *adds
 		PtPreparePlan(&plan, "SELECT p.id, p.withdraw_date IS NOT NULL, p.opted_out, "
 					  "EXISTS (SELECT 1 FROM participants.study_participant sp "
 					  "WHERE sp.project_id = $1 AND sp.study_id = $2 AND sp.participant_id = p.id), "
-					  PT_STUDY_LISTS_SQL("$1", "$2") " "
+					  PT_STUDY_LISTS_SQL("$1", "$2") ", " PT_STUDY_CONSENT_SQL("$1", "$2") " "
 					  "FROM participants.participant p WHERE p.project_id = $1 AND p.id = ANY ($3) "
 					  "ORDER BY p.id FOR SHARE OF p", 3, types);
 	args[2] = PointerGetDatum(UuidArray(sorted, nd));
@@ -793,6 +974,8 @@ CheckCandidates(Datum *args, Candidate *cand, int nd, Datum *sorted, Datum *adds
 			c->reason = "already_in_study";
 		else if (!DatumGetBool(SPI_getbinval(t, d, 5, &isnull)))
 			c->reason = "not_eligible";
+		else if (!DatumGetBool(SPI_getbinval(t, d, 6, &isnull)))
+			c->reason = "no_consent";
 		else
 			adds[nadd++] = c->id;
 	}
@@ -956,17 +1139,19 @@ CheckCode(pg_uuid_t *project_id, pg_uuid_t *study_id, const char *code)
  * follows too)
  */
 static void
-LockForCode(pg_uuid_t *project_id, pg_uuid_t *person, const char *participant)
+LockForCode(pg_uuid_t *project_id, pg_uuid_t *person, const char *participant, bool contact)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plans[2] = {NULL, NULL};
+	static const char *const sql[2] = {
+		"SELECT 1 FROM participants.participant WHERE project_id = $1 AND id = $2 FOR KEY SHARE",
+		"SELECT 1 FROM participants.participant WHERE project_id = $1 AND id = $2 FOR NO KEY UPDATE",
+	};
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		args[2];
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(person);
-	if (!PtRowExists(&plan, "SELECT 1 FROM participants.participant "
-					 "WHERE project_id = $1 AND id = $2 FOR KEY SHARE",
-					 2, types, args, NULL, false))
+	if (!PtRowExists(&plans[contact], sql[contact], 2, types, args, NULL, false))
 		ereport(ERROR,
 				(errcode(ERRCODE_PT_NOT_FOUND),
 				 errmsg("participant \"%s\" not found", participant)));
@@ -1048,6 +1233,7 @@ PT_API_FUNCTION(participants_set_participant_status)
 	int			status;
 	volatile bool updated = false;
 	Jsonb	   *payload;
+	char	   *override_reason = NULL;
 
 	PtNotNull(fcinfo, 0, "project_id");
 	PtNotNull(fcinfo, 1, "study_id");
@@ -1064,14 +1250,25 @@ PT_API_FUNCTION(participants_set_participant_status)
 		CheckStudy(project_id, study_id, STUDY_READ);
 		CheckCode(project_id, study_id, code);
 	}
+	if (PG_NARGS() > 6 && !PG_ARGISNULL(6))
+	{
+		override_reason = text_to_cstring(PG_GETARG_TEXT_PP(6));
+		if (strspn(override_reason, " \t\r\n") == strlen(override_reason))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for \"override_reason\": empty"),
+					 errhint("Say why the contact may break the contact rule, or leave override_reason out.")));
+	}
 	PtFetchParticipant(project_id, participant, query_by_id, ACL_SELECT, false, &row);
 	memcpy(person->data, row.rec.id.data, UUID_LEN);
-	if (code)
-		LockForCode(project_id, person, text_to_cstring(participant));
+	/* a contact's rules lock the participant: before its study row (doc/concurrency.md) */
+	if (code || PT_IS_CONTACT(status))
+		LockForCode(project_id, person, text_to_cstring(participant), PT_IS_CONTACT(status));
 
 	memset(&pt_status_call, 0, sizeof(pt_status_call));
 	pt_status_call.active = true;
 	pt_status_call.completion_code = code;
+	pt_status_call.override_reason = override_reason;
 	pt_status_call.cxt = CurrentMemoryContext;
 	PG_TRY();
 	{
@@ -1194,8 +1391,9 @@ PT_API_FUNCTION(participants_eligible_participants)
 	pg_uuid_t  *study_id;
 	int32		page_number = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
 	int32		page_size = PG_ARGISNULL(3) ? 20 : PG_GETARG_INT32(3);
-	Oid			types[4] = {UUIDOID, UUIDOID, INT4OID, INT8OID};
-	Datum		args[4];
+	bool		contactable_only = PG_NARGS() <= 4 || PG_ARGISNULL(4) || PG_GETARG_BOOL(4);
+	Oid			types[6] = {UUIDOID, UUIDOID, INT4OID, INT8OID, BOOLOID, TIMESTAMPTZOID};
+	Datum		args[6];
 	int64		total;
 	uint64		i,
 				nrows;
@@ -1205,7 +1403,8 @@ PT_API_FUNCTION(participants_eligible_participants)
 
 #define ELIGIBLE_WHERE \
 	" FROM participants.participant p WHERE p.project_id = $1 AND p.withdraw_date IS NULL " \
-	"AND NOT p.opted_out AND " PT_STUDY_LISTS_SQL("$1", "$2")
+	"AND NOT p.opted_out AND " PT_STUDY_LISTS_SQL("$1", "$2") " AND " PT_STUDY_CONSENT_SQL("$1", "$2") \
+	" AND (NOT $5 OR " PT_CONTACTABLE_SQL("$1", "$2", "$6") ")"
 
 	PtNotNull(fcinfo, 0, "project_id");
 	PtNotNull(fcinfo, 1, "study_id");
@@ -1218,12 +1417,15 @@ PT_API_FUNCTION(participants_eligible_participants)
 	args[1] = UUIDPGetDatum(study_id);
 	args[2] = Int32GetDatum(page_size);
 	args[3] = Int64GetDatum((int64) page_number * page_size);
+	args[4] = BoolGetDatum(contactable_only);
+	/* now, as a value (Citus plans no volatile function on the workers) */
+	args[5] = TimestampTzGetDatum(GetCurrentTimestamp());
 	SPI_connect();
 	if (page_plan == NULL)
 	{
 		PtPreparePlan(&page_plan, "SELECT " PT_RECORD_COLUMNS ELIGIBLE_WHERE
-					  " ORDER BY p.inserted_date, p.id LIMIT $3 OFFSET $4", 4, types);
-		PtPreparePlan(&count_plan, "SELECT pg_catalog.count(*)" ELIGIBLE_WHERE, 2, types);
+					  " ORDER BY p.inserted_date, p.id LIMIT $3 OFFSET $4", 6, types);
+		PtPreparePlan(&count_plan, "SELECT pg_catalog.count(*)" ELIGIBLE_WHERE, 6, types);
 	}
 	if (PtExecutePlan(page_plan, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eligible participants query failed");

@@ -1,0 +1,688 @@
+/*
+ * study/contact.c
+ *		Contact rules (doc/governance.md): set_contact_rules, contact_rules,
+ *		contact_history, and the check the status trigger (status.c) runs
+ *		for every contact, a move into INVITE_SENT, INTERVIEW_INVITE_SENT or
+ *		UNMODERATED_TEST_INVITE_SENT, from any client: the consents the
+ *		study requires, then the project's rules, read from the
+ *		participant's own recent contacts (table contact, by its key) and
+ *		its own study rows (by study_participant_participant_idx).
+ *
+ *		Two contacts of one person racing in different studies would each
+ *		count the other's contact as not there yet; so with rules set, the
+ *		check first locks the participant's row (FOR NO KEY UPDATE, which
+ *		conflicts with no foreign key check) and then reads the latest
+ *		committed contacts. set_participant_status takes that lock before
+ *		the study participant's row, in the order of doc/concurrency.md.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "access/access.h"
+#include "study/study.h"
+
+#define MAX_RULES 20
+#define MAX_DAYS 36500
+
+typedef enum RuleKind
+{
+	RULE_WINDOW, RULE_COOLDOWN, RULE_ACTIVE
+} RuleKind;
+
+typedef struct ContactRule
+{
+	RuleKind	kind;
+	int			n;				/* maxContacts, maxActiveStudies */
+	int			days;			/* windowDays, cooldownDaysAfterCompletion */
+} ContactRule;
+
+/* Why a contact would be refused now */
+typedef struct Verdict
+{
+	int			rule;			/* the first rule that refuses it; -1: none */
+	bool		has_date;		/* a date from which every refusing rule allows it */
+	TimestampTz allowed_from;
+	char	   *detail;
+} Verdict;
+
+/* Set while this file inserts a contact: contact_guard lets only these in */
+static bool writing_contact = false;
+
+/* The rule as set_contact_rules takes it */
+static Jsonb *
+RuleJsonb(ContactRule *r)
+{
+	JsonbParseState *state = NULL;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	switch (r->kind)
+	{
+		case RULE_WINDOW:
+			PtPushNumber(&state, "maxContacts", r->n);
+			PtPushNumber(&state, "windowDays", r->days);
+			break;
+		case RULE_COOLDOWN:
+			PtPushNumber(&state, "cooldownDaysAfterCompletion", r->days);
+			break;
+		case RULE_ACTIVE:
+			PtPushNumber(&state, "maxActiveStudies", r->n);
+			break;
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+static char *
+RuleText(ContactRule *r)
+{
+	Jsonb	   *jb = RuleJsonb(r);
+
+	return JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+}
+
+static char *
+DateText(TimestampTz t)
+{
+	return JsonEncodeDateTime(NULL, TimestampTzGetDatum(t), TIMESTAMPTZOID, NULL);
+}
+
+static TimestampTz
+PlusDays(TimestampTz t, int days)
+{
+	return t + (TimestampTz) days * USECS_PER_DAY;
+}
+
+/*
+ * The project's rules, as committed by now (inside SPI); with required
+ * consents of the study (study_id not 0) the first one the participant
+ * does not hold goes to *missing
+ */
+static int
+LoadRules(pg_uuid_t *project_id, Datum person_id, Datum study_id, ContactRule *rules,
+		  char **missing)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {UUIDOID, UUIDOID, UUIDOID};
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	uint64		i;
+	int			n = 0;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = person_id;
+	args[2] = study_id;
+	if (study_id == (Datum) 0)
+		nulls[2] = 'n';
+	if (plan == NULL)
+		PtPreparePlan(&plan, "SELECT r.max_contacts, r.window_days, r.cooldown_days, r.max_active_studies, "
+					  "CASE WHEN r.position IS NULL OR r.position = (SELECT pg_catalog.min(r2.position) "
+					  "FROM participants.contact_rule r2 WHERE r2.project_id = $1) THEN "
+					  "(SELECT rc.name FROM participants.study_consent rc WHERE rc.project_id = $1 "
+					  "AND rc.study_id = $3 AND NOT EXISTS (SELECT 1 FROM participants.participant_consent pc "
+					  "WHERE pc.project_id = $1 AND pc.participant_id = $2 AND pc.name = rc.name "
+					  "AND pc.version >= rc.min_version AND pc.scopes @> rc.scopes) "
+					  "ORDER BY rc.position, rc.name LIMIT 1) END "
+					  "FROM (SELECT 1) one LEFT JOIN participants.contact_rule r ON r.project_id = $1 "
+					  "ORDER BY r.position", 3, types);
+	/* the latest snapshot: rules and consents committed by now, at any isolation level */
+	if (SPI_execute_snapshot(plan, args, nulls, GetLatestSnapshot(), InvalidSnapshot,
+							 false, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the contact rules");
+	*missing = NULL;
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		n1,
+					n2,
+					n3,
+					n4,
+					n5;
+		Datum		mc = SPI_getbinval(t, d, 1, &n1);
+		Datum		wd = SPI_getbinval(t, d, 2, &n2);
+		Datum		cd = SPI_getbinval(t, d, 3, &n3);
+		Datum		ma = SPI_getbinval(t, d, 4, &n4);
+		Datum		miss = SPI_getbinval(t, d, 5, &n5);
+
+		if (!n5)
+			*missing = TextDatumGetCString(miss);
+		if (n >= MAX_RULES)
+			continue;
+		if (!n1 && !n2)
+		{
+			rules[n].kind = RULE_WINDOW;
+			rules[n].n = DatumGetInt32(mc);
+			rules[n++].days = DatumGetInt32(wd);
+		}
+		else if (!n3)
+		{
+			rules[n].kind = RULE_COOLDOWN;
+			rules[n].n = 0;
+			rules[n++].days = DatumGetInt32(cd);
+		}
+		else if (!n4)
+		{
+			rules[n].kind = RULE_ACTIVE;
+			rules[n].n = DatumGetInt32(ma);
+			rules[n++].days = 0;
+		}
+	}
+	return n;
+}
+
+/*
+ * Judge a contact of the participant at "at" (in study study_id, or in a
+ * study it is not active in when 0) against the rules, from its recent
+ * contacts, its last completion and its studies in progress, as committed
+ * by now. Inside SPI.
+ */
+static void
+Judge(pg_uuid_t *project_id, Datum person_id, Datum study_id, TimestampTz at,
+	  ContactRule *rules, int nrules, Verdict *v)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[5] = {UUIDOID, UUIDOID, TIMESTAMPTZOID, INT4OID, UUIDOID};
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	int			max_days = 1;
+	int			max_n = 1;
+	int			i;
+	bool		isnull;
+	Datum	   *dates = NULL;
+	int			ndates = 0;
+	bool		completed_null;
+	TimestampTz completed = 0;
+	int64		active;
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		undated = false;
+
+	for (i = 0; i < nrules; i++)
+		if (rules[i].kind == RULE_WINDOW)
+		{
+			max_days = Max(max_days, rules[i].days);
+			max_n = Max(max_n, rules[i].n);
+		}
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = person_id;
+	args[2] = TimestampTzGetDatum(at - (TimestampTz) max_days * USECS_PER_DAY);
+	args[3] = Int32GetDatum(max_n);
+	args[4] = study_id;
+	if (study_id == (Datum) 0)
+		nulls[4] = 'n';
+	if (plan == NULL)
+		PtPreparePlan(&plan, "SELECT ARRAY(SELECT c.contact_date FROM participants.contact c "
+					  "WHERE c.project_id = $1 AND c.participant_id = $2 AND c.contact_date > $3 "
+					  "ORDER BY c.contact_date DESC LIMIT $4), "
+					  "(SELECT pg_catalog.max(sp.updated_date) FROM participants.study_participant sp "
+					  "WHERE sp.project_id = $1 AND sp.participant_id = $2 AND sp.status = 'COMPLETED_STUDY'), "
+					  "(SELECT pg_catalog.count(*) FROM participants.study_participant sp "
+					  "WHERE sp.project_id = $1 AND sp.participant_id = $2 "
+					  "AND sp.study_id IS DISTINCT FROM $5 "
+					  "AND sp.status NOT IN ('NOT_STARTED', 'COMPLETED_STUDY', 'CANCELLED', 'OPTED_OUT'))",
+					  5, types);
+	if (SPI_execute_snapshot(plan, args, nulls, GetLatestSnapshot(), InvalidSnapshot,
+							 false, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the participant's contacts");
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(t, d, 1, &isnull)), TIMESTAMPTZOID, 8,
+					  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &dates, NULL, &ndates);
+	completed = DatumGetTimestampTz(SPI_getbinval(t, d, 2, &completed_null));
+	active = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+
+	v->rule = -1;
+	v->has_date = false;
+	v->allowed_from = 0;
+	v->detail = NULL;
+	for (i = 0; i < nrules; i++)
+	{
+		ContactRule *r = &rules[i];
+		bool		refuses = false;
+		bool		dated = false;
+		TimestampTz from = 0;
+		char	   *why = NULL;
+
+		if (r->kind == RULE_WINDOW)
+		{
+			int			k = 0;
+			TimestampTz since = PlusDays(at, -r->days);
+
+			while (k < ndates && DatumGetTimestampTz(dates[k]) > since)
+				k++;
+			if (k >= r->n)
+			{
+				refuses = dated = true;
+				from = PlusDays(DatumGetTimestampTz(dates[r->n - 1]), r->days);
+				why = psprintf("The participant was contacted %d time%s in the last %d day%s.",
+							   k, k == 1 ? "" : "s", r->days, r->days == 1 ? "" : "s");
+			}
+		}
+		else if (r->kind == RULE_COOLDOWN)
+		{
+			if (!completed_null && completed > PlusDays(at, -r->days))
+			{
+				refuses = dated = true;
+				from = PlusDays(completed, r->days);
+				why = psprintf("The participant completed a study on %s.", DateText(completed));
+			}
+		}
+		else if (active + 1 > r->n)
+		{
+			refuses = true;
+			why = psprintf("The participant is in progress in " INT64_FORMAT " other stud%s.",
+						   active, active == 1 ? "y" : "ies");
+		}
+		if (!refuses)
+			continue;
+		if (v->rule < 0)
+		{
+			v->rule = i;
+			v->detail = why;
+			v->has_date = dated;
+			v->allowed_from = from;
+			undated = !dated;
+		}
+		else if (!dated)
+			undated = true;
+		else if (from > v->allowed_from)
+			v->allowed_from = from;
+	}
+	/* a date only when every refusing rule lifts by then */
+	if (undated)
+		v->has_date = false;
+}
+
+/* Lock the participant's row against other contacts of the same person */
+static void
+LockPerson(pg_uuid_t *project_id, Datum person_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
+	Datum		v;
+	bool		isnull;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = person_id;
+	(void) PtRunValue(&plan, "SELECT 1 FROM participants.participant "
+					  "WHERE project_id = $1 AND id = $2 FOR NO KEY UPDATE", 2, types, args, NULL,
+					  false, &v, &isnull);
+}
+
+/*
+ * The check of a contact of the participant in the study at "at" (the
+ * status trigger's): PT409 when the participant lacks a consent the study
+ * requires, or when a rule refuses it and no override_reason is given; with
+ * one, the rule overridden and the reason, for the event and the contact
+ * row ({"rule", "reason"}), else NULL
+ */
+Jsonb *
+PtCheckContact(pg_uuid_t *project_id, Datum person_id, Datum study_id, TimestampTz at,
+			   const char *override_reason)
+{
+	ContactRule rules[MAX_RULES];
+	int			nrules;
+	char	   *missing;
+	Verdict		v;
+	MemoryContext cxt = CurrentMemoryContext;
+	Jsonb	   *result = NULL;
+
+	SPI_connect();
+	nrules = LoadRules(project_id, person_id, study_id, rules, &missing);
+	if (missing != NULL)
+	{
+		char	   *name = MemoryContextStrdup(cxt, missing);
+
+		SPI_finish();
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("participant %s does not hold consent \"%s\" as study %s requires",
+						PtUuidText(DatumGetUUIDP(person_id)), name, PtUuidText(DatumGetUUIDP(study_id))),
+				 errdetail("A contact needs every consent the study requires (its requiredConsents)."),
+				 errhint("Record the consent with record_consent first.")));
+	}
+	if (nrules == 0)
+	{
+		SPI_finish();
+		return NULL;
+	}
+	LockPerson(project_id, person_id);
+	Judge(project_id, person_id, study_id, at, rules, nrules, &v);
+	MemoryContextSwitchTo(cxt);
+	if (v.rule >= 0)
+	{
+		char	   *rule = RuleText(&rules[v.rule]);
+
+		if (override_reason == NULL)
+		{
+			SPI_finish();
+			ereport(ERROR,
+					(errcode(ERRCODE_PT_CONFLICT),
+					 errmsg("contact rule %s refuses contacting participant %s",
+							rule, PtUuidText(DatumGetUUIDP(person_id))),
+					 v.has_date ?
+					 errdetail("%s A contact is allowed from %s.", v.detail, DateText(v.allowed_from)) :
+					 errdetail("%s", v.detail),
+					 errhint("set_participant_status(..., override_reason => '...') contacts anyway and records why.")));
+		}
+		else
+		{
+			JsonbParseState *state = NULL;
+			Jsonb	   *rj = RuleJsonb(&rules[v.rule]);
+			JsonbValue	jv;
+
+			pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+			PtPushKey(&state, "rule");
+			jv.type = jbvBinary;
+			jv.val.binary.data = &rj->root;
+			jv.val.binary.len = VARSIZE(rj) - VARHDRSZ;
+			pushJsonbValue(&state, WJB_VALUE, &jv);
+			PtPushString(&state, "reason", override_reason);
+			result = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+		}
+	}
+	SPI_finish();
+	return result;
+}
+
+/* Record a contact (the status trigger's, after the event) */
+void
+PtRecordContact(pg_uuid_t *project_id, Datum person_id, Datum study_id, int status,
+				TimestampTz at, int64 event_id, Jsonb *override)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[7] = {UUIDOID, UUIDOID, TIMESTAMPTZOID, UUIDOID, TEXTOID, INT8OID, JSONBOID};
+	Datum		args[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = person_id;
+	args[2] = TimestampTzGetDatum(at);
+	args[3] = study_id;
+	args[4] = CStringGetTextDatum(pt_statuses[status]);
+	args[5] = Int64GetDatum(event_id);
+	args[6] = override ? JsonbPGetDatum(override) : (Datum) 0;
+	if (override == NULL)
+		nulls[6] = 'n';
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "INSERT INTO participants.contact (project_id, participant_id, contact_date, "
+					  "study_id, status, event_id, override) VALUES ($1, $2, $3, $4, $5, $6, $7)", 7, types);
+	writing_contact = true;
+	PG_TRY();
+	{
+		if (PtExecutePlan(plan, args, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not record the contact");
+	}
+	PG_FINALLY();
+	{
+		writing_contact = false;
+	}
+	PG_END_TRY();
+	SPI_finish();
+}
+
+/* BEFORE INSERT OR UPDATE row trigger on contact: see writing_contact */
+PT_TRIGGER_FUNCTION(participants_contact_guard)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "contact_guard: must fire BEFORE, FOR EACH ROW");
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && (writing_contact || PtInRestore()))
+		return PointerGetDatum(td->tg_trigtuple);
+	ereport(ERROR,
+			(errcode(ERRCODE_PT_CONFLICT),
+			 errmsg("contacts are recorded by the database"),
+			 errdetail("A move into INVITE_SENT, INTERVIEW_INVITE_SENT or UNMODERATED_TEST_INVITE_SENT records its contact; only a restore loads contacts."),
+			 errhint("Change a status with set_participant_status or an UPDATE of participants.study_participant.")));
+	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The functions
+ * ------------------------------------------------------------------------
+ */
+
+static void
+RuleError(int i, const char *problem)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for \"rules[%d]\": %s", i, problem),
+			 errhint("Rules: {\"maxContacts\": n, \"windowDays\": d}, {\"cooldownDaysAfterCompletion\": d}, {\"maxActiveStudies\": n}; [] for none.")));
+}
+
+/* A whole number from 1 to max, for key of rule i */
+static int
+RuleNumber(JsonbValue *v, int i, const char *key, int max)
+{
+	int64		n;
+
+	if (v->type != jbvNumeric)
+		RuleError(i, psprintf("\"%s\" must be a number, not %s", key, PtJsonbTypeName(v)));
+	if (!PtNumericIsWhole(v->val.numeric))
+		RuleError(i, psprintf("\"%s\" must be a whole number", key));
+	n = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric)));
+	if (n < 1 || n > max)
+		RuleError(i, psprintf("\"%s\" must be from 1 to %d", key, max));
+	return (int) n;
+}
+
+#define RULES_JSON \
+	"SELECT COALESCE(pg_catalog.jsonb_agg(CASE " \
+	"WHEN r.max_contacts IS NOT NULL THEN pg_catalog.jsonb_build_object('maxContacts', r.max_contacts, 'windowDays', r.window_days) " \
+	"WHEN r.cooldown_days IS NOT NULL THEN pg_catalog.jsonb_build_object('cooldownDaysAfterCompletion', r.cooldown_days) " \
+	"ELSE pg_catalog.jsonb_build_object('maxActiveStudies', r.max_active_studies) END ORDER BY r.position), '[]') " \
+	"FROM participants.contact_rule r WHERE r.project_id = $1"
+
+/* The project's rules, as set_contact_rules takes them */
+static Jsonb *
+RulesJson(pg_uuid_t *project_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1];
+
+	args[0] = UUIDPGetDatum(project_id);
+	return PtJsonbStatement(&plan, RULES_JSON, 1, types, args, NULL, false);
+}
+
+/* set_contact_rules(project_id, rules) */
+PT_API_FUNCTION(participants_set_contact_rules)
+{
+	static SPIPlanPtr del_plan = NULL;
+	static SPIPlanPtr ins_plan = NULL;
+	pg_uuid_t  *project_id;
+	Jsonb	   *jb;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	Datum		mc[MAX_RULES],
+				wd[MAX_RULES],
+				cd[MAX_RULES],
+				ma[MAX_RULES];
+	bool		mcn[MAX_RULES],
+				wdn[MAX_RULES],
+				cdn[MAX_RULES],
+				man[MAX_RULES];
+	int			n = 0;
+	int			dims[1];
+	int			lbs[1] = {1};
+	Oid			types[5] = {UUIDOID, INT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
+	Datum		args[5];
+
+	PtNotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 1, "rules");
+	project_id = PG_GETARG_UUID_P(0);
+	(void) PtGetProject(project_id);
+	jb = PG_GETARG_JSONB_P(1);
+	if (!JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"rules\": expected an array of rules"),
+				 errhint("Pass [] for no rules.")));
+	if (JB_ROOT_COUNT(jb) > MAX_RULES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"rules\": at most %d rules", MAX_RULES)));
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		JsonbValue *mcv,
+				   *wdv,
+				   *cdv,
+				   *mav;
+		int			keys;
+
+		if (tok != WJB_ELEM)
+			continue;
+		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+			RuleError(n, psprintf("expected an object, not %s", PtJsonbTypeName(&v)));
+		keys = JsonContainerSize(v.val.binary.data);
+		mcv = getKeyJsonValueFromContainer(v.val.binary.data, "maxContacts", 11, NULL);
+		wdv = getKeyJsonValueFromContainer(v.val.binary.data, "windowDays", 10, NULL);
+		cdv = getKeyJsonValueFromContainer(v.val.binary.data, "cooldownDaysAfterCompletion", 27, NULL);
+		mav = getKeyJsonValueFromContainer(v.val.binary.data, "maxActiveStudies", 16, NULL);
+		mcn[n] = wdn[n] = cdn[n] = man[n] = true;
+		mc[n] = wd[n] = cd[n] = ma[n] = (Datum) 0;
+		if (mcv || wdv)
+		{
+			if (!mcv || !wdv)
+				RuleError(n, "\"maxContacts\" and \"windowDays\" go together");
+			if (keys != 2)
+				RuleError(n, "a maxContacts rule has only \"maxContacts\" and \"windowDays\"");
+			mc[n] = Int32GetDatum(RuleNumber(mcv, n, "maxContacts", 100000));
+			wd[n] = Int32GetDatum(RuleNumber(wdv, n, "windowDays", MAX_DAYS));
+			mcn[n] = wdn[n] = false;
+		}
+		else if (cdv)
+		{
+			if (keys != 1)
+				RuleError(n, "a cooldown rule has only \"cooldownDaysAfterCompletion\"");
+			cd[n] = Int32GetDatum(RuleNumber(cdv, n, "cooldownDaysAfterCompletion", MAX_DAYS));
+			cdn[n] = false;
+		}
+		else if (mav)
+		{
+			if (keys != 1)
+				RuleError(n, "a maxActiveStudies rule has only \"maxActiveStudies\"");
+			ma[n] = Int32GetDatum(RuleNumber(mav, n, "maxActiveStudies", 100000));
+			man[n] = false;
+		}
+		else
+		{
+			JsonbIterator *kit = JsonbIteratorInit(v.val.binary.data);
+			JsonbValue	k;
+			char	   *key = NULL;
+
+			while (JsonbIteratorNext(&kit, &k, true) != WJB_DONE)
+				if (k.type == jbvString && key == NULL)
+					key = pnstrdup(k.val.string.val, k.val.string.len);
+			RuleError(n, key ? psprintf("unknown key \"%s\"", key) : "an empty object");
+		}
+		n++;
+	}
+	dims[0] = n;
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = PointerGetDatum(construct_md_array(mc, mcn, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_md_array(wd, wdn, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
+	args[3] = PointerGetDatum(construct_md_array(cd, cdn, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
+	args[4] = PointerGetDatum(construct_md_array(ma, man, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
+	SPI_connect();
+	if (del_plan == NULL)
+	{
+		PtPreparePlan(&del_plan, "DELETE FROM participants.contact_rule WHERE project_id = $1", 1, types);
+		PtPreparePlan(&ins_plan, "INSERT INTO participants.contact_rule (project_id, position, max_contacts, "
+					  "window_days, cooldown_days, max_active_studies) "
+					  "SELECT $1, r.n, r.mc, r.wd, r.cd, r.ma FROM ROWS FROM (pg_catalog.unnest($2), "
+					  "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)) "
+					  "WITH ORDINALITY r(mc, wd, cd, ma, n)", 5, types);
+	}
+	if (PtExecutePlan(del_plan, args, NULL, false, 0) != SPI_OK_DELETE ||
+		PtExecutePlan(ins_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write the contact rules");
+	SPI_finish();
+	PG_RETURN_JSONB_P(RulesJson(project_id));
+}
+
+/* contact_rules(project_id) */
+PT_API_FUNCTION(participants_contact_rules)
+{
+	pg_uuid_t  *project_id;
+
+	PtNotNull(fcinfo, 0, "project_id");
+	project_id = PG_GETARG_UUID_P(0);
+	(void) PtGetProject(project_id);
+	PG_RETURN_JSONB_P(RulesJson(project_id));
+}
+
+/* contact_history(project_id, participant, by) */
+PT_API_FUNCTION(participants_contact_history)
+{
+	static SPIPlanPtr plan = NULL;
+	pg_uuid_t  *project_id;
+	PtRow		row;
+	pg_uuid_t  *person = palloc(sizeof(pg_uuid_t));
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
+	Jsonb	   *contacts;
+	ContactRule rules[MAX_RULES];
+	int			nrules;
+	char	   *missing;
+	Verdict		v;
+	JsonbParseState *state = NULL;
+	JsonbValue	jv;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PtNotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 1, "participant");
+	project_id = PG_GETARG_UUID_P(0);
+	PtFetchParticipantBy(project_id, PG_GETARG_TEXT_PP(1), PtByArg(fcinfo, 2), ACL_SELECT, false, &row);
+	memcpy(person->data, row.rec.id.data, UUID_LEN);
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(person);
+	contacts = PtJsonbStatement(&plan, "SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+								"'studyID', c.study_id, 'status', c.status, 'date', c.contact_date) "
+								"ORDER BY c.contact_date, c.study_id), '[]') FROM participants.contact c "
+								"WHERE c.project_id = $1 AND c.participant_id = $2", 2, types, args, NULL, true);
+	SPI_connect();
+	nrules = LoadRules(project_id, UUIDPGetDatum(person), (Datum) 0, rules, &missing);
+	v.rule = -1;
+	if (nrules > 0)
+		Judge(project_id, UUIDPGetDatum(person), (Datum) 0, GetCurrentTimestamp(), rules, nrules, &v);
+	MemoryContextSwitchTo(cxt);
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	PtPushKey(&state, "contacts");
+	jv.type = jbvBinary;
+	jv.val.binary.data = &contacts->root;
+	jv.val.binary.len = VARSIZE(contacts) - VARHDRSZ;
+	pushJsonbValue(&state, WJB_VALUE, &jv);
+	PtPushString(&state, "nextContactDate", v.rule >= 0 && v.has_date ? DateText(v.allowed_from) : NULL);
+	PtPushKey(&state, "blockedBy");
+	if (v.rule >= 0)
+	{
+		Jsonb	   *rj = RuleJsonb(&rules[v.rule]);
+
+		jv.type = jbvBinary;
+		jv.val.binary.data = &rj->root;
+		jv.val.binary.len = VARSIZE(rj) - VARHDRSZ;
+	}
+	else
+		jv.type = jbvNull;
+	pushJsonbValue(&state, WJB_VALUE, &jv);
+	SPI_finish();
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+}
