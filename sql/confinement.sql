@@ -9,6 +9,7 @@ DECLARE
 	seg uuid;
 	st uuid;
 	hook uuid;
+	inc uuid;
 BEGIN
 	FOREACH n IN ARRAY ARRAY['conf_a', 'conf_b'] LOOP
 		PERFORM participants.upsert_participant(pid(n), '{"participantIdentifier": "P-1", "demographics": {"email": "p1@example.com"}}');
@@ -19,12 +20,15 @@ BEGIN
 		PERFORM participants.add_study_participants(pid(n), st, '["P-1"]');
 		-- a webhook to a reserved address (TEST-NET-1): refused, never sent
 		hook := (participants.create_webhook(pid(n), 'http://192.0.2.1/hooks') ->> 'webhookID')::uuid;
-		INSERT INTO t VALUES (n || '_seg', seg), (n || '_study', st), (n || '_hook', hook);
+		PERFORM participants.define_consent(pid(n), 'main', '{contact}');
+		PERFORM participants.record_consent(pid(n), 'P-1', 'main');
+		inc := (participants.record_incentive(pid(n), 'P-1', st, 10, 'USD', 'pending') ->> 'incentiveID')::uuid;
+		INSERT INTO t VALUES (n || '_seg', seg), (n || '_study', st), (n || '_hook', hook), (n || '_inc', inc);
 	END LOOP;
 END $$;
 
 -- every API function with a project, as format() templates:
--- %1$s project, %2$s segment, %3$s study, %4$s webhook
+-- %1$s project, %2$s segment, %3$s study, %4$s webhook, %5$s incentive
 CREATE TABLE calls (n int PRIMARY KEY, fn text, sql text);
 INSERT INTO calls VALUES
  (1, 'upsert_participant', $$SELECT participants.upsert_participant('%1$s', '{"participantIdentifier": "P-2", "demographics": {"email": "p2@example.com"}}')$$),
@@ -68,7 +72,18 @@ INSERT INTO calls VALUES
  (38, 'delete_webhook', $$SELECT participants.delete_webhook('%1$s', '%4$s')$$),
  (39, 'get_project', $$SELECT participants.get_project('%1$s')$$),
  (40, 'update_project', $$SELECT participants.update_project('%1$s', settings => '{"linkIdentifiers": true}')$$),
- (41, 'list_studies', $$SELECT participants.list_studies('%1$s')$$);
+ (41, 'list_studies', $$SELECT participants.list_studies('%1$s')$$),
+ (42, 'define_consent', $$SELECT participants.define_consent('%1$s', 'main', '{contact,data}')$$),
+ (43, 'record_consent', $$SELECT participants.record_consent('%1$s', 'P-1', 'main')$$),
+ (44, 'withdraw_consent', $$SELECT participants.withdraw_consent('%1$s', 'P-1', 'main', '{data}')$$),
+ (45, 'participant_consents', $$SELECT participants.participant_consents('%1$s', 'P-1')$$),
+ (46, 'set_contact_rules', $$SELECT participants.set_contact_rules('%1$s', '[{"maxContacts": 5, "windowDays": 30}]')$$),
+ (47, 'contact_rules', $$SELECT participants.contact_rules('%1$s')$$),
+ (48, 'contact_history', $$SELECT participants.contact_history('%1$s', 'p1@example.com', 'email')$$),
+ (49, 'record_incentive', $$SELECT participants.record_incentive('%1$s', 'P-1', '%3$s', 5, 'EUR', external_id => 'x-1')$$),
+ (50, 'update_incentive', $$SELECT participants.update_incentive('%1$s', '%5$s', 'sent')$$),
+ (51, 'list_incentives', $$SELECT participants.list_incentives('%1$s')$$),
+ (52, 'incentive_totals', $$SELECT participants.incentive_totals('%1$s', 2026)$$);
 GRANT SELECT ON calls TO PUBLIC;
 -- every API function that takes a project is in the matrix
 SELECT p.proname FROM pg_proc p
@@ -88,7 +103,13 @@ CREATE FUNCTION project_rows(p uuid) RETURNS text LANGUAGE plpgsql AS $$ BEGIN R
 		(SELECT string_agg(url || ':' || coalesce(description, ''), ',' ORDER BY url) FROM participants.webhook WHERE project_id = p),
 		(SELECT count(*) FROM participants.webhook_secret s WHERE s.project_id = p),
 		(SELECT string_agg(name || ':' || coalesce(description, ''), ',' ORDER BY name) FROM participants.segment WHERE project_id = p),
-		(SELECT string_agg(name, ',' ORDER BY name) FROM participants.study WHERE project_id = p)));
+		(SELECT string_agg(name, ',' ORDER BY name) FROM participants.study WHERE project_id = p),
+		(SELECT count(*) FROM participants.consent WHERE project_id = p),
+		(SELECT string_agg(name || ':' || array_to_string(scopes, '+'), ',' ORDER BY name) FROM participants.participant_consent WHERE project_id = p),
+		(SELECT count(*) FROM participants.consent_history WHERE project_id = p),
+		(SELECT count(*) FROM participants.contact_rule WHERE project_id = p),
+		(SELECT count(*) FROM participants.contact WHERE project_id = p),
+		(SELECT string_agg(status || ':' || amount, ',' ORDER BY amount) FROM participants.incentive WHERE project_id = p)));
 END $$;
 SELECT project_rows(pid('conf_b')) AS b_before \gset
 CREATE TABLE b_secret AS SELECT secret FROM participants.webhook_secret WHERE project_id = pid('conf_b');
@@ -106,13 +127,13 @@ INSERT INTO participants.project_access (project_id, role_name) VALUES (pid('con
 SET ROLE regress_clinic;
 SELECT participants.allowed_projects() = ARRAY[pid('conf_a')] AS allowed_a;
 -- project B: 42501 from every function, and nothing written
-SELECT c.fn, serr(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'), pid('conf_b_hook'))) AS project_b
+SELECT c.fn, serr(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'), pid('conf_b_hook'), pid('conf_b_inc'))) AS project_b
 FROM calls c ORDER BY c.n;
 SELECT serr($$SELECT participants.create_project('Clinic project')$$) AS create_project;
 -- list_projects: project A only
 SELECT array_agg(p ->> 'name') AS listed_projects FROM jsonb_array_elements(participants.list_projects()) p;
 -- project A: every function works
-SELECT c.fn, err(format(c.sql, pid('conf_a'), pid('conf_a_seg'), pid('conf_a_study'), pid('conf_a_hook'))) AS project_a
+SELECT c.fn, err(format(c.sql, pid('conf_a'), pid('conf_a_seg'), pid('conf_a_study'), pid('conf_a_hook'), pid('conf_a_inc'))) AS project_a
 FROM calls c ORDER BY c.n;
 RESET ROLE;
 SELECT project_rows(pid('conf_b')) = :'b_before' AS b_unchanged, project_rows(pid('conf_a')) AS a_after;
@@ -135,6 +156,12 @@ UNION ALL SELECT 'event', count(*), count(*) FILTER (WHERE project_id <> pid('co
 UNION ALL SELECT 'project_access', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.project_access
 UNION ALL SELECT 'webhook', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.webhook
 UNION ALL SELECT 'webhook_secret', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.webhook_secret
+UNION ALL SELECT 'consent', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.consent
+UNION ALL SELECT 'participant_consent', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.participant_consent
+UNION ALL SELECT 'consent_history', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.consent_history
+UNION ALL SELECT 'contact_rule', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.contact_rule
+UNION ALL SELECT 'contact', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.contact
+UNION ALL SELECT 'incentive', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.incentive
 UNION ALL SELECT 'participant_directory', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.participant_directory
 UNION ALL SELECT 'segment_summary', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.segment_summary
 UNION ALL SELECT 'study_funnel', count(*), count(*) FILTER (WHERE project_id <> pid('conf_a')) FROM participants.study_funnel
@@ -182,7 +209,7 @@ RESET ROLE;
 SET participants.jwt_project_claim = 'project_ids';
 SET ROLE regress_web;
 SELECT participants.allowed_projects() = ARRAY[pid('conf_a')] AS allowed_a;
-SELECT c.fn, serr(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'), pid('conf_b_hook'))) AS token_a_project_b
+SELECT c.fn, serr(format(c.sql, pid('conf_b'), pid('conf_b_seg'), pid('conf_b_study'), pid('conf_b_hook'), pid('conf_b_inc'))) AS token_a_project_b
 FROM calls c ORDER BY c.n;
 SELECT participants.get_participant(pid('conf_a'), 'P-1') ->> 'participantIdentifier' AS token_a_project_a;
 SELECT claims(pid('conf_a'), pid('conf_b')) IS NOT NULL AS claims_set;

@@ -33,6 +33,11 @@ static const char *const raw_functions[] = {
 	"custom_field_sort_date", NULL
 };
 
+/* Tables a raw writer only reads */
+static const char *const read_only_tables[] = {
+	"project_counter", "webhook_delivery", "contact", "consent_history", NULL
+};
+
 static bool
 InList(const char *const *list, const char *name)
 {
@@ -188,10 +193,11 @@ PT_API_FUNCTION_UNCONFINED(participants_grant_access)
 				 * raw writer only reads it (a deleted row would be made
 				 * again from what the project holds, and could hand out an
 				 * id a consumer has seen); webhook_delivery is the delivery
-				 * workers' record of what they attempted
+				 * workers' record of what they attempted; contact and
+				 * consent_history are what the contact rules count and the
+				 * record of consent, written by the database only
 				 */
-				bool		writes = raw && kind[0] != 'v' && strcmp(name, "project_counter") != 0 &&
-					strcmp(name, "webhook_delivery") != 0;
+				bool		writes = raw && kind[0] != 'v' && !InList(read_only_tables, name);
 
 				relations = lappend(relations, name);
 				relation_privileges = lappend(relation_privileges,

@@ -117,6 +117,7 @@ extern Jsonb *PtJsonbStatement(struct _SPI_plan **slot, const char *sql, int nar
 							   Datum *args, const char *nulls, bool read_only);
 
 extern Oid	PtTableRelid(const char *name);
+extern bool PtHaveGovernance(void);
 
 /* placement.c: where a project's rows live (one node, or a Citus shard) */
 extern bool PtDistributed(void);

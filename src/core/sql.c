@@ -169,6 +169,17 @@ PtTableRelid(const char *name)
 	return relid;
 }
 
+/*
+ * Whether the extension's tables are those of 0.5.0 or later (consent,
+ * contact rules, incentives): until ALTER EXTENSION ... UPDATE, the library
+ * serves an older release's tables, and leaves out what they do not have
+ */
+bool
+PtHaveGovernance(void)
+{
+	return OidIsValid(get_relname_relid("contact_rule", get_namespace_oid("participants", false)));
+}
+
 /* ------------------------------------------------------------------------
  * Single-row writes through the executor (constraints, indexes, triggers),
  * without a planned statement

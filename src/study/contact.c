@@ -21,6 +21,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -404,6 +405,8 @@ PtRecordContact(pg_uuid_t *project_id, Datum person_id, Datum study_id, int stat
 	Oid			types[7] = {UUIDOID, UUIDOID, TIMESTAMPTZOID, UUIDOID, TEXTOID, INT8OID, JSONBOID};
 	Datum		args[7];
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			save_userid;
+	int			save_sec;
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = person_id;
@@ -418,6 +421,9 @@ PtRecordContact(pg_uuid_t *project_id, Datum person_id, Datum study_id, int stat
 	if (plan == NULL)
 		PtPreparePlan(&plan, "INSERT INTO participants.contact (project_id, participant_id, contact_date, "
 					  "study_id, status, event_id, override) VALUES ($1, $2, $3, $4, $5, $6, $7)", 7, types);
+	/* as the owner: a raw writer only reads this table */
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(PtOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	writing_contact = true;
 	PG_TRY();
 	{
@@ -427,6 +433,7 @@ PtRecordContact(pg_uuid_t *project_id, Datum person_id, Datum study_id, int stat
 	PG_FINALLY();
 	{
 		writing_contact = false;
+		SetUserIdAndSecContext(save_userid, save_sec);
 	}
 	PG_END_TRY();
 	SPI_finish();

@@ -429,22 +429,22 @@ RowStatus(HeapTuple t, TupleDesc desc)
 static void
 CheckNewStudyParticipant(Datum project_id, Datum study_id, Datum person_id)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plans[2] = {NULL, NULL};
 	Oid			types[3] = {UUIDOID, UUIDOID, UUIDOID};
 	Datum		args[3];
 	bool		isnull;
 	const char *why = NULL;
+	bool		g = PtHaveGovernance();
 
 	args[0] = project_id;
 	args[1] = study_id;
 	args[2] = person_id;
 	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan, "SELECT p.withdraw_date IS NOT NULL, p.opted_out, " PT_STUDY_LISTS_SQL("$1", "$2")
-					  ", " PT_STUDY_CONSENT_SQL("$1", "$2")
-					  " FROM participants.participant p WHERE p.project_id = $1 AND p.id = $3 FOR SHARE",
-					  3, types);
-	if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (plans[g] == NULL)
+		PtPreparePlan(&plans[g], psprintf("SELECT p.withdraw_date IS NOT NULL, p.opted_out, " PT_STUDY_LISTS_SQL("$1", "$2")
+										  ", %s FROM participants.participant p WHERE p.project_id = $1 AND p.id = $3 FOR SHARE",
+										  g ? PT_STUDY_CONSENT_SQL("$1", "$2") : "true"), 3, types);
+	if (PtExecutePlan(plans[g], args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the participant");
 	/* no row: the foreign key reports it */
 	if (SPI_processed == 1)
@@ -655,6 +655,7 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 		int			prior;
 		const char *code;
 		Jsonb	   *override = NULL;
+		bool		governance;
 		int			k;
 
 		for (k = SP_PROJECT; k <= SP_PARTICIPANT; k++)
@@ -684,7 +685,8 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 
 		at = GetCurrentTimestamp();
 		/* a contact: the study's required consents, the contact rules */
-		if (PT_IS_CONTACT(status) && !cascade_active)
+		governance = PT_IS_CONTACT(status) && PtHaveGovernance();
+		if (governance && !cascade_active)
 			override = PtCheckContact(project_id, Col(newt, desc, SP_PARTICIPANT, &isnull),
 									  Col(newt, desc, SP_STUDY, &isnull), at,
 									  pt_status_call.active ? pt_status_call.override_reason : NULL);
@@ -692,7 +694,7 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 		event_id = PtWriteStatusEvent(project_id, Col(newt, desc, SP_PARTICIPANT, &isnull),
 									Col(newt, desc, SP_STUDY, &isnull), Col(newt, desc, SP_ID, &isnull),
 									status, prior, code, override, at);
-		if (PT_IS_CONTACT(status))
+		if (governance)
 			PtRecordContact(project_id, Col(newt, desc, SP_PARTICIPANT, &isnull),
 							Col(newt, desc, SP_STUDY, &isnull), status, at, event_id, override);
 		cols[0] = spcols.att[SP_LAST_EVENT];

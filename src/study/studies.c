@@ -26,7 +26,15 @@
 #include "study/study.h"
 
 /* The study object (doc/studies.md), for study st of project $1 (see SEGMENT_JSON) */
-#define STUDY_JSON \
+#define STUDY_JSON STUDY_JSON_WITH(STUDY_REQUIRED_JSON)
+/* the same before 0.5.0's tables (PtHaveGovernance) */
+#define STUDY_JSON_OLD STUDY_JSON_WITH("'[]'::pg_catalog.jsonb")
+#define STUDY_REQUIRED_JSON \
+	"coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(" \
+	"'name', rc.name, 'minVersion', rc.min_version, 'scopes', pg_catalog.to_jsonb(rc.scopes)) " \
+	"ORDER BY rc.position, rc.name) FROM participants.study_consent rc WHERE rc.project_id = $1 " \
+	"AND rc.study_id = st.id), '[]')"
+#define STUDY_JSON_WITH(required) \
 	"pg_catalog.jsonb_build_object('studyID', st.id, 'studyName', st.name, " \
 	"'allowlist', coalesce((SELECT pg_catalog.jsonb_agg(ss.segment_id ORDER BY ss.position) " \
 	"FROM participants.study_segment ss WHERE ss.project_id = $1 " \
@@ -41,10 +49,7 @@
 	"AND a.study_id = c.study_id AND a.code = c.code), '[]')) ORDER BY c.position) " \
 	"FROM participants.completion_code c WHERE c.project_id = $1 " \
 	"AND c.study_id = st.id), '[]'), " \
-	"'requiredConsents', coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(" \
-	"'name', rc.name, 'minVersion', rc.min_version, 'scopes', pg_catalog.to_jsonb(rc.scopes)) " \
-	"ORDER BY rc.position, rc.name) FROM participants.study_consent rc WHERE rc.project_id = $1 " \
-	"AND rc.study_id = st.id), '[]'), " \
+	"'requiredConsents', " required ", " \
 	"'createdDate', st.created_date, " \
 	"'participantCount', (SELECT pg_catalog.count(*) FROM participants.study_participant sp " \
 	"WHERE sp.project_id = $1 AND sp.study_id = st.id))"
@@ -93,13 +98,16 @@ CheckStudy(pg_uuid_t *project_id, pg_uuid_t *study_id, int lock)
 static Jsonb *
 StudyObject(pg_uuid_t *project_id, pg_uuid_t *study_id, bool read_only)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plans[2] = {NULL, NULL};
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		args[2];
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(study_id);
-	return PtJsonbStatement(&plan, "SELECT " STUDY_JSON " FROM participants.study st "
+	if (!PtHaveGovernance())
+		return PtJsonbStatement(&plans[0], "SELECT " STUDY_JSON_OLD " FROM participants.study st "
+								"WHERE st.project_id = $1 AND st.id = $2", 2, types, args, NULL, read_only);
+	return PtJsonbStatement(&plans[1], "SELECT " STUDY_JSON " FROM participants.study st "
 						"WHERE st.project_id = $1 AND st.id = $2", 2, types, args, NULL, read_only);
 }
 
@@ -875,7 +883,7 @@ PT_API_FUNCTION(participants_get_study)
 /* list_studies(project_id, page_number, page_size): a page of studies, by name */
 PT_API_FUNCTION(participants_list_studies)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plans[2] = {NULL, NULL};
 	pg_uuid_t  *project_id;
 	int32		page_number = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
 	int32		page_size = PG_ARGISNULL(2) ? 20 : PG_GETARG_INT32(2);
@@ -890,13 +898,15 @@ PT_API_FUNCTION(participants_list_studies)
 	args[1] = Int32GetDatum(page_number);
 	args[2] = Int32GetDatum(page_size);
 	args[3] = Int64GetDatum((int64) page_number * page_size);
-	PG_RETURN_JSONB_P(PtJsonbStatement(&plan,
-									   "SELECT pg_catalog.jsonb_build_object('pageNumber', $2, 'pageSize', $3, "
-									   "'totalStudies', (SELECT pg_catalog.count(*) FROM participants.study s WHERE s.project_id = $1), "
-									   "'studies', COALESCE((SELECT pg_catalog.jsonb_agg(" STUDY_JSON " ORDER BY st.name, st.id) "
-									   "FROM (SELECT * FROM participants.study s WHERE s.project_id = $1 "
-									   "ORDER BY s.name, s.id LIMIT $3 OFFSET $4) st), '[]'))",
-									   4, types, args, NULL, true));
+#define LIST_STUDIES(json) \
+	"SELECT pg_catalog.jsonb_build_object('pageNumber', $2, 'pageSize', $3, " \
+	"'totalStudies', (SELECT pg_catalog.count(*) FROM participants.study s WHERE s.project_id = $1), " \
+	"'studies', COALESCE((SELECT pg_catalog.jsonb_agg(" json " ORDER BY st.name, st.id) " \
+	"FROM (SELECT * FROM participants.study s WHERE s.project_id = $1 " \
+	"ORDER BY s.name, s.id LIMIT $3 OFFSET $4) st), '[]'))"
+	if (!PtHaveGovernance())
+		PG_RETURN_JSONB_P(PtJsonbStatement(&plans[0], LIST_STUDIES(STUDY_JSON_OLD), 4, types, args, NULL, true));
+	PG_RETURN_JSONB_P(PtJsonbStatement(&plans[1], LIST_STUDIES(STUDY_JSON), 4, types, args, NULL, true));
 }
 
 /* ------------------------------------------------------------------------
@@ -944,20 +954,21 @@ FindCandidate(Candidate *c, int n, Datum id)
 static int
 CheckCandidates(Datum *args, Candidate *cand, int nd, Datum *sorted, Datum *adds)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plans[2] = {NULL, NULL};
 	Oid			types[3] = {UUIDOID, UUIDOID, UUIDARRAYOID};
 	int			nadd = 0;
 	uint64		r;
+	bool		g = PtHaveGovernance();
 
-	if (plan == NULL)
-		PtPreparePlan(&plan, "SELECT p.id, p.withdraw_date IS NOT NULL, p.opted_out, "
+	if (plans[g] == NULL)
+		PtPreparePlan(&plans[g], psprintf("SELECT p.id, p.withdraw_date IS NOT NULL, p.opted_out, "
 					  "EXISTS (SELECT 1 FROM participants.study_participant sp "
 					  "WHERE sp.project_id = $1 AND sp.study_id = $2 AND sp.participant_id = p.id), "
-					  PT_STUDY_LISTS_SQL("$1", "$2") ", " PT_STUDY_CONSENT_SQL("$1", "$2") " "
+					  PT_STUDY_LISTS_SQL("$1", "$2") ", %s "
 					  "FROM participants.participant p WHERE p.project_id = $1 AND p.id = ANY ($3) "
-					  "ORDER BY p.id FOR SHARE OF p", 3, types);
+					  "ORDER BY p.id FOR SHARE OF p", g ? PT_STUDY_CONSENT_SQL("$1", "$2") : "true"), 3, types);
 	args[2] = PointerGetDatum(UuidArray(sorted, nd));
-	if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (PtExecutePlan(plans[g], args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the participants");
 	for (r = 0; r < SPI_processed; r++)
 	{
@@ -1385,8 +1396,11 @@ PT_API_FUNCTION(participants_status_history)
 /* eligible_participants(project_id, study_id, page_number, page_size) */
 PT_API_FUNCTION(participants_eligible_participants)
 {
-	static SPIPlanPtr page_plan = NULL;
-	static SPIPlanPtr count_plan = NULL;
+	static SPIPlanPtr page_plans[2] = {NULL, NULL};
+	static SPIPlanPtr count_plans[2] = {NULL, NULL};
+	SPIPlanPtr	page_plan;
+	SPIPlanPtr	count_plan;
+	bool		g;
 	pg_uuid_t  *project_id;
 	pg_uuid_t  *study_id;
 	int32		page_number = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
@@ -1403,8 +1417,9 @@ PT_API_FUNCTION(participants_eligible_participants)
 
 #define ELIGIBLE_WHERE \
 	" FROM participants.participant p WHERE p.project_id = $1 AND p.withdraw_date IS NULL " \
-	"AND NOT p.opted_out AND " PT_STUDY_LISTS_SQL("$1", "$2") " AND " PT_STUDY_CONSENT_SQL("$1", "$2") \
-	" AND (NOT $5 OR " PT_CONTACTABLE_SQL("$1", "$2", "$6") ")"
+	"AND NOT p.opted_out AND " PT_STUDY_LISTS_SQL("$1", "$2")
+#define ELIGIBLE_GOVERNANCE \
+	" AND " PT_STUDY_CONSENT_SQL("$1", "$2") " AND (NOT $5 OR " PT_CONTACTABLE_SQL("$1", "$2", "$6") ")"
 
 	PtNotNull(fcinfo, 0, "project_id");
 	PtNotNull(fcinfo, 1, "study_id");
@@ -1421,12 +1436,17 @@ PT_API_FUNCTION(participants_eligible_participants)
 	/* now, as a value (Citus plans no volatile function on the workers) */
 	args[5] = TimestampTzGetDatum(GetCurrentTimestamp());
 	SPI_connect();
-	if (page_plan == NULL)
+	g = PtHaveGovernance();
+	if (page_plans[g] == NULL)
 	{
-		PtPreparePlan(&page_plan, "SELECT " PT_RECORD_COLUMNS ELIGIBLE_WHERE
-					  " ORDER BY p.inserted_date, p.id LIMIT $3 OFFSET $4", 6, types);
-		PtPreparePlan(&count_plan, "SELECT pg_catalog.count(*)" ELIGIBLE_WHERE, 6, types);
+		const char *where = g ? ELIGIBLE_WHERE ELIGIBLE_GOVERNANCE : ELIGIBLE_WHERE " AND $5 IS NOT NULL AND $6 IS NOT NULL";
+
+		PtPreparePlan(&page_plans[g], psprintf("SELECT " PT_RECORD_COLUMNS "%s"
+											   " ORDER BY p.inserted_date, p.id LIMIT $3 OFFSET $4", where), 6, types);
+		PtPreparePlan(&count_plans[g], psprintf("SELECT pg_catalog.count(*)%s", where), 6, types);
 	}
+	page_plan = page_plans[g];
+	count_plan = count_plans[g];
 	if (PtExecutePlan(page_plan, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eligible participants query failed");
 	/* the page outlives SPI_finish: build it in the caller's memory */
