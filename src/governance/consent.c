@@ -171,6 +171,19 @@ VersionScopes(Datum project_id, const char *name, int *version)
 	return DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+/* The strings, comma-separated, for a message */
+static char *
+JoinStrings(char **list, int n)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < n; i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", list[i] ? list[i] : "null");
+	return buf.data;
+}
+
 /* 22023 unless every scope in "scopes" is one of the version's */
 static void
 CheckScopesOf(ArrayType *scopes, ArrayType *of, const char *name, int version, const char *key)
@@ -187,8 +200,7 @@ CheckScopesOf(ArrayType *scopes, ArrayType *of, const char *name, int version, c
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid value for \"%s\": %s is not a scope of consent \"%s\" version %d",
 							key, s[i] ? psprintf("\"%s\"", s[i]) : "null", name, version),
-					 errhint("Its scopes: %s.",
-							 TextDatumGetCString(DirectFunctionCall1(array_out, PointerGetDatum(of))))));
+					 errhint("Its scopes: %s.", JoinStrings(o, no))));
 }
 
 /* ------------------------------------------------------------------------
@@ -682,6 +694,8 @@ PT_API_FUNCTION(participants_record_consent)
 	int			n;
 	Oid			types[5] = {UUIDOID, UUIDOID, TEXTOID, INT4OID, TEXTARRAYOID};
 	Datum		args[5];
+	Jsonb	   *evidence = NULL;
+	char	   *method;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	PtNotNull(fcinfo, 0, "project_id");
@@ -706,7 +720,7 @@ PT_API_FUNCTION(participants_record_consent)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid value for \"evidence\": expected a JSON object")));
-		call.evidence = ev;
+		evidence = ev;
 	}
 	PtFetchParticipantBy(project_id, PG_GETARG_TEXT_PP(1), PtByArg(fcinfo, 7), ACL_SELECT, false, &row);
 	memcpy(person->data, row.rec.id.data, UUID_LEN);
@@ -725,11 +739,13 @@ PT_API_FUNCTION(participants_record_consent)
 	}
 	n = ArrayStrings(scopes, &s);
 	scopes = StringArray(s, n);
+	method = OptionalText(fcinfo, 5, "method", 200);
 
 	call.active = true;
 	call.action = "grant";
 	call.scopes = scopes;
-	call.method = OptionalText(fcinfo, 5, "method", 200);
+	call.evidence = evidence;
+	call.method = method;
 	call.reason = NULL;
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(person);
@@ -742,7 +758,8 @@ PT_API_FUNCTION(participants_record_consent)
 					  "VALUES ($1, $2, $3, $4, $5, pg_catalog.statement_timestamp()) "
 					  "ON CONFLICT (project_id, participant_id, name) DO UPDATE SET "
 					  "version = EXCLUDED.version, granted_date = EXCLUDED.granted_date, "
-					  "scopes = CASE WHEN pc.version = EXCLUDED.version THEN pc.scopes || EXCLUDED.scopes "
+					  "scopes = CASE WHEN pc.version = EXCLUDED.version THEN ARRAY(SELECT DISTINCT x "
+					  "FROM pg_catalog.unnest(pc.scopes || EXCLUDED.scopes) x ORDER BY 1) "
 					  "ELSE EXCLUDED.scopes END", 5, types);
 	PG_TRY();
 	{
@@ -776,6 +793,7 @@ PT_API_FUNCTION(participants_withdraw_consent)
 	int			n;
 	Oid			types[4] = {UUIDOID, UUIDOID, TEXTOID, TEXTARRAYOID};
 	Datum		args[4];
+	char	   *reason;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	PtNotNull(fcinfo, 0, "project_id");
@@ -812,12 +830,13 @@ PT_API_FUNCTION(participants_withdraw_consent)
 	}
 	n = ArrayStrings(scopes, &s);
 	scopes = StringArray(s, n);
+	reason = OptionalText(fcinfo, 4, "reason", MAX_TEXT_LEN);
 	call.active = true;
 	call.action = "withdraw";
 	call.scopes = scopes;
 	call.method = NULL;
 	call.evidence = NULL;
-	call.reason = OptionalText(fcinfo, 4, "reason", MAX_TEXT_LEN);
+	call.reason = reason;
 	args[3] = PointerGetDatum(scopes);
 	if (plan == NULL)
 		PtPreparePlan(&plan, "UPDATE participants.participant_consent pc SET scopes = "

@@ -670,17 +670,18 @@ ParseRequired(pg_uuid_t *project_id, Jsonb *jb, Required *r)
 			{
 				JsonbIterator *sit;
 				JsonbValue	sv;
+				JsonbIteratorToken stok;
 
 				if (val.type != jbvBinary || !JsonContainerIsArray(val.val.binary.data))
 					RequiredError(i, "\"scopes\" must be an array of strings");
 				sc = palloc(sizeof(Datum) * Max(JsonContainerSize(val.val.binary.data), 1));
 				sit = JsonbIteratorInit(val.val.binary.data);
-				while (JsonbIteratorNext(&sit, &sv, true) != WJB_DONE)
+				while ((stok = JsonbIteratorNext(&sit, &sv, true)) != WJB_DONE)
 				{
-					if (sv.type == jbvBinary)
-						RequiredError(i, "\"scopes\" must be an array of strings");
-					if (sv.type != jbvString)
+					if (stok != WJB_ELEM)
 						continue;	/* the array's bounds */
+					if (sv.type != jbvString)
+						RequiredError(i, "\"scopes\" must be an array of strings");
 					sc[nsc++] = PointerGetDatum(cstring_to_text_with_len(sv.val.string.val, sv.val.string.len));
 				}
 			}
