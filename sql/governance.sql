@@ -303,7 +303,7 @@ SELECT participants.record_incentive(pid('gov'), 'G-2', pid('gs3'), 10, 'USD', o
 SELECT serr(format($$INSERT INTO participants.incentive (project_id, participant_id, study_id, amount, currency) VALUES (%L, %L, %L, 50, 'USD')$$, pid('gov'), gid('G-2'), pid('gs3'))) AS raw_over_limit;
 SELECT serr(format($$INSERT INTO participants.incentive (project_id, participant_id, study_id, amount, currency, override_reason) VALUES (%L, %L, %L, 50, 'USD', 'raw override')$$, pid('gov'), gid('G-2'), pid('gs3'))) AS raw_override;
 -- totals by calendar year (sent and claimed only); list with filters and pages
-SELECT jsonb_agg(t - 'personId') AS totals FROM jsonb_array_elements(participants.incentive_totals(pid('gov'), extract(year FROM now() AT TIME ZONE 'UTC')::int)) t;
+SELECT jsonb_agg(t - 'personId' ORDER BY t ->> 'currency', (t ->> 'total')::numeric) AS totals, bool_and((t ->> 'personId')::uuid IN (gid('G-2'), gid('G-5'))) AS persons FROM jsonb_array_elements(participants.incentive_totals(pid('gov'), extract(year FROM now() AT TIME ZONE 'UTC')::int)) t;
 SELECT participants.incentive_totals(pid('gov'), 1999) AS other_year;
 SELECT serr($$SELECT participants.incentive_totals(pid('gov'), 0)$$) AS bad_year;
 SELECT l -> 'totalIncentives' AS total, jsonb_array_length(l -> 'incentives') AS on_page FROM (SELECT participants.list_incentives(pid('gov'), page_size => 2) AS l) x;
