@@ -14,8 +14,10 @@
 #     generated identifiers (one number taken by hand), an enrolled, a withdrawn
 #     and an opted-out participant, static and dynamic segments with closed
 #     episodes, studies with allowlist, blocklist and completion codes,
-#     statuses and their events, a changed status graph and a project_access
-#     grant with function privileges;
+#     statuses and their events, a changed status graph, a project_access
+#     grant with function privileges, consent versions with grants and a
+#     withdrawal, a study requiring consent, contact rules with a contact
+#     past them (overridden), and incentives past the yearly limit;
 #   - both restores finish without an error (pg_dump too);
 #   - test/dump/snapshot.sql, one JSON document of everything the API answers
 #     for every object (participants, segments and their history, studies,
@@ -35,7 +37,8 @@
 #     from a final status, an enrolled participant's email change and enrolling
 #     a withdrawn participant are PT409, a bad custom field value 22023);
 #     the restored graph of project B (a transition added by a DBA) is used,
-#     and the restored grant confines regress_dump_reader to its project.
+#     the restored contact rule, yearly limit and withdrawal still hold, and
+#     the restored grant confines regress_dump_reader to its project.
 #
 # Output is one "ok - ..." or "not ok - ..." line per check (details of a
 # failure on "# " lines); the exit status is non-zero when any check fails.
@@ -327,6 +330,12 @@ for db in "${restored[@]}"; do
         "$(printf '1\nSURVEY_STARTED')" \
         "$(q "$db" -c "SELECT participants.add_study_participants('$B', '$S3', '[\"$B_GEN\"]') ->> 'added'" \
                    -c "SELECT participants.set_participant_status('$B', '$S3', '$B_GEN', 'SURVEY_STARTED') ->> 'status'" 2>&1 || true)"
+    check "$db: the restored contact rule refuses B-1 a second contact within 90 days (PT409)" PT409 \
+        "$(sqlstate "$db" "SELECT participants.add_study_participants('$B', (participants.create_study('$B', 'After restore ' || '$db') ->> 'studyID')::uuid, '[\"B-1\"]') IS NULL; SELECT participants.set_participant_status('$B', (SELECT id FROM participants.study WHERE project_id = '$B' AND name = 'After restore ' || '$db'), 'B-1', 'INVITE_SENT')")"
+    check "$db: the restored yearly limit refuses B-1 another 1 EUR (PT409)" PT409 \
+        "$(sqlstate "$db" "SELECT participants.record_incentive('$B', 'B-1', '$S3', 1, 'EUR')")"
+    check "$db: the restored withdrawal leaves B-1 not eligible for the study requiring recording" 0 \
+        "$(q "$db" -c "SELECT count(*) FROM jsonb_array_elements(participants.eligible_participants('$B', (SELECT id FROM participants.study WHERE project_id = '$B' AND name = 'Recorded interviews'), contactable_only => false) -> 'participants') p WHERE p ->> 'participantIdentifier' = 'B-1'" 2>&1 || true)"
     check "$db: the restored project_access grant confines regress_dump_reader (its project readable, another 42501)" \
         "$(printf 'MDH-0001\n42501')" \
         "$(q "$db" -c "SET ROLE regress_dump_reader" \

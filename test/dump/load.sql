@@ -161,6 +161,25 @@ SELECT participants.create_webhook(:'a', 'https://hooks.example.org/alpha', ARRA
 SELECT participants.create_webhook(:'b', 'https://hooks.example.org/beta') ->> 'webhookID' AS wb \gset
 SELECT participants.update_webhook(:'b', :'wb', active => false) \g /dev/null
 
+-- governance (0.5.0): consent versions, grants and a withdrawal, a study
+-- requiring consent, contact rules with a contact past them (overridden),
+-- incentives past the yearly limit (overridden): a restore trips none of it
+SELECT participants.define_consent(:'b', 'main', '{contact,data}') \g /dev/null
+SELECT participants.define_consent(:'b', 'main', '{contact,data,recording}', repeat('0f', 32), 'v2') \g /dev/null
+SELECT participants.record_consent(:'b', 'B-1', 'main', method => 'paper', evidence => '{"form": 12}') \g /dev/null
+SELECT participants.record_consent(:'b', 'b2@example.com', 'main', 1, by => 'email') \g /dev/null
+SELECT participants.create_study(:'b', 'Recorded interviews',
+    required_consents => '[{"name": "main", "minVersion": 2, "scopes": ["recording"]}]') ->> 'studyID' AS s4 \gset
+SELECT participants.add_study_participants(:'b', :'s4', '["B-1", "B-2"]') \g /dev/null
+SELECT participants.set_contact_rules(:'b', '[{"maxContacts": 1, "windowDays": 90}, {"maxActiveStudies": 3}]') \g /dev/null
+SELECT participants.set_participant_status(:'b', :'s4', 'B-1', 'INTERVIEW_INVITE_SENT', override_reason => 'second study, agreed by phone') \g /dev/null
+SELECT participants.withdraw_consent(:'b', 'B-1', 'main', '{recording}', 'no recordings') \g /dev/null
+SELECT participants.set_participant_status(:'b', :'s3', 'B-1', 'SURVEY_COMPLETED') \g /dev/null
+SELECT participants.update_project(:'b', settings => '{"incentiveYearlyLimit": {"amount": 50, "currency": "EUR"}}') \g /dev/null
+SELECT participants.record_incentive(:'b', 'B-1', :'s3', 40, 'EUR', external_id => 'pay-b1') \g /dev/null
+SELECT participants.record_incentive(:'b', 'B-1', :'s3', 20, 'EUR', 'claimed', override_reason => 'travel costs') \g /dev/null
+SELECT participants.record_incentive(:'b', 'B-2', :'s3', 5.5, 'GBP', 'pending', note => 'voucher') \g /dev/null
+
 -- a confined role's grant
 DO $$
 BEGIN

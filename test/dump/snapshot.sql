@@ -53,7 +53,15 @@ per_project AS (
                    ORDER BY s.name, s.id)
             FROM participants.study s WHERE s.project_id = p.id),
         'events_since', participants.events_since(p.id, 0, 1000),
-        'webhooks', participants.list_webhooks(p.id)) AS doc
+        'webhooks', participants.list_webhooks(p.id),
+        'contact_rules', participants.contact_rules(p.id),
+        'consents_and_contacts', (
+            SELECT jsonb_object_agg(x ->> 'participantIdentifier', jsonb_build_object(
+                       'participant_consents', participants.participant_consents(p.id, x ->> 'participantIdentifier'),
+                       'contacts', participants.contact_history(p.id, x ->> 'participantIdentifier') -> 'contacts'))
+            FROM jsonb_array_elements(participants.query_participants(p.id, page_size => 1000) -> 'participants') x),
+        'incentives', participants.list_incentives(p.id, page_size => 1000),
+        'incentive_totals', participants.incentive_totals(p.id, extract(year FROM now() AT TIME ZONE 'UTC')::int)) AS doc
     FROM projects p
 ),
 tables AS (

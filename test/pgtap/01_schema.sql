@@ -49,7 +49,9 @@ SELECT set_eq(
 	      'participants.segment', 'participants.segment_membership',
 	      'participants.study', 'participants.study_segment', 'participants.completion_code', 'participants.completion_action',
 	      'participants.status_transition', 'participants.study_participant', 'participants.event',
-	      'participants.project_access', 'participants.webhook', 'participants.webhook_secret', 'participants.webhook_delivery'],
+	      'participants.project_access', 'participants.webhook', 'participants.webhook_secret', 'participants.webhook_delivery',
+	      'participants.consent', 'participants.participant_consent', 'participants.consent_history', 'participants.study_consent',
+	      'participants.contact_rule', 'participants.contact', 'participants.incentive'],
 	'every user-data table and sequence is registered for pg_dump');
 
 SELECT is_empty(
