@@ -431,6 +431,7 @@ cmd_bench() {
     bash "$ROOT/bench/upsert.sh"
     bash "$ROOT/bench/segments.sh"
     bash "$ROOT/bench/statuses.sh"
+    bash "$ROOT/bench/contact_rules.sh"
     bash "$ROOT/bench/confine.sh"
     bash "$ROOT/bench/feed.sh"
     bash "$ROOT/bench/refilter.sh"

@@ -102,144 +102,176 @@ PlusDays(TimestampTz t, int days)
 	return t + (TimestampTz) days * USECS_PER_DAY;
 }
 
+/* What the rules judge a contact by: the participant's recent history */
+typedef struct ContactStats
+{
+	int			ndates;			/* its latest contacts in the longest window, newest first */
+	TimestampTz *dates;
+	bool		completed_null;
+	TimestampTz completed;		/* its last COMPLETED_STUDY */
+	int64		active;			/* its studies in progress, but this one */
+} ContactStats;
+
+/* The statement of LoadRules; $5: read the history too (see there) */
+#define RULES_SQL \
+	"SELECT r.n, r.mc, r.wd, r.cd, r.ma, " \
+	"(SELECT rc.name FROM participants.study_consent rc WHERE rc.project_id = $1 " \
+	"AND rc.study_id = $3 AND NOT EXISTS (SELECT 1 FROM participants.participant_consent pc " \
+	"WHERE pc.project_id = $1 AND pc.participant_id = $2 AND pc.name = rc.name " \
+	"AND pc.version >= rc.min_version AND pc.scopes @> rc.scopes) " \
+	"ORDER BY rc.position, rc.name LIMIT 1), " \
+	"CASE WHEN $5 AND r.n > 0 THEN ARRAY(SELECT c.contact_date FROM participants.contact c " \
+	"WHERE c.project_id = $1 AND c.participant_id = $2 " \
+	"AND c.contact_date > $4 - r.max_wd * pg_catalog.make_interval(hours => 24) " \
+	"ORDER BY c.contact_date DESC LIMIT r.max_mc) END, " \
+	"CASE WHEN $5 AND r.n > 0 THEN (SELECT pg_catalog.max(sp.updated_date) FROM participants.study_participant sp " \
+	"WHERE sp.project_id = $1 AND sp.participant_id = $2 AND sp.status = 'COMPLETED_STUDY') END, " \
+	"CASE WHEN $5 AND r.n > 0 THEN (SELECT pg_catalog.count(*) FROM participants.study_participant sp " \
+	"WHERE sp.project_id = $1 AND sp.participant_id = $2 AND sp.study_id IS DISTINCT FROM $3 " \
+	"AND sp.status NOT IN ('NOT_STARTED', 'COMPLETED_STUDY', 'CANCELLED', 'OPTED_OUT')) END " \
+	"FROM (SELECT pg_catalog.count(*) AS n, " \
+	"pg_catalog.array_agg(COALESCE(x.max_contacts, 0) ORDER BY x.position) AS mc, " \
+	"pg_catalog.array_agg(COALESCE(x.window_days, 0) ORDER BY x.position) AS wd, " \
+	"pg_catalog.array_agg(COALESCE(x.cooldown_days, 0) ORDER BY x.position) AS cd, " \
+	"pg_catalog.array_agg(COALESCE(x.max_active_studies, 0) ORDER BY x.position) AS ma, " \
+	"COALESCE(pg_catalog.max(x.window_days), 1) AS max_wd, COALESCE(pg_catalog.max(x.max_contacts), 1) AS max_mc " \
+	"FROM participants.contact_rule x WHERE x.project_id = $1) r"
+
+static int
+IntArray(Datum d, int **out)
+{
+	Datum	   *elems;
+	int			n,
+				i;
+
+	deconstruct_array(DatumGetArrayTypeP(d), INT4OID, 4, true, TYPALIGN_INT, &elems, NULL, &n);
+	*out = palloc(sizeof(int) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		(*out)[i] = DatumGetInt32(elems[i]);
+	return n;
+}
+
+/* Fill *st from the result row's columns 7, 8 and 9 */
+static void
+StatsFromRow(HeapTuple t, TupleDesc d, ContactStats *st)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, 7, &isnull);
+	Datum	   *dates = NULL;
+	int			i;
+
+	st->ndates = 0;
+	if (!isnull)
+		deconstruct_array(DatumGetArrayTypeP(v), TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &dates, NULL, &st->ndates);
+	st->dates = palloc(sizeof(TimestampTz) * Max(st->ndates, 1));
+	for (i = 0; i < st->ndates; i++)
+		st->dates[i] = DatumGetTimestampTz(dates[i]);
+	st->completed = DatumGetTimestampTz(SPI_getbinval(t, d, 8, &st->completed_null));
+	v = SPI_getbinval(t, d, 9, &isnull);
+	st->active = isnull ? 0 : DatumGetInt64(v);
+}
+
 /*
- * The project's rules, as committed by now (inside SPI); with required
- * consents of the study (study_id not 0) the first one the participant
- * does not hold goes to *missing
+ * The project's rules, as committed by now, in one statement (inside SPI);
+ * the first consent the study (study_id not 0) requires that the
+ * participant does not hold goes to *missing. With "stats", the
+ * participant's history at "at" is read in the same statement (the caller
+ * holds the participant's row lock already, so that it is the latest).
  */
 static int
-LoadRules(pg_uuid_t *project_id, Datum person_id, Datum study_id, ContactRule *rules,
-		  char **missing)
+LoadRules(pg_uuid_t *project_id, Datum person_id, Datum study_id, TimestampTz at,
+		  ContactRule *rules, char **missing, ContactStats *stats)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[3] = {UUIDOID, UUIDOID, UUIDOID};
-	Datum		args[3];
-	char		nulls[3] = {' ', ' ', ' '};
-	uint64		i;
-	int			n = 0;
+	Oid			types[5] = {UUIDOID, UUIDOID, UUIDOID, TIMESTAMPTZOID, BOOLOID};
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+	int		   *mc,
+			   *wd,
+			   *cd,
+			   *ma;
+	int			n,
+				i,
+				k = 0;
 
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = person_id;
 	args[2] = study_id;
 	if (study_id == (Datum) 0)
 		nulls[2] = 'n';
+	args[3] = TimestampTzGetDatum(at);
+	args[4] = BoolGetDatum(stats != NULL);
 	if (plan == NULL)
-		PtPreparePlan(&plan, "SELECT r.max_contacts, r.window_days, r.cooldown_days, r.max_active_studies, "
-					  "CASE WHEN r.position IS NULL OR r.position = (SELECT pg_catalog.min(r2.position) "
-					  "FROM participants.contact_rule r2 WHERE r2.project_id = $1) THEN "
-					  "(SELECT rc.name FROM participants.study_consent rc WHERE rc.project_id = $1 "
-					  "AND rc.study_id = $3 AND NOT EXISTS (SELECT 1 FROM participants.participant_consent pc "
-					  "WHERE pc.project_id = $1 AND pc.participant_id = $2 AND pc.name = rc.name "
-					  "AND pc.version >= rc.min_version AND pc.scopes @> rc.scopes) "
-					  "ORDER BY rc.position, rc.name LIMIT 1) END "
-					  "FROM (SELECT 1) one LEFT JOIN participants.contact_rule r ON r.project_id = $1 "
-					  "ORDER BY r.position", 3, types);
+		PtPreparePlan(&plan, RULES_SQL, 5, types);
 	/* the latest snapshot: rules and consents committed by now, at any isolation level */
 	if (SPI_execute_snapshot(plan, args, nulls, GetLatestSnapshot(), InvalidSnapshot,
-							 false, false, 0) != SPI_OK_SELECT)
+							 false, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the contact rules");
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
 	*missing = NULL;
-	for (i = 0; i < SPI_processed; i++)
 	{
-		HeapTuple	t = SPI_tuptable->vals[i];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-		bool		n1,
-					n2,
-					n3,
-					n4,
-					n5;
-		Datum		mc = SPI_getbinval(t, d, 1, &n1);
-		Datum		wd = SPI_getbinval(t, d, 2, &n2);
-		Datum		cd = SPI_getbinval(t, d, 3, &n3);
-		Datum		ma = SPI_getbinval(t, d, 4, &n4);
-		Datum		miss = SPI_getbinval(t, d, 5, &n5);
+		Datum		miss = SPI_getbinval(t, d, 6, &isnull);
 
-		if (!n5)
+		if (!isnull)
 			*missing = TextDatumGetCString(miss);
-		if (n >= MAX_RULES)
-			continue;
-		if (!n1 && !n2)
+	}
+	if (DatumGetInt64(SPI_getbinval(t, d, 1, &isnull)) == 0)
+		return 0;
+	n = IntArray(SPI_getbinval(t, d, 2, &isnull), &mc);
+	(void) IntArray(SPI_getbinval(t, d, 3, &isnull), &wd);
+	(void) IntArray(SPI_getbinval(t, d, 4, &isnull), &cd);
+	(void) IntArray(SPI_getbinval(t, d, 5, &isnull), &ma);
+	for (i = 0; i < n && k < MAX_RULES; i++)
+	{
+		if (mc[i] > 0)
 		{
-			rules[n].kind = RULE_WINDOW;
-			rules[n].n = DatumGetInt32(mc);
-			rules[n++].days = DatumGetInt32(wd);
+			rules[k].kind = RULE_WINDOW;
+			rules[k].n = mc[i];
+			rules[k++].days = wd[i];
 		}
-		else if (!n3)
+		else if (cd[i] > 0)
 		{
-			rules[n].kind = RULE_COOLDOWN;
-			rules[n].n = 0;
-			rules[n++].days = DatumGetInt32(cd);
+			rules[k].kind = RULE_COOLDOWN;
+			rules[k].n = 0;
+			rules[k++].days = cd[i];
 		}
-		else if (!n4)
+		else if (ma[i] > 0)
 		{
-			rules[n].kind = RULE_ACTIVE;
-			rules[n].n = DatumGetInt32(ma);
-			rules[n++].days = 0;
+			rules[k].kind = RULE_ACTIVE;
+			rules[k].n = ma[i];
+			rules[k++].days = 0;
 		}
 	}
-	return n;
+	if (stats)
+		StatsFromRow(t, d, stats);
+	return k;
 }
 
 /*
- * Judge a contact of the participant at "at" (in study study_id, or in a
- * study it is not active in when 0) against the rules, from its recent
- * contacts, its last completion and its studies in progress, as committed
- * by now. Inside SPI.
+ * Read the participant's history at "at" on its own (after LoadRules
+ * without it, and the row lock): the same statement, with the latest
+ * snapshot. Inside SPI.
  */
 static void
-Judge(pg_uuid_t *project_id, Datum person_id, Datum study_id, TimestampTz at,
-	  ContactRule *rules, int nrules, Verdict *v)
+ReadStats(pg_uuid_t *project_id, Datum person_id, Datum study_id, TimestampTz at, ContactStats *st)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			types[5] = {UUIDOID, UUIDOID, TIMESTAMPTZOID, INT4OID, UUIDOID};
-	Datum		args[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	int			max_days = 1;
-	int			max_n = 1;
-	int			i;
-	bool		isnull;
-	Datum	   *dates = NULL;
-	int			ndates = 0;
-	bool		completed_null;
-	TimestampTz completed = 0;
-	int64		active;
-	HeapTuple	t;
-	TupleDesc	d;
-	bool		undated = false;
+	ContactRule rules[MAX_RULES];
+	char	   *missing;
 
-	for (i = 0; i < nrules; i++)
-		if (rules[i].kind == RULE_WINDOW)
-		{
-			max_days = Max(max_days, rules[i].days);
-			max_n = Max(max_n, rules[i].n);
-		}
-	args[0] = UUIDPGetDatum(project_id);
-	args[1] = person_id;
-	args[2] = TimestampTzGetDatum(at - (TimestampTz) max_days * USECS_PER_DAY);
-	args[3] = Int32GetDatum(max_n);
-	args[4] = study_id;
-	if (study_id == (Datum) 0)
-		nulls[4] = 'n';
-	if (plan == NULL)
-		PtPreparePlan(&plan, "SELECT ARRAY(SELECT c.contact_date FROM participants.contact c "
-					  "WHERE c.project_id = $1 AND c.participant_id = $2 AND c.contact_date > $3 "
-					  "ORDER BY c.contact_date DESC LIMIT $4), "
-					  "(SELECT pg_catalog.max(sp.updated_date) FROM participants.study_participant sp "
-					  "WHERE sp.project_id = $1 AND sp.participant_id = $2 AND sp.status = 'COMPLETED_STUDY'), "
-					  "(SELECT pg_catalog.count(*) FROM participants.study_participant sp "
-					  "WHERE sp.project_id = $1 AND sp.participant_id = $2 "
-					  "AND sp.study_id IS DISTINCT FROM $5 "
-					  "AND sp.status NOT IN ('NOT_STARTED', 'COMPLETED_STUDY', 'CANCELLED', 'OPTED_OUT'))",
-					  5, types);
-	if (SPI_execute_snapshot(plan, args, nulls, GetLatestSnapshot(), InvalidSnapshot,
-							 false, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read the participant's contacts");
-	t = SPI_tuptable->vals[0];
-	d = SPI_tuptable->tupdesc;
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(t, d, 1, &isnull)), TIMESTAMPTZOID, 8,
-					  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &dates, NULL, &ndates);
-	completed = DatumGetTimestampTz(SPI_getbinval(t, d, 2, &completed_null));
-	active = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+	(void) LoadRules(project_id, person_id, study_id, at, rules, &missing, st);
+}
+
+/* Judge a contact at "at" by the rules and the participant's history */
+static void
+Judge(ContactRule *rules, int nrules, ContactStats *st, TimestampTz at, Verdict *v)
+{
+	int			i;
+	bool		undated = false;
 
 	v->rule = -1;
 	v->has_date = false;
@@ -258,30 +290,30 @@ Judge(pg_uuid_t *project_id, Datum person_id, Datum study_id, TimestampTz at,
 			int			k = 0;
 			TimestampTz since = PlusDays(at, -r->days);
 
-			while (k < ndates && DatumGetTimestampTz(dates[k]) > since)
+			while (k < st->ndates && st->dates[k] > since)
 				k++;
 			if (k >= r->n)
 			{
 				refuses = dated = true;
-				from = PlusDays(DatumGetTimestampTz(dates[r->n - 1]), r->days);
+				from = PlusDays(st->dates[r->n - 1], r->days);
 				why = psprintf("The participant was contacted %d time%s in the last %d day%s.",
 							   k, k == 1 ? "" : "s", r->days, r->days == 1 ? "" : "s");
 			}
 		}
 		else if (r->kind == RULE_COOLDOWN)
 		{
-			if (!completed_null && completed > PlusDays(at, -r->days))
+			if (!st->completed_null && st->completed > PlusDays(at, -r->days))
 			{
 				refuses = dated = true;
-				from = PlusDays(completed, r->days);
-				why = psprintf("The participant completed a study on %s.", DateText(completed));
+				from = PlusDays(st->completed, r->days);
+				why = psprintf("The participant completed a study on %s.", DateText(st->completed));
 			}
 		}
-		else if (active + 1 > r->n)
+		else if (st->active + 1 > r->n)
 		{
 			refuses = true;
 			why = psprintf("The participant is in progress in " INT64_FORMAT " other stud%s.",
-						   active, active == 1 ? "y" : "ies");
+						   st->active, st->active == 1 ? "y" : "ies");
 		}
 		if (!refuses)
 			continue;
@@ -329,8 +361,9 @@ LockPerson(pg_uuid_t *project_id, Datum person_id)
  */
 Jsonb *
 PtCheckContact(pg_uuid_t *project_id, Datum person_id, Datum study_id, TimestampTz at,
-			   const char *override_reason)
+			   const char *override_reason, bool person_locked)
 {
+	ContactStats st;
 	ContactRule rules[MAX_RULES];
 	int			nrules;
 	char	   *missing;
@@ -339,7 +372,7 @@ PtCheckContact(pg_uuid_t *project_id, Datum person_id, Datum study_id, Timestamp
 	Jsonb	   *result = NULL;
 
 	SPI_connect();
-	nrules = LoadRules(project_id, person_id, study_id, rules, &missing);
+	nrules = LoadRules(project_id, person_id, study_id, at, rules, &missing, person_locked ? &st : NULL);
 	if (missing != NULL)
 	{
 		char	   *name = MemoryContextStrdup(cxt, missing);
@@ -357,8 +390,13 @@ PtCheckContact(pg_uuid_t *project_id, Datum person_id, Datum study_id, Timestamp
 		SPI_finish();
 		return NULL;
 	}
-	LockPerson(project_id, person_id);
-	Judge(project_id, person_id, study_id, at, rules, nrules, &v);
+	if (!person_locked)
+	{
+		/* a raw UPDATE: lock the participant, then read its latest history */
+		LockPerson(project_id, person_id);
+		ReadStats(project_id, person_id, study_id, at, &st);
+	}
+	Judge(rules, nrules, &st, at, &v);
 	MemoryContextSwitchTo(cxt);
 	if (v.rule >= 0)
 	{
@@ -649,6 +687,8 @@ PT_API_FUNCTION(participants_contact_history)
 	int			nrules;
 	char	   *missing;
 	Verdict		v;
+	ContactStats st;
+	TimestampTz at;
 	JsonbParseState *state = NULL;
 	JsonbValue	jv;
 	MemoryContext cxt = CurrentMemoryContext;
@@ -665,10 +705,11 @@ PT_API_FUNCTION(participants_contact_history)
 								"ORDER BY c.contact_date, c.study_id), '[]') FROM participants.contact c "
 								"WHERE c.project_id = $1 AND c.participant_id = $2", 2, types, args, NULL, true);
 	SPI_connect();
-	nrules = LoadRules(project_id, UUIDPGetDatum(person), (Datum) 0, rules, &missing);
+	at = GetCurrentTimestamp();
+	nrules = LoadRules(project_id, UUIDPGetDatum(person), (Datum) 0, at, rules, &missing, &st);
 	v.rule = -1;
 	if (nrules > 0)
-		Judge(project_id, UUIDPGetDatum(person), (Datum) 0, GetCurrentTimestamp(), rules, nrules, &v);
+		Judge(rules, nrules, &st, at, &v);
 	MemoryContextSwitchTo(cxt);
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);

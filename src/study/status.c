@@ -689,7 +689,8 @@ PT_TRIGGER_FUNCTION(participants_study_participant_guard)
 		if (governance && !cascade_active)
 			override = PtCheckContact(project_id, Col(newt, desc, SP_PARTICIPANT, &isnull),
 									  Col(newt, desc, SP_STUDY, &isnull), at,
-									  pt_status_call.active ? pt_status_call.override_reason : NULL);
+									  pt_status_call.active ? pt_status_call.override_reason : NULL,
+									  pt_status_call.active && pt_status_call.person_locked);
 		code = pt_status_call.active ? pt_status_call.completion_code : NULL;
 		event_id = PtWriteStatusEvent(project_id, Col(newt, desc, SP_PARTICIPANT, &isnull),
 									Col(newt, desc, SP_STUDY, &isnull), Col(newt, desc, SP_ID, &isnull),

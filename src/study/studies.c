@@ -1281,6 +1281,7 @@ PT_API_FUNCTION(participants_set_participant_status)
 	pt_status_call.active = true;
 	pt_status_call.completion_code = code;
 	pt_status_call.override_reason = override_reason;
+	pt_status_call.person_locked = PT_IS_CONTACT(status);
 	pt_status_call.cxt = CurrentMemoryContext;
 	PG_TRY();
 	{

@@ -47,6 +47,7 @@ typedef struct PtStatusCall
 	bool		active;
 	const char *completion_code;
 	const char *override_reason;	/* lets a contact through a contact rule */
+	bool		person_locked;	/* the participant's row is locked (a contact) */
 	MemoryContext cxt;
 	Jsonb	   *payload;
 } PtStatusCall;
@@ -67,7 +68,7 @@ extern void PtCancelForConsent(Datum project_id, Datum person_id, const char *na
 #define PT_IS_CONTACT(s) \
 	((s) == ST_INVITE_SENT || (s) == ST_INTERVIEW_INVITE_SENT || (s) == ST_UNMODERATED_TEST_INVITE_SENT)
 extern Jsonb *PtCheckContact(pg_uuid_t *project_id, Datum person_id, Datum study_id,
-							 TimestampTz at, const char *override_reason);
+							 TimestampTz at, const char *override_reason, bool person_locked);
 extern void PtRecordContact(pg_uuid_t *project_id, Datum person_id, Datum study_id, int status,
 							TimestampTz at, int64 event_id, Jsonb *override);
 

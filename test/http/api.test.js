@@ -17,16 +17,24 @@ const BASE = process.env.PT_HTTP_URL || 'http://127.0.0.1:3000';
 const READERS = ['get_participant', 'query_participants', 'custom_fields', 'get_segment',
 	'list_segments', 'segment_history', 'participant_segments', 'get_study',
 	'study_participants', 'status_history', 'eligible_participants', 'events_since', 'event_channel',
-	'list_webhooks', 'webhook_deliveries', 'get_project', 'list_studies'];
+	'list_webhooks', 'webhook_deliveries', 'get_project', 'list_studies',
+	'participant_consents', 'contact_rules', 'contact_history', 'list_incentives', 'incentive_totals'];
 const WRITERS = ['upsert_participant', 'upsert_participants', 'enroll_participant',
 	'withdraw_participant', 'delete_participant', 'set_opted_out', 'define_custom_field',
 	'drop_custom_field', 'create_segment', 'update_segment', 'delete_segment',
 	'add_segment_members', 'remove_segment_members', 'create_study', 'update_study',
 	'add_study_participants', 'set_participant_status', 'create_webhook', 'update_webhook',
-	'rotate_webhook_secret', 'replay_webhook', 'delete_webhook', 'update_project'];
+	'rotate_webhook_secret', 'replay_webhook', 'delete_webhook', 'update_project',
+	'define_consent', 'record_consent', 'withdraw_consent', 'set_contact_rules', 'record_incentive',
+	'update_incentive'];
 // functions of no one project: every token role may call them, for its own projects
 const GLOBAL = ['list_projects'];
 const ALL = [...READERS, ...WRITERS, ...GLOBAL, 'create_project'];
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const SHA = 'ab'.repeat(32);			// a consent text's SHA-256, as define_consent takes it
+const YEAR = new Date().getUTCFullYear();	// incentive_totals' year in the per-function calls
+const DAY = 86400000;
 
 // call(fn, args, {tok, method}): {status, body} of /rpc/fn
 async function call(fn, args = {}, { tok, method = 'POST' } = {}) {
@@ -124,6 +132,17 @@ function argsFor(fn, p) {
 		case 'delete_webhook':
 		case 'webhook_deliveries': return { ...base, webhook_id: o.webhook };
 		case 'replay_webhook': return { ...base, webhook_id: o.webhook, after_event_id: 0 };
+		case 'define_consent': return { ...base, name: 'other', scopes: ['contact'] };
+		case 'record_consent': return { ...base, participant: 'P-1', name: 'main' };
+		case 'withdraw_consent': return { ...base, participant: 'P-1', name: 'main', scopes: ['contact'] };
+		case 'participant_consents':
+		case 'contact_history': return { ...base, participant: 'P-1' };
+		case 'set_contact_rules': return { ...base, rules: [] };
+		case 'contact_rules': return base;
+		case 'record_incentive': return { ...base, participant: 'P-1', study_id: o.study, amount: 10, currency: 'USD' };
+		case 'update_incentive': return { ...base, incentive_id: o.incentive, status: 'cancelled' };
+		case 'list_incentives': return { ...base, participant: 'P-1' };
+		case 'incentive_totals': return { ...base, year: YEAR };
 		default: throw new Error(`no args for ${fn}`);
 	}
 }
@@ -163,6 +182,11 @@ test('project B gets a participant, a segment and a study (token for B)', async 
 	// a paused webhook (to a documentation address delivery refuses)
 	S.B.webhook = ok(await call('create_webhook', { project_id: S.B.id, url: 'https://192.0.2.50/b' }, { tok })).webhookID;
 	ok(await call('update_webhook', { project_id: S.B.id, webhook_id: S.B.webhook, active: false }, { tok }));
+	// governance: a consent P-1 holds, a contact rule, a pending incentive
+	ok(await call('define_consent', { project_id: S.B.id, name: 'main', scopes: ['contact'] }, { tok }));
+	ok(await call('record_consent', { project_id: S.B.id, participant: 'P-1', name: 'main' }, { tok }));
+	ok(await call('set_contact_rules', { project_id: S.B.id, rules: [{ maxContacts: 2, windowDays: 7 }] }, { tok }));
+	S.B.incentive = ok(await call('record_incentive', { project_id: S.B.id, participant: 'P-1', study_id: S.B.study, amount: 15, currency: 'EUR', status: 'pending' }, { tok })).incentiveID;
 	S.B.before = await snapshot('B', tok);
 });
 
@@ -253,6 +277,62 @@ const happy = [
 		(b) => { assert.equal(b.totalStudies, 1); assert.equal(b.studies[0].studyName, 'Sleep study'); }],
 	['list_projects', () => ({}),
 		(b) => assert.deepEqual(b.map((x) => x.projectID), [S.A.id])],
+	// governance (0.5.0): consent (version 1 first, then the version the call makes)
+	['define_consent', async (p) => {
+		assert.equal(ok(await call('define_consent', { project_id: p, name: 'main', scopes: ['contact'] }, { tok: S.A.web })).version, 1);
+		return { project_id: p, name: 'main', scopes: ['contact', 'data_sharing'], text_sha256: SHA, description: 'Main consent, second version' };
+	}, (b) => {
+		assert.match(b.consentID, UUID);
+		assert.deepEqual([b.name, b.version, b.scopes, b.textSha256, b.description], ['main', 2, ['contact', 'data_sharing'], SHA, 'Main consent, second version']);
+	}],
+	['record_consent', (p) => ({ project_id: p, participant: 'p1@example.com', by: 'email', name: 'main', method: 'web_form', evidence: { ip: '192.0.2.9' } }),
+		(b) => {
+			assert.deepEqual([b.name, b.version, b.latestVersion, b.scopes], ['main', 2, 2, ['contact', 'data_sharing']]);
+			assert.deepEqual(b.history.map((h) => [h.action, h.version, h.method]), [['grant', 2, 'web_form']]);
+		}],
+	['withdraw_consent', (p) => ({ project_id: p, participant: 'P-1', name: 'main', scopes: ['data_sharing'], reason: 'no sharing' }),
+		(b) => {
+			assert.deepEqual([b.version, b.scopes], [2, ['contact']]);
+			assert.deepEqual(b.history.map((h) => [h.action, h.scopes, h.reason]), [['grant', ['contact', 'data_sharing'], null], ['withdraw', ['data_sharing'], 'no sharing']]);
+		}],
+	['participant_consents', (p) => ({ project_id: p, participant: 'P-1' }),
+		(b) => {
+			assert.deepEqual(b.map((c) => [c.name, c.version, c.latestVersion, c.scopes]), [['main', 2, 2, ['contact']]]);
+			assert.deepEqual(b[0].history.map((h) => h.action), ['grant', 'withdraw']);
+		}],
+	// contact rules: P-1 was contacted in the study above (INVITE_SENT)
+	['set_contact_rules', (p) => ({ project_id: p, rules: [{ maxContacts: 1, windowDays: 30 }, { cooldownDaysAfterCompletion: 14 }] }),
+		(b) => assert.deepEqual(b, [{ maxContacts: 1, windowDays: 30 }, { cooldownDaysAfterCompletion: 14 }])],
+	['contact_rules', (p) => ({ project_id: p }),
+		(b) => assert.deepEqual(b, [{ maxContacts: 1, windowDays: 30 }, { cooldownDaysAfterCompletion: 14 }])],
+	['contact_history', async (p) => {
+		S.A.p1 = ok(await call('get_participant', { project_id: p, participant: 'P-1' }, { tok: S.A.web })).id;
+		return { project_id: p, participant: S.A.p1, by: 'id' };
+	}, (b) => {
+		assert.deepEqual(b.contacts.map((c) => [c.studyID, c.status]), [[S.A.study, 'INVITE_SENT']]);
+		assert.deepEqual(b.blockedBy, { maxContacts: 1, windowDays: 30 });
+		assert.equal(Date.parse(b.nextContactDate) - Date.parse(b.contacts[0].date), 30 * DAY);
+	}],
+	// incentives: one pending, then sent
+	['record_incentive', (p) => ({ project_id: p, participant: 'P-1', study_id: S.A.study, amount: 25, currency: 'USD', status: 'pending', external_id: 'pay-A-1', note: 'gift card' }),
+		(b) => {
+			assert.match(b.incentiveID, UUID);
+			assert.deepEqual([b.personId, b.studyID, b.amount, b.currency, b.status, b.externalID, b.note], [S.A.p1, S.A.study, 25, 'USD', 'pending', 'pay-A-1', 'gift card']);
+			S.A.incentive = b.incentiveID;
+			S.A.incentiveYear = new Date(b.createdDate).getUTCFullYear();
+		}],
+	['update_incentive', (p) => ({ project_id: p, incentive_id: S.A.incentive, status: 'sent' }),
+		(b) => {
+			assert.deepEqual([b.incentiveID, b.status, b.amount], [S.A.incentive, 'sent', 25]);
+			assert.ok(Date.parse(b.updatedDate) > Date.parse(b.createdDate));
+		}],
+	['list_incentives', (p) => ({ project_id: p, participant: 'P-1' }),
+		(b) => {
+			assert.equal(b.totalIncentives, 1);
+			assert.deepEqual(b.incentives.map((i) => [i.incentiveID, i.status]), [[S.A.incentive, 'sent']]);
+		}],
+	['incentive_totals', (p) => ({ project_id: p, year: S.A.incentiveYear }),
+		(b) => assert.deepEqual(b, [{ personId: S.A.p1, currency: 'USD', total: 25 }])],
 ];
 
 for (const [fn, args, check] of happy) {
