@@ -36,6 +36,15 @@ const SHA = 'ab'.repeat(32);			// a consent text's SHA-256, as define_consent ta
 const YEAR = new Date().getUTCFullYear();	// incentive_totals' year in the per-function calls
 const DAY = 86400000;
 
+// textArray(list): a text[] argument, sent as a JSON array over POST and as
+// PostgreSQL's array literal over GET (a query parameter is the argument's text)
+class TextArray {
+	constructor(list) { this.list = list; }
+	toJSON() { return this.list; }
+	toString() { return `{${this.list.map((x) => `"${x.replace(/["\\]/g, '\\$&')}"`).join(',')}}`; }
+}
+const textArray = (list) => new TextArray(list);
+
 // call(fn, args, {tok, method}): {status, body} of /rpc/fn
 async function call(fn, args = {}, { tok, method = 'POST' } = {}) {
 	const headers = {};
@@ -44,7 +53,7 @@ async function call(fn, args = {}, { tok, method = 'POST' } = {}) {
 	if (method === 'GET') {
 		const qs = new URLSearchParams();
 		for (const [k, v] of Object.entries(args))
-			qs.set(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
+			qs.set(k, typeof v === 'object' && !(v instanceof TextArray) ? JSON.stringify(v) : String(v));
 		res = await fetch(`${BASE}/rpc/${fn}?${qs}`, { headers });
 	} else {
 		headers['Content-Type'] = 'application/json';
@@ -132,9 +141,9 @@ function argsFor(fn, p) {
 		case 'delete_webhook':
 		case 'webhook_deliveries': return { ...base, webhook_id: o.webhook };
 		case 'replay_webhook': return { ...base, webhook_id: o.webhook, after_event_id: 0 };
-		case 'define_consent': return { ...base, name: 'other', scopes: ['contact'] };
+		case 'define_consent': return { ...base, name: 'other', scopes: textArray(['contact']) };
 		case 'record_consent': return { ...base, participant: 'P-1', name: 'main' };
-		case 'withdraw_consent': return { ...base, participant: 'P-1', name: 'main', scopes: ['contact'] };
+		case 'withdraw_consent': return { ...base, participant: 'P-1', name: 'main', scopes: textArray(['contact']) };
 		case 'participant_consents':
 		case 'contact_history': return { ...base, participant: 'P-1' };
 		case 'set_contact_rules': return { ...base, rules: [] };
@@ -319,12 +328,14 @@ const happy = [
 			assert.match(b.incentiveID, UUID);
 			assert.deepEqual([b.personId, b.studyID, b.amount, b.currency, b.status, b.externalID, b.note], [S.A.p1, S.A.study, 25, 'USD', 'pending', 'pay-A-1', 'gift card']);
 			S.A.incentive = b.incentiveID;
+			S.A.incentiveUpdated = b.updatedDate;
 			S.A.incentiveYear = new Date(b.createdDate).getUTCFullYear();
 		}],
 	['update_incentive', (p) => ({ project_id: p, incentive_id: S.A.incentive, status: 'sent' }),
 		(b) => {
 			assert.deepEqual([b.incentiveID, b.status, b.amount], [S.A.incentive, 'sent', 25]);
-			assert.ok(Date.parse(b.updatedDate) > Date.parse(b.createdDate));
+			assert.notEqual(b.updatedDate, S.A.incentiveUpdated);
+			assert.ok(Date.parse(b.updatedDate) >= Date.parse(S.A.incentiveUpdated));
 		}],
 	['list_incentives', (p) => ({ project_id: p, participant: 'P-1' }),
 		(b) => {
@@ -473,6 +484,223 @@ test('a failed call writes nothing (bulk call with a bad element)', async () => 
 	assert.deepEqual(await snapshot('A', S.A.web), before);
 });
 
+// ------------------------------------------------------- governance (0.5.0)
+
+// statuses(study, participant): the participant's statuses in a study of A, oldest first
+async function statuses(study_id, participant) {
+	return ok(await call('status_history', { project_id: S.A.id, study_id, participant }, { tok: S.A.web })).map((e) => e.status);
+}
+
+// eligible(study, more): the participantIdentifiers eligible_participants lists for a study of A
+async function eligible(study_id, more = {}) {
+	return ok(await call('eligible_participants', { project_id: S.A.id, study_id, ...more }, { tok: S.A.web })).participants.map((x) => x.participantIdentifier);
+}
+
+test('22023 answers 400 (a scope the consent version does not have, named), and nothing changes', async () => {
+	const before = ok(await call('participant_consents', { project_id: S.A.id, participant: 'P-1' }, { tok: S.A.web }));
+	const b = fails(await call('record_consent', { project_id: S.A.id, participant: 'P-1', name: 'main', scopes: ['contact', 'flying'] }, { tok: S.A.web }), 400, '22023');
+	assert.match(b.message, /"flying"/);
+	fails(await call('withdraw_consent', { project_id: S.A.id, participant: 'P-1', name: 'main', scopes: ['flying'] }, { tok: S.A.web }), 400, '22023');
+	assert.deepEqual(ok(await call('participant_consents', { project_id: S.A.id, participant: 'P-1' }, { tok: S.A.web })), before);
+});
+
+test('22023 answers 400 (a consent without scopes, a scope with a space, a bad text_sha256)', async () => {
+	assert.match(fails(await call('define_consent', { project_id: S.A.id, name: 'empty', scopes: [] }, { tok: S.A.web }), 400, '22023').message, /scopes/);
+	assert.match(fails(await call('define_consent', { project_id: S.A.id, name: 'spaced', scopes: ['data sharing'] }, { tok: S.A.web }), 400, '22023').message, /data sharing/);
+	fails(await call('define_consent', { project_id: S.A.id, name: 'hashed', scopes: ['contact'], text_sha256: 'not-a-hash' }, { tok: S.A.web }), 400, '22023');
+});
+
+test('22023 answers 400 (a "by" that is not identifier, id or email)', async () => {
+	const args = { project_id: S.A.id, participant: 'P-1', by: 'name' };
+	for (const fn of ['participant_consents', 'contact_history', 'list_incentives']) {
+		const b = fails(await call(fn, args, { tok: S.A.web }), 400, '22023');
+		assert.match(b.message, /"by"/, fn);
+	}
+	fails(await call('record_consent', { ...args, name: 'main' }, { tok: S.A.web }), 400, '22023');
+	// the same over GET, for a reader
+	fails(await call('contact_history', args, { tok: S.A.web, method: 'GET' }), 400, '22023');
+});
+
+test('22023 answers 400 (a bad currency, amount or status of an incentive), and nothing is recorded', async () => {
+	const before = ok(await call('list_incentives', { project_id: S.A.id }, { tok: S.A.web }));
+	const args = { project_id: S.A.id, participant: 'P-1', study_id: S.A.study, amount: 5, currency: 'USD' };
+	assert.match(fails(await call('record_incentive', { ...args, currency: 'usd' }, { tok: S.A.web }), 400, '22023').message, /currency/);
+	assert.match(fails(await call('record_incentive', { ...args, currency: 'DOLLARS' }, { tok: S.A.web }), 400, '22023').message, /currency/);
+	assert.match(fails(await call('record_incentive', { ...args, amount: 0 }, { tok: S.A.web }), 400, '22023').message, /amount/);
+	assert.match(fails(await call('record_incentive', { ...args, amount: -5 }, { tok: S.A.web }), 400, '22023').message, /amount/);
+	assert.match(fails(await call('record_incentive', { ...args, status: 'lost' }, { tok: S.A.web }), 400, '22023').message, /status/);
+	assert.match(fails(await call('update_incentive', { project_id: S.A.id, incentive_id: S.A.incentive, status: 'lost' }, { tok: S.A.web }), 400, '22023').message, /status/);
+	assert.match(fails(await call('list_incentives', { project_id: S.A.id, status: 'lost' }, { tok: S.A.web }), 400, '22023').message, /status/);
+	assert.match(fails(await call('incentive_totals', { project_id: S.A.id, year: 0 }, { tok: S.A.web }), 400, '22023').message, /year/);
+	assert.deepEqual(ok(await call('list_incentives', { project_id: S.A.id }, { tok: S.A.web })), before);
+});
+
+test('22023 answers 400 (a bad contact rule, named), and the rules stay', async () => {
+	const before = ok(await call('contact_rules', { project_id: S.A.id }, { tok: S.A.web }));
+	const set = (rules) => call('set_contact_rules', { project_id: S.A.id, rules }, { tok: S.A.web });
+	assert.match(fails(await set([{ maxContacts: 3, windowDays: 7 }, { colour: 'red' }]), 400, '22023').message, /rules\[1\].*colour/);
+	assert.match(fails(await set([{ maxContacts: 3 }]), 400, '22023').message, /rules\[0\]/);
+	assert.match(fails(await set([{ maxContacts: 0, windowDays: 7 }]), 400, '22023').message, /maxContacts/);
+	fails(await set({ maxContacts: 3, windowDays: 7 }), 400, '22023');
+	assert.deepEqual(ok(await call('contact_rules', { project_id: S.A.id }, { tok: S.A.web })), before);
+});
+
+test('PT404 answers 404 (unknown consent, version, participant or incentive)', async () => {
+	const t = { tok: S.A.web };
+	assert.match(fails(await call('record_consent', { project_id: S.A.id, participant: 'P-1', name: 'nope' }, t), 404, 'PT404').message, /"nope"/);
+	assert.match(fails(await call('record_consent', { project_id: S.A.id, participant: 'P-1', name: 'main', version: 9 }, t), 404, 'PT404').message, /version 9/);
+	assert.match(fails(await call('record_consent', { project_id: S.A.id, participant: 'NOBODY', name: 'main' }, t), 404, 'PT404').message, /NOBODY/);
+	assert.match(fails(await call('participant_consents', { project_id: S.A.id, participant: 'NOBODY' }, t), 404, 'PT404').message, /NOBODY/);
+	assert.match(fails(await call('participant_consents', { project_id: S.A.id, participant: 'nobody@example.com', by: 'email' }, t), 404, 'PT404').message, /nobody@example\.com/);
+	fails(await call('contact_history', { project_id: S.A.id, participant: 'NOBODY' }, t), 404, 'PT404');
+	// P-1 never consented to "other" (not even defined)
+	fails(await call('withdraw_consent', { project_id: S.A.id, participant: 'P-1', name: 'other' }, t), 404, 'PT404');
+	fails(await call('record_incentive', { project_id: S.A.id, participant: 'NOBODY', study_id: S.A.study, amount: 5, currency: 'USD' }, t), 404, 'PT404');
+	fails(await call('record_incentive', { project_id: S.A.id, participant: 'P-1', study_id: '00000000-0000-0000-0000-000000000000', amount: 5, currency: 'USD' }, t), 404, 'PT404');
+	fails(await call('update_incentive', { project_id: S.A.id, incentive_id: '00000000-0000-0000-0000-000000000000', status: 'sent' }, t), 404, 'PT404');
+	fails(await call('list_incentives', { project_id: S.A.id, participant: 'NOBODY' }, t), 404, 'PT404');
+	assert.match(fails(await call('create_study', { project_id: S.A.id, name: 'Unknown consent', required_consents: [{ name: 'nope' }] }, t), 404, 'PT404').message, /"nope"/);
+});
+
+test('PT409 answers 409 for a contact a contact rule refuses; override_reason lets it through, in the event', async () => {
+	const t = { tok: S.A.web };
+	const project_id = S.A.id;
+	ok(await call('upsert_participant', { project_id, participant: { participantIdentifier: 'P-5', demographics: { email: 'p5@example.com' } } }, t));
+	S.A.rules1 = ok(await call('create_study', { project_id, name: 'Rules one' }, t)).studyID;
+	S.A.rules2 = ok(await call('create_study', { project_id, name: 'Rules two' }, t)).studyID;
+	for (const study_id of [S.A.rules1, S.A.rules2])
+		assert.equal(ok(await call('add_study_participants', { project_id, study_id, participants: ['P-5'] }, t)).added, 1);
+	const first = ok(await call('set_participant_status', { project_id, study_id: S.A.rules1, participant: 'P-5', status: 'INVITE_SENT' }, t));
+	assert.equal(first.status, 'INVITE_SENT');
+	assert.ok(!('override' in first), 'no override without a refusal');
+	// eligible_participants leaves out whom a rule refuses now, unless contactable_only is false
+	assert.deepEqual(await eligible(S.A.rules2), []);
+	assert.deepEqual(await eligible(S.A.rules2, { contactable_only: false }), ['P-1', 'P-5']);
+	assert.deepEqual(ok(await call('eligible_participants', { project_id, study_id: S.A.rules2, contactable_only: false }, { ...t, method: 'GET' })).participants.map((x) => x.participantIdentifier), ['P-1', 'P-5']);
+	// the second contact within 30 days: refused, with the date it is allowed from
+	const args = { project_id, study_id: S.A.rules2, participant: 'P-5', status: 'INVITE_SENT' };
+	const refused = fails(await call('set_participant_status', args, t), 409, 'PT409');
+	assert.match(refused.message, /contact rule/);
+	const hist = ok(await call('contact_history', { project_id, participant: 'P-5' }, t));
+	assert.deepEqual(hist.blockedBy, { maxContacts: 1, windowDays: 30 });
+	assert.equal(Date.parse(hist.nextContactDate) - Date.parse(hist.contacts[0].date), 30 * DAY);
+	assert.ok(refused.details.includes(hist.nextContactDate), `the detail gives ${hist.nextContactDate}: ${refused.details}`);
+	assert.match(refused.hint, /override_reason/);
+	assert.deepEqual(await statuses(S.A.rules2, 'P-5'), ['NOT_STARTED']);
+	// an empty override_reason is no reason
+	assert.match(fails(await call('set_participant_status', { ...args, override_reason: '' }, t), 400, '22023').message, /override_reason/);
+	assert.deepEqual(await statuses(S.A.rules2, 'P-5'), ['NOT_STARTED']);
+	// with a reason: through, and the event names the rule and the reason
+	const ev = ok(await call('set_participant_status', { ...args, override_reason: 'PI approved a recall' }, t));
+	assert.deepEqual([ev.eventType, ev.status, ev.priorStatus, ev.studyId], ['participant.status_changed', 'INVITE_SENT', 'NOT_STARTED', S.A.rules2]);
+	assert.deepEqual(ev.override, { rule: { maxContacts: 1, windowDays: 30 }, reason: 'PI approved a recall' });
+	assert.deepEqual(await statuses(S.A.rules2, 'P-5'), ['NOT_STARTED', 'INVITE_SENT']);
+	const events = ok(await call('events_since', { project_id, max_events: 1000 }, t));
+	assert.deepEqual(events.at(-1).payload.override, ev.override);
+	const after = ok(await call('contact_history', { project_id, participant: 'p5@example.com', by: 'email' }, t));
+	assert.deepEqual(after.contacts.map((c) => [c.studyID, c.status]), [[S.A.rules1, 'INVITE_SENT'], [S.A.rules2, 'INVITE_SENT']]);
+	// not a contact: a move the rules do not count is not refused
+	ok(await call('set_participant_status', { project_id, study_id: S.A.rules1, participant: 'P-5', status: 'SURVEY_STARTED' }, t));
+});
+
+test('an incentive moves the study status where the graph allows (sent, then claimed)', async () => {
+	const t = { tok: S.A.web };
+	const project_id = S.A.id;
+	ok(await call('set_participant_status', { project_id, study_id: S.A.rules1, participant: 'P-5', status: 'SURVEY_COMPLETED' }, t));
+	const inc = ok(await call('record_incentive', { project_id, participant: 'P-5', study_id: S.A.rules1, amount: 12.5, currency: 'EUR', status: 'pending' }, t));
+	assert.deepEqual([inc.amount, inc.status], [12.5, 'pending']);
+	assert.equal((await statuses(S.A.rules1, 'P-5')).at(-1), 'SURVEY_COMPLETED');
+	assert.equal(ok(await call('update_incentive', { project_id, incentive_id: inc.incentiveID, status: 'sent' }, t)).status, 'sent');
+	assert.equal((await statuses(S.A.rules1, 'P-5')).at(-1), 'INCENTIVE_SENT');
+	assert.equal(ok(await call('update_incentive', { project_id, incentive_id: inc.incentiveID, status: 'claimed' }, t)).status, 'claimed');
+	assert.equal((await statuses(S.A.rules1, 'P-5')).at(-1), 'INCENTIVE_CLAIMED');
+	// the ledger goes one way
+	assert.match(fails(await call('update_incentive', { project_id, incentive_id: inc.incentiveID, status: 'pending' }, t), 409, 'PT409').message, /claimed/);
+	const list = ok(await call('list_incentives', { project_id, study_id: S.A.rules1, status: 'claimed' }, t));
+	assert.deepEqual(list.incentives.map((i) => i.incentiveID), [inc.incentiveID]);
+	const totals = ok(await call('incentive_totals', { project_id, year: S.A.incentiveYear }, { ...t, method: 'GET' }));
+	assert.deepEqual(totals.find((x) => x.currency === 'EUR'), { personId: inc.personId, currency: 'EUR', total: 12.5 });
+});
+
+test('the same external_id again updates that incentive; another participant\'s is 409; claimed is final', async () => {
+	const t = { tok: S.A.web };
+	const again = ok(await call('record_incentive', { project_id: S.A.id, participant: 'P-1', study_id: S.A.study, amount: 25, currency: 'USD', status: 'claimed', external_id: 'pay-A-1' }, t));
+	assert.deepEqual([again.incentiveID, again.status, again.note], [S.A.incentive, 'claimed', 'gift card']);
+	assert.equal(ok(await call('list_incentives', { project_id: S.A.id, participant: 'P-1' }, t)).totalIncentives, 1);
+	const b = fails(await call('record_incentive', { project_id: S.A.id, participant: 'P-5', study_id: S.A.rules1, amount: 25, currency: 'USD', external_id: 'pay-A-1' }, t), 409, 'PT409');
+	assert.match(b.message, /pay-A-1/);
+	assert.match(fails(await call('update_incentive', { project_id: S.A.id, incentive_id: S.A.incentive, status: 'cancelled' }, t), 409, 'PT409').message, /claimed/);
+	const list = ok(await call('list_incentives', { project_id: S.A.id, participant: 'P-1' }, t));
+	assert.deepEqual(list.incentives.map((i) => [i.incentiveID, i.status]), [[S.A.incentive, 'claimed']]);
+});
+
+test('PT409 answers 409 for an incentive over the yearly limit; override_reason records it anyway', async () => {
+	const t = { tok: S.A.web };
+	const project_id = S.A.id;
+	const settings = ok(await call('update_project', { project_id, settings: { incentiveYearlyLimit: { amount: 100, currency: 'USD' } } }, t)).settings;
+	assert.deepEqual(settings.incentiveYearlyLimit, { amount: 100, currency: 'USD' });
+	const usd = async () => ok(await call('incentive_totals', { project_id, year: S.A.incentiveYear }, t)).find((x) => x.personId === S.A.p1 && x.currency === 'USD').total;
+	assert.equal(await usd(), 25);
+	const before = ok(await call('list_incentives', { project_id, participant: 'P-1' }, t));
+	const args = { project_id, participant: 'P-1', study_id: S.A.study, amount: 80, currency: 'USD' };
+	const b = fails(await call('record_incentive', args, t), 409, 'PT409');
+	assert.match(b.message, /yearly limit of 100 USD/);
+	assert.match(b.details, /105/);
+	assert.match(b.hint, /override_reason/);
+	assert.deepEqual(ok(await call('list_incentives', { project_id, participant: 'P-1' }, t)), before);
+	assert.equal(await usd(), 25);
+	// exactly up to the limit is allowed; another currency is not limited
+	ok(await call('record_incentive', { ...args, amount: 75 }, t));
+	ok(await call('record_incentive', { ...args, amount: 500, currency: 'EUR' }, t));
+	assert.equal(await usd(), 100);
+	fails(await call('record_incentive', { ...args, amount: 0.01 }, t), 409, 'PT409');
+	const over = ok(await call('record_incentive', { ...args, override_reason: 'approved by the PI' }, t));
+	assert.deepEqual([over.amount, over.currency, over.status], [80, 'USD', 'sent']);
+	assert.equal(await usd(), 180);
+	// a pending incentive does not count until it is sent; then the limit holds
+	const pending = ok(await call('record_incentive', { ...args, amount: 10, status: 'pending' }, t));
+	assert.equal(await usd(), 180);
+	assert.match(fails(await call('update_incentive', { project_id, incentive_id: pending.incentiveID, status: 'sent' }, t), 409, 'PT409').message, /yearly limit/);
+	assert.equal(ok(await call('list_incentives', { project_id, participant: 'P-1', status: 'pending' }, t)).totalIncentives, 1);
+	assert.equal(ok(await call('update_incentive', { project_id, incentive_id: pending.incentiveID, status: 'sent', override_reason: 'approved again' }, t)).status, 'sent');
+	assert.equal(await usd(), 190);
+});
+
+test('PT409 answers 409 for a contact in a study requiring a consent the participant lacks', async () => {
+	const t = { tok: S.A.web };
+	const project_id = S.A.id;
+	ok(await call('upsert_participant', { project_id, participant: { participantIdentifier: 'P-6', demographics: { email: 'p6@example.com' } } }, t));
+	// a study requiring consent from the start skips whoever lacks it
+	const required = ok(await call('create_study', { project_id, name: 'Consent first', required_consents: [{ name: 'main', minVersion: 2, scopes: ['contact'] }] }, t));
+	assert.deepEqual(required.requiredConsents, [{ name: 'main', minVersion: 2, scopes: ['contact'] }]);
+	const added = ok(await call('add_study_participants', { project_id, study_id: required.studyID, participants: ['P-1', 'P-6'] }, t));
+	assert.deepEqual([added.added, added.skipped], [1, [{ participant: 'P-6', reason: 'no_consent' }]]);
+	// P-6 joins a study before it requires consent
+	const study_id = ok(await call('create_study', { project_id, name: 'Consent later' }, t)).studyID;
+	assert.equal(ok(await call('add_study_participants', { project_id, study_id, participants: ['P-6'] }, t)).added, 1);
+	const updated = ok(await call('update_study', { project_id, study_id, required_consents: [{ name: 'main', scopes: ['contact'] }] }, t));
+	assert.deepEqual(updated.requiredConsents, [{ name: 'main', minVersion: 1, scopes: ['contact'] }]);
+	assert.deepEqual(await eligible(study_id, { contactable_only: false }), ['P-1']);
+	const b = fails(await call('set_participant_status', { project_id, study_id, participant: 'P-6', status: 'INVITE_SENT' }, t), 409, 'PT409');
+	assert.match(b.message, /consent "main"/);
+	assert.match(b.hint, /record_consent/);
+	assert.deepEqual(await statuses(study_id, 'P-6'), ['NOT_STARTED']);
+	// a consent without the scope the study requires is not enough
+	ok(await call('record_consent', { project_id, participant: 'P-6', name: 'main', scopes: ['data_sharing'] }, t));
+	fails(await call('set_participant_status', { project_id, study_id, participant: 'P-6', status: 'INVITE_SENT' }, t), 409, 'PT409');
+	// with it, the contact goes through
+	ok(await call('record_consent', { project_id, participant: 'P-6', name: 'main', scopes: ['contact'] }, t));
+	assert.deepEqual(ok(await call('participant_consents', { project_id, participant: 'P-6' }, t))[0].scopes, ['contact', 'data_sharing']);
+	assert.deepEqual(await eligible(study_id, { contactable_only: false }), ['P-1', 'P-6']);
+	assert.equal(ok(await call('set_participant_status', { project_id, study_id, participant: 'P-6', status: 'INVITE_SENT' }, t)).status, 'INVITE_SENT');
+	// withdrawing the consent cancels the status in the study that requires it, with a consent.changed event
+	const w = ok(await call('withdraw_consent', { project_id, participant: 'P-6', name: 'main', scopes: ['contact'], reason: 'asked us to stop' }, t));
+	assert.deepEqual(w.scopes, ['data_sharing']);
+	assert.deepEqual(await statuses(study_id, 'P-6'), ['NOT_STARTED', 'INVITE_SENT', 'CANCELLED']);
+	const types = ok(await call('events_since', { project_id, max_events: 1000 }, t)).map((e) => e.payload.eventType);
+	assert.ok(types.includes('consent.changed'), JSON.stringify([...new Set(types)]));
+});
+
 // ------------------------------------------------- confinement per project
 
 for (const fn of [...READERS, ...WRITERS]) {
@@ -506,6 +734,12 @@ for (const fn of WRITERS) {
 		fails(r, 403, '42501');
 	});
 }
+
+test('the read-only token reads consents, contact rules and incentives over GET', async () => {
+	for (const fn of ['participant_consents', 'contact_rules', 'contact_history', 'list_incentives', 'incentive_totals'])
+		assert.deepEqual(ok(await call(fn, argsFor(fn, 'A'), { tok: S.A.reader, method: 'GET' })), ok(await call(fn, argsFor(fn, 'A'), { tok: S.A.web })), fn);
+	fails(await call('contact_history', argsFor('contact_history', 'B'), { tok: S.A.reader, method: 'GET' }), 403, '42501');
+});
 
 test('the read-only token reads its project', async () => {
 	ok(await call('get_participant', { project_id: S.A.id, participant: 'P-1' }, { tok: S.A.reader }));
