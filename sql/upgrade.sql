@@ -168,3 +168,17 @@ SELECT serr($$SELECT participants.get_participant((SELECT p FROM up), 'U-1')$$) 
 RESET ROLE;
 DROP OWNED BY regress_upgrade;
 DROP ROLE regress_upgrade;
+-- 0.5.0's governance on the updated data: the study made in 0.1.0 takes a
+-- required consent; a contact without it, and one past a contact rule, are
+-- refused; with the consent and an override it goes through
+SELECT participants.define_consent(p, 'main', '{contact}') -> 'version' AS consent_version FROM up;
+SELECT participants.update_study(p, study, required_consents => '[{"name": "main", "scopes": ["contact"]}]') -> 'requiredConsents' AS required FROM up;
+SELECT participants.add_study_participants(p, study, '["U-3"]') -> 'skipped' -> 0 ->> 'reason' AS skipped FROM up;
+SELECT participants.record_consent(p, 'u3@example.com', 'main', by => 'email') -> 'scopes' AS granted FROM up;
+SELECT participants.add_study_participants(p, study, '["U-3"]') ->> 'added' AS added FROM up;
+SELECT participants.set_contact_rules(p, '[{"maxContacts": 1, "windowDays": 7}]') IS NOT NULL AS rules_set FROM up;
+SELECT participants.set_participant_status(p, study, 'U-3', 'INVITE_SENT') ->> 'status' AS first_contact FROM up;
+SELECT participants.create_study(p, 'After update') ->> 'studyID' AS study2 FROM up \gset
+SELECT participants.add_study_participants(p, :'study2', '["U-3"]') ->> 'added' AS added2 FROM up;
+SELECT serr(format($$SELECT participants.set_participant_status(%L, %L, 'U-3', 'INVITE_SENT')$$, p, :'study2')) ~ '^PT409: contact rule' AS second_refused FROM up;
+SELECT participants.set_participant_status(p, :'study2', 'U-3', 'INVITE_SENT', override_reason => 'after the update') ? 'override' AS overridden FROM up;
