@@ -529,6 +529,7 @@ test('22023 answers 400 (a bad currency, amount or status of an incentive), and 
 	assert.match(fails(await call('record_incentive', { ...args, amount: 0 }, { tok: S.A.web }), 400, '22023').message, /amount/);
 	assert.match(fails(await call('record_incentive', { ...args, amount: -5 }, { tok: S.A.web }), 400, '22023').message, /amount/);
 	assert.match(fails(await call('record_incentive', { ...args, status: 'lost' }, { tok: S.A.web }), 400, '22023').message, /status/);
+	assert.match(fails(await call('record_incentive', { ...args, override_reason: '' }, { tok: S.A.web }), 400, '22023').message, /override_reason/);
 	assert.match(fails(await call('update_incentive', { project_id: S.A.id, incentive_id: S.A.incentive, status: 'lost' }, { tok: S.A.web }), 400, '22023').message, /status/);
 	assert.match(fails(await call('list_incentives', { project_id: S.A.id, status: 'lost' }, { tok: S.A.web }), 400, '22023').message, /status/);
 	assert.match(fails(await call('incentive_totals', { project_id: S.A.id, year: 0 }, { tok: S.A.web }), 400, '22023').message, /year/);
@@ -570,9 +571,10 @@ test('PT409 answers 409 for a contact a contact rule refuses; override_reason le
 	S.A.rules2 = ok(await call('create_study', { project_id, name: 'Rules two' }, t)).studyID;
 	for (const study_id of [S.A.rules1, S.A.rules2])
 		assert.equal(ok(await call('add_study_participants', { project_id, study_id, participants: ['P-5'] }, t)).added, 1);
-	const first = ok(await call('set_participant_status', { project_id, study_id: S.A.rules1, participant: 'P-5', status: 'INVITE_SENT' }, t));
+	// a reason given when no rule refuses records nothing
+	const first = ok(await call('set_participant_status', { project_id, study_id: S.A.rules1, participant: 'P-5', status: 'INVITE_SENT', override_reason: 'not needed' }, t));
 	assert.equal(first.status, 'INVITE_SENT');
-	assert.ok(!('override' in first), 'no override without a refusal');
+	assert.ok(!('override' in first), `no override without a refusal: ${JSON.stringify(first)}`);
 	// eligible_participants leaves out whom a rule refuses now, unless contactable_only is false
 	assert.deepEqual(await eligible(S.A.rules2), []);
 	assert.deepEqual(await eligible(S.A.rules2, { contactable_only: false }), ['P-1', 'P-5']);
@@ -684,6 +686,8 @@ test('PT409 answers 409 for a contact in a study requiring a consent the partici
 	const b = fails(await call('set_participant_status', { project_id, study_id, participant: 'P-6', status: 'INVITE_SENT' }, t), 409, 'PT409');
 	assert.match(b.message, /consent "main"/);
 	assert.match(b.hint, /record_consent/);
+	// override_reason overrides contact rules, not required consents
+	assert.match(fails(await call('set_participant_status', { project_id, study_id, participant: 'P-6', status: 'INVITE_SENT', override_reason: 'urgent' }, t), 409, 'PT409').message, /consent "main"/);
 	assert.deepEqual(await statuses(study_id, 'P-6'), ['NOT_STARTED']);
 	// a consent without the scope the study requires is not enough
 	ok(await call('record_consent', { project_id, participant: 'P-6', name: 'main', scopes: ['data_sharing'] }, t));
