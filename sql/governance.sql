@@ -106,6 +106,7 @@ SELECT serr($$SELECT participants.create_study(pid('gov'), 'x', required_consent
 SELECT serr($$SELECT participants.create_study(pid('gov'), 'x', required_consents => '[{"name": "main", "minVersion": 3}]')$$) AS missing_version;
 SELECT serr($$SELECT participants.create_study(pid('gov'), 'x', required_consents => '[{"name": "main", "scopes": ["video"]}]')$$) AS scope_not_in_min_version;
 SELECT serr($$SELECT participants.create_study(pid('gov'), 'x', required_consents => '[{"name": "main", "scopes": [1]}]')$$) AS scope_not_string;
+SELECT serr(format($$INSERT INTO participants.study_consent (project_id, study_id, name, min_version, scopes) VALUES (%L, %L, 'main', 1, '{video}')$$, pid('gov'), pid('gs3'))) AS raw_required_scope_not_in_version;
 SELECT count(*) AS studies_after_errors FROM participants.study WHERE project_id = pid('gov');
 -- G-1 holds main v2 {contact,data,video}; G-2 v2 {} (withdrawn); G-3 v2 {contact,video}; G-4, G-5 nothing
 SELECT participants.add_study_participants(pid('gov'), pid('gs1'), '["G-1", "G-2", "G-3", "G-4"]') AS added_gs1;

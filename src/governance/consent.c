@@ -120,7 +120,7 @@ CheckScopeNames(ArrayType *arr, const char *key, bool need_one)
 	if (need_one && n == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"%s\": a consent asks for at least one scope", key),
+				 errmsg("invalid value for \"%s\": at least one scope is needed", key),
 				 errhint("Scopes name what the participant agrees to, e.g. {contact,data_sharing}.")));
 	if (n > MAX_SCOPES)
 		ereport(ERROR,

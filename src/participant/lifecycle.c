@@ -70,12 +70,14 @@ CheckArgs(FunctionCallInfo fcinfo)
 }
 
 /*
- * Find a participant (by participantIdentifier, or by id with query_by_id)
- * in the project; locked when "lock". PT404 when there is none.
+ * The participant of the project whose key of the given kind (PT_KEY_ID,
+ * PT_KEY_IDENTIFIER or PT_KEY_EMAIL) is "participant", locked when "lock"
+ * (then with the project's write locks, and in its latest version); PT404
+ * when there is none, hinting at query_by_id or at "by" (by_hint)
  */
-void
-PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,
-				   AclMode need, bool lock, PtRow *row)
+static void
+FetchByKey(pg_uuid_t *project_id, text *participant, int kind, AclMode need, bool lock,
+		   PtRow *row, bool by_hint)
 {
 	char	   *ptext = text_to_cstring(participant);
 	PtAccess	acc;
@@ -89,28 +91,46 @@ PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,
 		PtLockParticipantWrites(project_id, ShareLock);
 	}
 	(void) PtGetProject(project_id);
-	if (query_by_id)
+	if (kind == PT_KEY_ID)
 	{
 		pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
 
 		PtParseUuid(ptext, "participant", id);
 		key = UUIDPGetDatum(id);
 	}
+	else if (kind == PT_KEY_EMAIL)
+		key = CStringGetTextDatum(str_tolower(ptext, strlen(ptext), DEFAULT_COLLATION_OID));
 	else
 		key = PointerGetDatum(participant);
 
 	PtAccessOpen(&acc, project_id, need, lock ? RowExclusiveLock : AccessShareLock);
 	/* a reader sees its statement's snapshot; a writer the latest, as UPDATE does */
 	snap = lock ? PtAccessSnapshot() : RegisterSnapshot(GetActiveSnapshot());
-	found = PtAccessFetch(&acc, UUIDPGetDatum(project_id),
-						  query_by_id ? PT_KEY_ID : PT_KEY_IDENTIFIER, key, snap, lock, row);
+	found = PtAccessFetch(&acc, UUIDPGetDatum(project_id), kind, key, snap, lock, row);
 	UnregisterSnapshot(snap);
 	PtAccessClose(&acc);
-	if (!found)
+	if (found)
+		return;
+	if (kind == PT_KEY_EMAIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_PT_NOT_FOUND),
-				 errmsg("participant \"%s\" not found", ptext),
-				 query_by_id ? 0 : errhint("The participant is looked up by participantIdentifier; pass query_by_id => true to look it up by id.")));
+				 errmsg("participant with email \"%s\" not found", ptext)));
+	ereport(ERROR,
+			(errcode(ERRCODE_PT_NOT_FOUND),
+			 errmsg("participant \"%s\" not found", ptext),
+			 kind == PT_KEY_ID ? 0 :
+			 by_hint ? errhint("The participant is looked up by participantIdentifier; pass by => 'id' or by => 'email' to look it up by id or email.") :
+			 errhint("The participant is looked up by participantIdentifier; pass query_by_id => true to look it up by id.")));
+}
+
+/*
+ * The participant named by (participant, query_by_id); see FetchByKey
+ */
+void
+PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,
+				   AclMode need, bool lock, PtRow *row)
+{
+	FetchByKey(project_id, participant, query_by_id ? PT_KEY_ID : PT_KEY_IDENTIFIER, need, lock, row, false);
 }
 
 /*
@@ -139,37 +159,12 @@ PtByArg(FunctionCallInfo fcinfo, int arg)
 	return -1;
 }
 
-/*
- * The participant of the project whose key of the given kind (PtByArg) is
- * "participant"; PT404 when there is none
- */
+/* The participant named by (participant, by): kind is PtByArg's; see FetchByKey */
 void
 PtFetchParticipantBy(pg_uuid_t *project_id, text *participant, int kind,
 					 AclMode need, bool lock, PtRow *row)
 {
-	char	   *ptext;
-	PtAccess	acc;
-	Snapshot	snap;
-	bool		found;
-
-	if (kind != PT_KEY_EMAIL)
-	{
-		PtFetchParticipant(project_id, participant, kind == PT_KEY_ID, need, lock, row);
-		return;
-	}
-	ptext = text_to_cstring(participant);
-	(void) PtGetProject(project_id);
-	PtAccessOpen(&acc, project_id, need, AccessShareLock);
-	snap = RegisterSnapshot(GetActiveSnapshot());
-	found = PtAccessFetch(&acc, UUIDPGetDatum(project_id), PT_KEY_EMAIL,
-						  CStringGetTextDatum(str_tolower(ptext, strlen(ptext), DEFAULT_COLLATION_OID)),
-						  snap, false, row);
-	UnregisterSnapshot(snap);
-	PtAccessClose(&acc);
-	if (!found)
-		ereport(ERROR,
-				(errcode(ERRCODE_PT_NOT_FOUND),
-				 errmsg("participant with email \"%s\" not found", ptext)));
+	FetchByKey(project_id, participant, kind, need, lock, row, true);
 }
 
 /* The participant named by the arguments (project_id, participant, query_by_id) */

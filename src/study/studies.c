@@ -696,16 +696,43 @@ ParseRequired(pg_uuid_t *project_id, Jsonb *jb, Required *r)
 		{
 			Oid			types[3] = {UUIDOID, TEXTOID, INT4OID};
 			Datum		args[3];
+			Datum		v;
+			bool		isnull;
+			bool		found;
+			Datum	   *have = NULL;
+			int			nhave = 0;
+			MemoryContext cxt = CurrentMemoryContext;
 
 			args[0] = UUIDPGetDatum(project_id);
 			args[1] = CStringGetTextDatum(name);
 			args[2] = Int32GetDatum(version);
-			if (!PtRowExists(&plan, "SELECT 1 FROM participants.consent WHERE project_id = $1 "
-							 "AND name = $2 AND version = $3 FOR KEY SHARE", 3, types, args, NULL, false))
+			SPI_connect();
+			found = PtRunValue(&plan, "SELECT scopes FROM participants.consent WHERE project_id = $1 "
+							   "AND name = $2 AND version = $3 FOR KEY SHARE", 3, types, args, NULL, false,
+							   &v, &isnull);
+			if (found)
+			{
+				MemoryContextSwitchTo(cxt);
+				deconstruct_array(DatumGetArrayTypePCopy(v), TEXTOID, -1, false, TYPALIGN_INT, &have, NULL, &nhave);
+			}
+			SPI_finish();
+			if (!found)
 				ereport(ERROR,
 						(errcode(ERRCODE_PT_NOT_FOUND),
 						 errmsg("consent \"%s\" version %d not found (required_consents[%d])", name, version, i),
 						 errhint("define_consent defines a consent and its versions.")));
+			for (j = 0; j < nsc; j++)
+			{
+				int			k;
+				char	   *want = TextDatumGetCString(sc[j]);
+
+				for (k = 0; k < nhave; k++)
+					if (strcmp(TextDatumGetCString(have[k]), want) == 0)
+						break;
+				if (k == nhave)
+					RequiredError(i, psprintf("scope \"%s\" is not a scope of consent \"%s\" version %d",
+											  want, name, version));
+			}
 		}
 		r->names[i] = CStringGetTextDatum(name);
 		r->versions[i] = Int32GetDatum(version);
