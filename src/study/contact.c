@@ -112,7 +112,13 @@ typedef struct ContactStats
 	int64		active;			/* its studies in progress, but this one */
 } ContactStats;
 
-/* The statement of LoadRules; $5: read the history too (see there) */
+/*
+ * The statement of LoadRules: the rules (as arrays), the first required
+ * consent missing, and with $5 the history: contacts in the longest window
+ * (newest first, as many as the largest maxContacts), and from one scan of
+ * the participant's study rows its last completion and its studies in
+ * progress but this one
+ */
 #define RULES_SQL \
 	"SELECT r.n, r.mc, r.wd, r.cd, r.ma, " \
 	"(SELECT rc.name FROM participants.study_consent rc WHERE rc.project_id = $1 " \
@@ -124,18 +130,19 @@ typedef struct ContactStats
 	"WHERE c.project_id = $1 AND c.participant_id = $2 " \
 	"AND c.contact_date > $4 - r.max_wd * pg_catalog.make_interval(hours => 24) " \
 	"ORDER BY c.contact_date DESC LIMIT r.max_mc) END, " \
-	"CASE WHEN $5 AND r.n > 0 THEN (SELECT pg_catalog.max(sp.updated_date) FROM participants.study_participant sp " \
-	"WHERE sp.project_id = $1 AND sp.participant_id = $2 AND sp.status = 'COMPLETED_STUDY') END, " \
-	"CASE WHEN $5 AND r.n > 0 THEN (SELECT pg_catalog.count(*) FROM participants.study_participant sp " \
-	"WHERE sp.project_id = $1 AND sp.participant_id = $2 AND sp.study_id IS DISTINCT FROM $3 " \
-	"AND sp.status NOT IN ('NOT_STARTED', 'COMPLETED_STUDY', 'CANCELLED', 'OPTED_OUT')) END " \
+	"s.completed, s.active " \
 	"FROM (SELECT pg_catalog.count(*) AS n, " \
 	"pg_catalog.array_agg(COALESCE(x.max_contacts, 0) ORDER BY x.position) AS mc, " \
 	"pg_catalog.array_agg(COALESCE(x.window_days, 0) ORDER BY x.position) AS wd, " \
 	"pg_catalog.array_agg(COALESCE(x.cooldown_days, 0) ORDER BY x.position) AS cd, " \
 	"pg_catalog.array_agg(COALESCE(x.max_active_studies, 0) ORDER BY x.position) AS ma, " \
 	"COALESCE(pg_catalog.max(x.window_days), 1) AS max_wd, COALESCE(pg_catalog.max(x.max_contacts), 1) AS max_mc " \
-	"FROM participants.contact_rule x WHERE x.project_id = $1) r"
+	"FROM participants.contact_rule x WHERE x.project_id = $1) r " \
+	"LEFT JOIN LATERAL (SELECT pg_catalog.max(sp.updated_date) FILTER (WHERE sp.status = 'COMPLETED_STUDY') AS completed, " \
+	"pg_catalog.count(*) FILTER (WHERE sp.study_id IS DISTINCT FROM $3 " \
+	"AND sp.status NOT IN ('NOT_STARTED', 'COMPLETED_STUDY', 'CANCELLED', 'OPTED_OUT')) AS active " \
+	"FROM participants.study_participant sp WHERE $5 AND r.n > 0 " \
+	"AND sp.project_id = $1 AND sp.participant_id = $2) s ON true"
 
 static int
 IntArray(Datum d, int **out)
