@@ -5,23 +5,23 @@
 BEGIN;
 SELECT plan(38);
 
-SELECT has_function('participants', 'create_study', ARRAY['uuid', 'text', 'uuid[]', 'uuid[]', 'jsonb']);
-SELECT has_function('participants', 'update_study', ARRAY['uuid', 'uuid', 'text', 'uuid[]', 'uuid[]', 'jsonb']);
+SELECT has_function('participants', 'create_study', ARRAY['uuid', 'text', 'uuid[]', 'uuid[]', 'jsonb', 'jsonb']);
+SELECT has_function('participants', 'update_study', ARRAY['uuid', 'uuid', 'text', 'uuid[]', 'uuid[]', 'jsonb', 'jsonb']);
 SELECT has_function('participants', 'get_study', ARRAY['uuid', 'uuid']);
 SELECT has_function('participants', 'add_study_participants', ARRAY['uuid', 'uuid', 'jsonb', 'boolean']);
-SELECT has_function('participants', 'set_participant_status', ARRAY['uuid', 'uuid', 'text', 'text', 'boolean', 'text']);
+SELECT has_function('participants', 'set_participant_status', ARRAY['uuid', 'uuid', 'text', 'text', 'boolean', 'text', 'text']);
 SELECT has_function('participants', 'study_participants', ARRAY['uuid', 'uuid', 'text', 'integer', 'integer']);
 SELECT has_function('participants', 'status_history', ARRAY['uuid', 'uuid', 'text', 'boolean']);
-SELECT has_function('participants', 'eligible_participants', ARRAY['uuid', 'uuid', 'integer', 'integer']);
+SELECT has_function('participants', 'eligible_participants', ARRAY['uuid', 'uuid', 'integer', 'integer', 'boolean']);
 SELECT has_function('participants', 'set_opted_out', ARRAY['uuid', 'text', 'boolean', 'boolean']);
 SELECT has_function('participants', 'events_since', ARRAY['uuid', 'bigint', 'integer']);
 SELECT has_view('participants', 'study_funnel', 'study funnel view');
 SELECT volatility_is('participants', 'get_study', ARRAY['uuid', 'uuid'], 'stable');
 SELECT volatility_is('participants', 'study_participants', ARRAY['uuid', 'uuid', 'text', 'integer', 'integer'], 'stable');
 SELECT volatility_is('participants', 'status_history', ARRAY['uuid', 'uuid', 'text', 'boolean'], 'stable');
-SELECT volatility_is('participants', 'eligible_participants', ARRAY['uuid', 'uuid', 'integer', 'integer'], 'stable');
+SELECT volatility_is('participants', 'eligible_participants', ARRAY['uuid', 'uuid', 'integer', 'integer', 'boolean'], 'stable');
 SELECT volatility_is('participants', 'events_since', ARRAY['uuid', 'bigint', 'integer'], 'stable');
-SELECT volatility_is('participants', 'set_participant_status', ARRAY['uuid', 'uuid', 'text', 'text', 'boolean', 'text'], 'volatile');
+SELECT volatility_is('participants', 'set_participant_status', ARRAY['uuid', 'uuid', 'text', 'text', 'boolean', 'text', 'text'], 'volatile');
 SELECT volatility_is('participants', 'set_opted_out', ARRAY['uuid', 'text', 'boolean', 'boolean'], 'volatile');
 SELECT col_is_pk('participants', 'study_participant', ARRAY['project_id', 'id'], 'study participant key starts with project_id');
 SELECT col_is_pk('participants', 'event', ARRAY['project_id', 'id'], 'event key starts with project_id');
@@ -39,7 +39,7 @@ SELECT set_eq($$SELECT c.relname::text FROM pg_extension e, unnest(e.extconfig) 
               ARRAY['study', 'study_segment', 'completion_code', 'completion_action',
                     'status_transition', 'study_participant', 'event', 'project_counter'],
               'studies, statuses and events are dumped');
-SELECT ok(NOT has_function_privilege('public', 'participants.set_participant_status(uuid, uuid, text, text, boolean, text)', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('public', 'participants.set_participant_status(uuid, uuid, text, text, boolean, text, text)', 'EXECUTE'),
           'PUBLIC cannot execute set_participant_status');
 SELECT ok(NOT has_table_privilege('public', 'participants.event', 'SELECT'), 'PUBLIC cannot read events');
 
