@@ -8,10 +8,12 @@ SELECT participants.upsert_participants(pid('gov'), '[
   {"participantIdentifier": "G-4", "demographics": {"email": "g4@example.com"}},
   {"participantIdentifier": "G-5", "demographics": {"email": "g5@example.com"}}
 ]') ->> 'totalAdded' AS added;
-CREATE FUNCTION gid(ident text) RETURNS uuid LANGUAGE sql STABLE AS $$
-	SELECT id FROM participants.participant WHERE project_id = pid('gov') AND participant_identifier = ident $$;
-CREATE FUNCTION gstatus(study text, ident text) RETURNS text LANGUAGE sql STABLE AS $$
-	SELECT status FROM participants.study_participant WHERE project_id = pid('gov') AND study_id = pid(study) AND participant_id = gid(ident) $$;
+-- the participants' ids, kept in t (a local table): on a Citus cluster a
+-- helper that reads a distributed table cannot be called inside a query of one
+INSERT INTO t SELECT participant_identifier, id FROM participants.participant WHERE project_id = pid('gov');
+CREATE FUNCTION gid(ident text) RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT pid(ident) $$;
+CREATE FUNCTION gstatus(study text, ident text) RETURNS text LANGUAGE plpgsql STABLE AS $$ BEGIN
+	RETURN (SELECT status FROM participants.study_participant WHERE project_id = pid('gov') AND study_id = pid(study) AND participant_id = gid(ident)); END $$;
 
 ------------------------------------------------------------------------------
 -- Consent documents
@@ -169,15 +171,23 @@ SELECT participants.contact_rules(pid('gov')) = participants.set_contact_rules(p
 
 -- G-5 in studies c1..c4 (no consent needed); earlier contacts: one 10 days
 -- ago, one 40 days ago (loaded as a restore loads rows)
-INSERT INTO t SELECT 'c' || i, (participants.create_study(pid('gov'), 'Contact ' || i) ->> 'studyID')::uuid FROM generate_series(1, 4) i;
-SELECT sum((participants.add_study_participants(pid('gov'), pid('c' || i), '["G-5", "G-4"]') ->> 'added')::int) AS added FROM generate_series(1, 4) i;
-SET row_security = off;
+INSERT INTO t SELECT 'c1', (participants.create_study(pid('gov'), 'Contact 1') ->> 'studyID')::uuid;
+INSERT INTO t SELECT 'c2', (participants.create_study(pid('gov'), 'Contact 2') ->> 'studyID')::uuid;
+INSERT INTO t SELECT 'c3', (participants.create_study(pid('gov'), 'Contact 3') ->> 'studyID')::uuid;
+INSERT INTO t SELECT 'c4', (participants.create_study(pid('gov'), 'Contact 4') ->> 'studyID')::uuid;
+SELECT participants.add_study_participants(pid('gov'), pid('c1'), '["G-5", "G-4"]') ->> 'added' AS added_c1,
+       participants.add_study_participants(pid('gov'), pid('c2'), '["G-5", "G-4"]') ->> 'added' AS added_c2,
+       participants.add_study_participants(pid('gov'), pid('c3'), '["G-5", "G-4"]') ->> 'added' AS added_c3,
+       participants.add_study_participants(pid('gov'), pid('c4'), '["G-5", "G-4"]') ->> 'added' AS added_c4;
+BEGIN;
+SET LOCAL citus.propagate_set_commands = 'local';
+SET LOCAL row_security = off;
 INSERT INTO participants.contact (project_id, participant_id, contact_date, study_id, status, event_id)
 VALUES (pid('gov'), gid('G-5'), now() - interval '10 days', pid('gs3'), 'INVITE_SENT', 0),
        (pid('gov'), gid('G-5'), now() - interval '40 days', pid('gs3'), 'INVITE_SENT', 0);
-RESET row_security;
+COMMIT;
 SELECT serr(format($$INSERT INTO participants.contact (project_id, participant_id, contact_date, study_id, status, event_id) VALUES (%L, %L, now(), %L, 'INVITE_SENT', 0)$$, pid('gov'), gid('G-5'), pid('gs3'))) AS raw_contact_insert;
-SELECT serr(format($$UPDATE participants.contact SET contact_date = contact_date - interval '1 year' WHERE participant_id = %L$$, gid('G-5'))) AS raw_contact_update;
+SELECT serr(format($$UPDATE participants.contact SET status = 'INTERVIEW_INVITE_SENT' WHERE project_id = %L AND participant_id = %L$$, pid('gov'), gid('G-5'))) AS raw_contact_update;
 -- the one 40 days ago is outside the window: one more contact is allowed
 SELECT (participants.contact_history(pid('gov'), 'G-5') - 'contacts') AS before, jsonb_array_length(participants.contact_history(pid('gov'), 'G-5') -> 'contacts') AS contacts;
 SELECT participants.set_participant_status(pid('gov'), pid('c1'), 'G-5', 'INVITE_SENT') ->> 'status' AS second_in_window;
@@ -223,11 +233,13 @@ SELECT participants.set_participant_status(pid('gov'), pid('c1'), 'G-5', 'CANCEL
 SELECT participants.set_participant_status(pid('gov'), pid('c3'), 'G-5', 'INVITE_SENT') ->> 'status' AS now_allowed;
 -- cooldown: a study completed 5 days ago (a restored row) blocks for 10 days
 SELECT participants.set_contact_rules(pid('gov'), '[{"cooldownDaysAfterCompletion": 10}]') AS cooldown_rule;
-SET row_security = off;
 INSERT INTO t SELECT 'done', (participants.create_study(pid('gov'), 'Done') ->> 'studyID')::uuid;
+BEGIN;
+SET LOCAL citus.propagate_set_commands = 'local';
+SET LOCAL row_security = off;
 INSERT INTO participants.study_participant (project_id, id, study_id, participant_id, status, created_date, updated_date)
 VALUES (pid('gov'), gen_random_uuid(), pid('done'), gid('G-4'), 'COMPLETED_STUDY', now() - interval '20 days', now() - interval '5 days');
-RESET row_security;
+COMMIT;
 SELECT regexp_replace(serr($$SELECT participants.set_participant_status(pid('gov'), pid('c2'), 'G-4', 'INVITE_SENT')$$), '\d{4}-\d\d-\d\dT[0-9:.+]+', '<date>') AS cooldown_refused;
 SELECT abs(extract(epoch FROM ((participants.contact_history(pid('gov'), 'G-4') ->> 'nextContactDate')::timestamptz - (now() + interval '5 days')))) < 5 AS next_in_5_days;
 SELECT participants.set_contact_rules(pid('gov'), '[{"cooldownDaysAfterCompletion": 3}]') IS NOT NULL AS shorter;
@@ -295,10 +307,9 @@ SELECT participants.record_incentive(pid('gov'), 'G-2', pid('gs3'), 70, 'USD') -
 SELECT serr($$SELECT participants.record_incentive(pid('gov'), 'G-2', pid('gs3'), 10, 'USD')$$) AS over_limit;
 SELECT participants.record_incentive(pid('gov'), 'G-2', pid('gs3'), 10, 'EUR') -> 'amount' AS other_currency;
 SELECT participants.record_incentive(pid('gov'), 'G-2', pid('gs3'), 5.25, 'USD', 'pending') -> 'amount' AS pending_not_counted;
-SELECT serr(format($$SELECT participants.update_incentive(pid('gov'), %L, 'sent')$$, id)) AS pending_to_sent_over
-FROM (SELECT id FROM participants.incentive WHERE amount = 5.25) x;
-SELECT participants.update_incentive(pid('gov'), id, 'sent', 'approved by finance') ->> 'status' AS overridden
-FROM (SELECT id FROM participants.incentive WHERE amount = 5.25) x;
+SELECT id AS pending_id FROM participants.incentive WHERE project_id = pid('gov') AND amount = 5.25 \gset
+SELECT serr(format($$SELECT participants.update_incentive(pid('gov'), %L, 'sent')$$, :'pending_id')) AS pending_to_sent_over;
+SELECT participants.update_incentive(pid('gov'), :'pending_id', 'sent', 'approved by finance') ->> 'status' AS overridden;
 SELECT override_reason FROM participants.incentive WHERE amount = 5.25;
 SELECT participants.record_incentive(pid('gov'), 'G-2', pid('gs3'), 10, 'USD', override_reason => 'one-off bonus') -> 'amount' AS overridden_record;
 SELECT serr(format($$INSERT INTO participants.incentive (project_id, participant_id, study_id, amount, currency) VALUES (%L, %L, %L, 50, 'USD')$$, pid('gov'), gid('G-2'), pid('gs3'))) AS raw_over_limit;
@@ -320,9 +331,11 @@ SELECT serr($$SELECT participants.list_incentives(pid('gov'), status => 'gone')$
 -- A restore loads every row as it was: no rule trips, no event is written
 ------------------------------------------------------------------------------
 SELECT count(*) AS events_before FROM participants.event WHERE project_id = pid('gov') \gset
-SET row_security = off;
+BEGIN;
+SET LOCAL citus.propagate_set_commands = 'local';
+SET LOCAL row_security = off;
 INSERT INTO participants.participant_consent (project_id, participant_id, name, version, scopes) VALUES (pid('gov'), gid('G-4'), 'main', 1, '{not_a_scope_of_v1}');
 INSERT INTO participants.consent_history (project_id, participant_id, name, number, action, version, scopes) VALUES (pid('gov'), gid('G-4'), 'main', 1, 'grant', 1, '{contact}');
 INSERT INTO participants.incentive (project_id, participant_id, study_id, amount, currency, status) VALUES (pid('gov'), gid('G-2'), pid('gs3'), 500, 'USD', 'claimed');
-RESET row_security;
+COMMIT;
 SELECT count(*) - :events_before AS events_written_by_restore FROM participants.event WHERE project_id = pid('gov');

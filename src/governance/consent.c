@@ -460,7 +460,9 @@ PT_TRIGGER_FUNCTION(participants_participant_consent_guard)
 		if (n1 || n2 || n3 || n4)
 			return PointerGetDatum(newt);	/* NOT NULL says so */
 		name = TextDatumGetCString(GetCol(newt, desc, "name", &isnull));
-		CheckScopeNames(DatumGetArrayTypeP(scopes), "scopes", false);
+		/* record_consent adds scopes to those held: the same may come twice */
+		if (!call.active)
+			CheckScopeNames(DatumGetArrayTypeP(scopes), "scopes", false);
 		v = version;
 		SPI_connect();
 		of = VersionScopes(project_id, name, &v);
@@ -545,13 +547,13 @@ PT_TRIGGER_FUNCTION(participants_participant_consent_guard)
 #define STATE_JSON \
 	"pg_catalog.jsonb_build_object('name', pc.name, 'version', pc.version, " \
 	"'latestVersion', (SELECT pg_catalog.max(c.version) FROM participants.consent c " \
-	"WHERE c.project_id = pc.project_id AND c.name = pc.name), " \
+	"WHERE c.project_id = $1 AND c.name = pc.name), " \
 	"'scopes', pg_catalog.to_jsonb(pc.scopes), 'grantedDate', pc.granted_date, " \
 	"'history', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(" \
 	"'action', h.action, 'version', h.version, 'scopes', pg_catalog.to_jsonb(h.scopes), " \
 	"'date', h.created_date, 'method', h.method, 'reason', h.reason, 'evidence', h.evidence) ORDER BY h.number) " \
-	"FROM participants.consent_history h WHERE h.project_id = pc.project_id " \
-	"AND h.participant_id = pc.participant_id AND h.name = pc.name), '[]'))"
+	"FROM participants.consent_history h WHERE h.project_id = $1 " \
+	"AND h.participant_id = $2 AND h.name = pc.name), '[]'))"
 
 static Jsonb *
 ConsentState(pg_uuid_t *project_id, pg_uuid_t *person, const char *name)
@@ -758,8 +760,7 @@ PT_API_FUNCTION(participants_record_consent)
 					  "VALUES ($1, $2, $3, $4, $5, pg_catalog.statement_timestamp()) "
 					  "ON CONFLICT (project_id, participant_id, name) DO UPDATE SET "
 					  "version = EXCLUDED.version, granted_date = EXCLUDED.granted_date, "
-					  "scopes = CASE WHEN pc.version = EXCLUDED.version THEN ARRAY(SELECT DISTINCT x "
-					  "FROM pg_catalog.unnest(pc.scopes || EXCLUDED.scopes) x ORDER BY 1) "
+					  "scopes = CASE WHEN pc.version = EXCLUDED.version THEN pc.scopes || EXCLUDED.scopes "
 					  "ELSE EXCLUDED.scopes END", 5, types);
 	PG_TRY();
 	{
@@ -791,6 +792,8 @@ PT_API_FUNCTION(participants_withdraw_consent)
 	bool		isnull;
 	char	  **s;
 	int			n;
+	char	  **held;
+	int			nheld;
 	Oid			types[4] = {UUIDOID, UUIDOID, TEXTOID, TEXTARRAYOID};
 	Datum		args[4];
 	char	   *reason;
@@ -807,7 +810,7 @@ PT_API_FUNCTION(participants_withdraw_consent)
 	args[1] = UUIDPGetDatum(person);
 	args[2] = CStringGetTextDatum(name);
 	SPI_connect();
-	if (!PtRunValue(&lock_plan, "SELECT pc.version FROM participants.participant_consent pc "
+	if (!PtRunValue(&lock_plan, "SELECT pc.version, pc.scopes FROM participants.participant_consent pc "
 					"WHERE pc.project_id = $1 AND pc.participant_id = $2 AND pc.name = $3 FOR UPDATE",
 					3, types, args, NULL, false, &v, &isnull))
 	{
@@ -818,6 +821,8 @@ PT_API_FUNCTION(participants_withdraw_consent)
 				 errhint("participant_consents lists the participant's consents.")));
 	}
 	version = DatumGetInt32(v);
+	MemoryContextSwitchTo(cxt);
+	nheld = ArrayStrings(DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)), &held);
 	of = VersionScopes(UUIDPGetDatum(project_id), name, &version);
 	MemoryContextSwitchTo(cxt);
 	if (PG_ARGISNULL(3))
@@ -831,17 +836,26 @@ PT_API_FUNCTION(participants_withdraw_consent)
 	n = ArrayStrings(scopes, &s);
 	scopes = StringArray(s, n);
 	reason = OptionalText(fcinfo, 4, "reason", MAX_TEXT_LEN);
+	/* what stays granted */
+	{
+		char	  **left = palloc(sizeof(char *) * Max(nheld, 1));
+		int			nleft = 0,
+					i;
+
+		for (i = 0; i < nheld; i++)
+			if (!HasString(s, n, held[i]))
+				left[nleft++] = held[i];
+		args[3] = PointerGetDatum(StringArray(left, nleft));
+	}
 	call.active = true;
 	call.action = "withdraw";
 	call.scopes = scopes;
 	call.method = NULL;
 	call.evidence = NULL;
 	call.reason = reason;
-	args[3] = PointerGetDatum(scopes);
 	if (plan == NULL)
-		PtPreparePlan(&plan, "UPDATE participants.participant_consent pc SET scopes = "
-					  "ARRAY(SELECT x FROM pg_catalog.unnest(pc.scopes) x WHERE x <> ALL ($4)) "
-					  "WHERE pc.project_id = $1 AND pc.participant_id = $2 AND pc.name = $3", 4, types);
+		PtPreparePlan(&plan, "UPDATE participants.participant_consent SET scopes = $4 "
+					  "WHERE project_id = $1 AND participant_id = $2 AND name = $3", 4, types);
 	PG_TRY();
 	{
 		if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)

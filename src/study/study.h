@@ -108,7 +108,7 @@ extern int	PtReadEvents(pg_uuid_t *project_id, int64 after_id, int max,
 #define PT_STUDY_CONSENT_SQL(proj, study) \
 	"(NOT EXISTS (SELECT 1 FROM participants.study_consent rc WHERE rc.project_id = " proj \
 	" AND rc.study_id = " study " AND NOT EXISTS (SELECT 1 FROM participants.participant_consent pc " \
-	"WHERE pc.project_id = rc.project_id AND pc.participant_id = p.id AND pc.name = rc.name " \
+	"WHERE pc.project_id = " proj " AND pc.participant_id = p.id AND pc.name = rc.name " \
 	"AND pc.version >= rc.min_version AND pc.scopes @> rc.scopes)))"
 
 /*
