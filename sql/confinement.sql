@@ -83,7 +83,11 @@ INSERT INTO calls VALUES
  (49, 'record_incentive', $$SELECT participants.record_incentive('%1$s', 'P-1', '%3$s', 5, 'EUR', external_id => 'x-1')$$),
  (50, 'update_incentive', $$SELECT participants.update_incentive('%1$s', '%5$s', 'sent')$$),
  (51, 'list_incentives', $$SELECT participants.list_incentives('%1$s')$$),
- (52, 'incentive_totals', $$SELECT participants.incentive_totals('%1$s', 2026)$$);
+ (52, 'incentive_totals', $$SELECT participants.incentive_totals('%1$s', 2026)$$),
+ (53, 'get_opted_out', $$SELECT participants.get_opted_out('%1$s', 'p1@example.com', 'email')$$),
+ (54, 'opt_out_people', $$SELECT participants.opt_out_people('%1$s', '["p1@example.com", "nobody@example.com"]', false)$$),
+ (55, 'delete_people', $$SELECT participants.delete_people('%1$s', '["nobody@example.com"]')$$),
+ (56, 'set_segment_members', $$SELECT participants.set_segment_members('%1$s', (participants.create_segment('%1$s', 'Set') ->> 'segmentID')::uuid, '["P-1"]')$$);
 GRANT SELECT ON calls TO PUBLIC;
 -- every API function that takes a project is in the matrix
 SELECT p.proname FROM pg_proc p

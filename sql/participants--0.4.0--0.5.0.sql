@@ -3,7 +3,9 @@
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION participants UPDATE TO '0.5.0'" to load this file. \quit
 
--- 0.5.0: research governance (doc/governance.md): consent (tables consent,
+-- 0.5.0: the calls that address people by email (get_opted_out,
+-- opt_out_people, delete_people, set_segment_members), and research
+-- governance (doc/governance.md): consent (tables consent,
 -- participant_consent, consent_history, study_consent), contact rules
 -- (contact_rule, contact), incentives (incentive), their triggers and
 -- functions; create_study, update_study, set_participant_status and
@@ -414,6 +416,55 @@ ALTER TABLE participants.incentive ENABLE ROW LEVEL SECURITY;
 CREATE POLICY project_confinement ON participants.incentive
 	USING (project_id = ANY ((SELECT participants.allowed_projects())::uuid[]));
 
+-- People by email (0.5.0): the calls that address people by email
+
+CREATE FUNCTION participants.get_opted_out(project_id uuid, participant text, by text DEFAULT 'identifier')
+	RETURNS jsonb
+	LANGUAGE c STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'participants_get_opted_out';
+COMMENT ON FUNCTION participants.get_opted_out(uuid, text, text) IS
+'Whether a participant has opted out
+Arguments: project_id (uuid); participant (text) as by says; by (text, default identifier) identifier, id or email.
+Returns: {"personId", "optedOut", "updatedAt"}; updatedAt is the last opt-out or opt-in (when the participant was added if never).
+Errors: 22023 (400) a bad by; PT404 (404) project or participant not found; 42501 (403) the caller may not use this project.';
+
+CREATE FUNCTION participants.opt_out_people(project_id uuid, people jsonb, opted_out boolean DEFAULT true, by text DEFAULT 'email')
+	RETURNS jsonb
+	LANGUAGE c VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'participants_opt_out_people';
+COMMENT ON FUNCTION participants.opt_out_people(uuid, jsonb, boolean, text) IS
+'Opt many people out (or back in), named by email
+Each change is as set_opted_out makes it: an opt-out moves the person''s open study statuses to OPTED_OUT, and each writes a person.opted_out event. All in one transaction.
+Arguments: project_id (uuid); people (jsonb) an array of emails (any case; identifiers or ids with by); opted_out (boolean, default true); by (text, default email) email, identifier or id.
+Returns: {"updated": n, "unchanged": n, "notFound": [the strings not found, in the order given]}.
+Errors: 22023 (400) not an array of strings, a bad by; PT404 (404) project not found; 42501 (403) the caller may not use this project.';
+
+CREATE FUNCTION participants.delete_people(project_id uuid, people jsonb, by text DEFAULT 'email')
+	RETURNS jsonb
+	LANGUAGE c VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'participants_delete_people';
+COMMENT ON FUNCTION participants.delete_people(uuid, jsonb, text) IS
+'Delete many people, named by email, in one transaction
+Each is deleted as delete_participant deletes one (with its memberships, study statuses, events, consents, contacts and incentives).
+Arguments: project_id (uuid); people (jsonb) an array of emails (identifiers or ids with by); by (text, default email) email, identifier or id.
+Returns: {"deleted": n, "notFound": [the strings not found, in the order given]}.
+Errors: 22023 (400) not an array of strings, a bad by; PT404 (404) project not found; 42501 (403) the caller may not use this project.';
+
+CREATE FUNCTION participants.set_segment_members(project_id uuid, segment_id uuid, participants jsonb, by text DEFAULT 'identifier')
+	RETURNS jsonb
+	LANGUAGE c VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'participants_set_segment_members';
+COMMENT ON FUNCTION participants.set_segment_members(uuid, uuid, jsonb, text) IS
+'Make a static segment''s members exactly a list
+Members not in the list are removed (their episode ends), people in the list who are not members are added (a new episode); history is kept. [] empties the segment.
+Arguments: project_id (uuid); segment_id (uuid) a static segment; participants (jsonb) an array of participantIdentifiers (ids or emails with by); by (text, default identifier) identifier, id or email.
+Returns: {"added": n, "removed": n, "unchanged": n}.
+Errors: 22023 (400) not an array of strings, a bad by; PT404 (404) project, segment or a participant not found (naming its index; nothing changes); PT409 (409) a dynamic segment; 42501 (403) the caller may not use this project.';
+
 COMMENT ON TABLE participants.event IS
 'Events: a status change (participant.status_changed), an opt-out or opt-in (person.opted_out) or a consent change (consent.changed), numbered per project and announced with a NOTIFY on the project''s channel (participants.event_channel()) when its transaction commits. Written only by the database (or a restore); never updated; deleting a participant deletes its events.';
 
@@ -434,4 +485,6 @@ REVOKE ALL ON FUNCTION participants.consent_guard(), participants.consent_histor
 	participants.record_incentive(uuid, text, uuid, numeric, text, text, text, text, text, text),
 	participants.update_incentive(uuid, uuid, text, text),
 	participants.list_incentives(uuid, text, uuid, text, integer, integer, text),
-	participants.incentive_totals(uuid, integer) FROM PUBLIC;
+	participants.incentive_totals(uuid, integer),
+	participants.get_opted_out(uuid, text, text), participants.opt_out_people(uuid, jsonb, boolean, text),
+	participants.delete_people(uuid, jsonb, text), participants.set_segment_members(uuid, uuid, jsonb, text) FROM PUBLIC;

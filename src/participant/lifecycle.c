@@ -298,60 +298,75 @@ PtSortDistinctIds(Datum *ids, int n)
 }
 
 /*
- * The participant id of each element of a JSON array of participantIdentifiers
- * (or ids with query_by_id), in the array's order; 22023 for a malformed
- * list, PT404 naming the first element that is not in the project. *texts
- * receives the elements as given.
+ * The participants named by a JSON array of strings (participantIdentifiers,
+ * ids or emails: kind is PT_KEY_IDENTIFIER, PT_KEY_ID or PT_KEY_EMAIL), in
+ * the array's order; *nout receives their number and *textsout the strings.
+ * One not in the project is PT404 naming its index, or with missing_ok a
+ * (Datum) 0 in its place. The key named in errors is "key" ("participants").
  */
 Datum *
-PtResolveParticipantList(pg_uuid_t *project_id, Jsonb *list, bool query_by_id,
-						 int *nout, char ***textsout)
+PtResolveParticipantsBy(pg_uuid_t *project_id, Jsonb *list, int kind, bool missing_ok,
+						const char *key, int *nout, char ***textsout)
 {
-	static SPIPlanPtr plans[2] = {NULL, NULL};
+	static SPIPlanPtr plans[3] = {NULL, NULL, NULL};
+	static const char *const sql[3] = {
+		/* PT_KEY_ID */
+		"SELECT pg_catalog.array_agg(p.id ORDER BY a.n), min(a.n) FILTER (WHERE p.id IS NULL) "
+		"FROM pg_catalog.unnest($2::pg_catalog.uuid[]) WITH ORDINALITY a(k, n) "
+		"LEFT JOIN participants.participant p ON p.project_id = $1 AND p.id = a.k",
+		/* PT_KEY_IDENTIFIER */
+		"SELECT pg_catalog.array_agg(p.id ORDER BY a.n), min(a.n) FILTER (WHERE p.id IS NULL) "
+		"FROM pg_catalog.unnest($2::pg_catalog.text[]) WITH ORDINALITY a(k, n) "
+		"LEFT JOIN participants.participant p ON p.project_id = $1 AND p.participant_identifier = a.k",
+		/* PT_KEY_EMAIL */
+		"SELECT pg_catalog.array_agg(p.id ORDER BY a.n), min(a.n) FILTER (WHERE p.id IS NULL) "
+		"FROM pg_catalog.unnest($2::pg_catalog.text[]) WITH ORDINALITY a(k, n) "
+		"LEFT JOIN participants.participant p ON p.project_id = $1 AND pg_catalog.lower(p.email) = a.k",
+	};
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 	int			n = 0;
 	Datum	   *elems;
 	char	  **texts;
-	Oid			types[2] = {UUIDOID, query_by_id ? UUIDARRAYOID : TEXTARRAYOID};
+	Oid			types[2] = {UUIDOID, kind == PT_KEY_ID ? UUIDARRAYOID : TEXTARRAYOID};
 	Datum		args[2];
-	Datum		ids;
 	bool		isnull;
 	Datum	   *out;
-	bool	   *outnulls;
-	int			nids;
 	int64		missing;
 	MemoryContext cxt = CurrentMemoryContext;
+	const char *what = kind == PT_KEY_ID ? "participant ids" :
+		kind == PT_KEY_EMAIL ? "emails" : "participantIdentifiers";
 
 	if (!JB_ROOT_IS_ARRAY(list) || JB_ROOT_IS_SCALAR(list))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"participants\": expected an array of %s",
-						query_by_id ? "participant ids" : "participantIdentifiers")));
+				 errmsg("invalid value for \"%s\": expected an array of %s", key, what)));
 	elems = palloc(sizeof(Datum) * Max(JB_ROOT_COUNT(list), 1));
 	texts = palloc(sizeof(char *) * Max(JB_ROOT_COUNT(list), 1));
 	it = JsonbIteratorInit(&list->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		char	   *key;
+		char	   *elkey;
 
 		if (tok != WJB_ELEM)
 			continue;
-		key = psprintf("participants[%d]", n);
+		elkey = psprintf("%s[%d]", key, n);
 		if (v.type != jbvString)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid value for key \"%s\": expected a string, got %s",
-							key, PtJsonbTypeName(&v))));
+							elkey, PtJsonbTypeName(&v))));
 		texts[n] = pnstrdup(v.val.string.val, v.val.string.len);
-		if (query_by_id)
+		if (kind == PT_KEY_ID)
 		{
 			pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
 
-			PtParseUuid(texts[n], key, id);
+			PtParseUuid(texts[n], elkey, id);
 			elems[n] = UUIDPGetDatum(id);
 		}
+		else if (kind == PT_KEY_EMAIL)
+			elems[n] = CStringGetTextDatum(str_tolower(texts[n], strlen(texts[n]), DEFAULT_COLLATION_OID));
 		else
 			elems[n] = CStringGetTextDatum(texts[n]);
 		n++;
@@ -361,23 +376,16 @@ PtResolveParticipantList(pg_uuid_t *project_id, Jsonb *list, bool query_by_id,
 	if (n == 0)
 		return elems;
 	args[0] = UUIDPGetDatum(project_id);
-	args[1] = PointerGetDatum(construct_array(elems, n, query_by_id ? UUIDOID : TEXTOID,
-											  query_by_id ? UUID_LEN : -1, false,
-											  query_by_id ? TYPALIGN_CHAR : TYPALIGN_INT));
+	args[1] = PointerGetDatum(construct_array(elems, n, kind == PT_KEY_ID ? UUIDOID : TEXTOID,
+											  kind == PT_KEY_ID ? UUID_LEN : -1, false,
+											  kind == PT_KEY_ID ? TYPALIGN_CHAR : TYPALIGN_INT));
 	SPI_connect();
-	if (plans[query_by_id] == NULL)
-		PtPreparePlan(&plans[query_by_id], query_by_id ?
-					  "SELECT pg_catalog.array_agg(p.id ORDER BY a.n), min(a.n) FILTER (WHERE p.id IS NULL) "
-					  "FROM pg_catalog.unnest($2) WITH ORDINALITY a(k, n) "
-					  "LEFT JOIN participants.participant p ON p.project_id = $1 AND p.id = a.k" :
-					  "SELECT pg_catalog.array_agg(p.id ORDER BY a.n), min(a.n) FILTER (WHERE p.id IS NULL) "
-					  "FROM pg_catalog.unnest($2) WITH ORDINALITY a(k, n) "
-					  "LEFT JOIN participants.participant p ON p.project_id = $1 AND p.participant_identifier = a.k",
-					  2, types);
-	if (PtExecutePlan(plans[query_by_id], args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+	if (plans[kind] == NULL)
+		PtPreparePlan(&plans[kind], sql[kind], 2, types);
+	if (PtExecutePlan(plans[kind], args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "participant lookup failed");
 	missing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	if (!isnull)
+	if (!isnull && !missing_ok)
 	{
 		int			i = (int) missing - 1;
 
@@ -385,15 +393,215 @@ PtResolveParticipantList(pg_uuid_t *project_id, Jsonb *list, bool query_by_id,
 		ereport(ERROR,
 				(errcode(ERRCODE_PT_NOT_FOUND),
 				 errmsg("participant \"%s\" not found", texts[i]),
-				 errdetail("At key \"participants[%d]\".", i),
-				 query_by_id ? 0 : errhint("Participants are named by participantIdentifier; pass query_by_id => true to name them by id.")));
+				 errdetail("At key \"%s[%d]\".", key, i),
+				 kind != PT_KEY_IDENTIFIER ? 0 :
+				 errhint("Participants are named by participantIdentifier; pass query_by_id => true (or by => 'id' or 'email') to name them otherwise.")));
 	}
-	ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	MemoryContextSwitchTo(cxt);
-	deconstruct_array(DatumGetArrayTypePCopy(ids), UUIDOID, UUID_LEN, false, TYPALIGN_CHAR,
-					  &out, &outnulls, &nids);
+	out = palloc0(sizeof(Datum) * n);
+	{
+		Datum		ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		Datum	   *idv;
+		bool	   *idnulls;
+		int			nids,
+					k;
+
+		if (!isnull)
+		{
+			deconstruct_array(DatumGetArrayTypePCopy(ids), UUIDOID, UUID_LEN, false, TYPALIGN_CHAR,
+							  &idv, &idnulls, &nids);
+			/* an element (null when not found) per position */
+			for (k = 0; k < nids; k++)
+				if (!idnulls[k])
+					out[k] = idv[k];
+		}
+	}
 	SPI_finish();
-	if (nids != n)
-		elog(ERROR, "participant lookup returned %d ids for %d elements", nids, n);
 	return out;
+}
+
+/*
+ * The participants named by a JSON array (participantIdentifiers, or ids
+ * with query_by_id): see PtResolveParticipantsBy (PT404 for one missing)
+ */
+Datum *
+PtResolveParticipantList(pg_uuid_t *project_id, Jsonb *list, bool query_by_id,
+						 int *nout, char ***textsout)
+{
+	return PtResolveParticipantsBy(project_id, list, query_by_id ? PT_KEY_ID : PT_KEY_IDENTIFIER,
+								   false, "participants", nout, textsout);
+}
+
+/* ------------------------------------------------------------------------
+ * People by email (doc/participants.md): get_opted_out, opt_out_people,
+ * delete_people. Each person is written as set_opted_out or
+ * delete_participant writes one, locked in id order (doc/concurrency.md).
+ * ------------------------------------------------------------------------
+ */
+
+/* get_opted_out(project_id, participant, by) */
+PT_API_FUNCTION(participants_get_opted_out)
+{
+	static SPIPlanPtr plan = NULL;
+	pg_uuid_t  *project_id;
+	PtRow		row;
+	pg_uuid_t  *person = palloc(sizeof(pg_uuid_t));
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
+
+	PtNotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 1, "participant");
+	project_id = PG_GETARG_UUID_P(0);
+	PtFetchParticipantBy(project_id, PG_GETARG_TEXT_PP(1), PtByArg(fcinfo, 2), ACL_SELECT, false, &row);
+	memcpy(person->data, row.rec.id.data, UUID_LEN);
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(person);
+	/* updatedAt: the last opt-out or opt-in, else when the participant was added */
+	PG_RETURN_JSONB_P(PtJsonbStatement(&plan,
+									   "SELECT pg_catalog.jsonb_build_object('personId', p.id, 'optedOut', p.opted_out, "
+									   "'updatedAt', COALESCE((SELECT e.created_date FROM participants.event e "
+									   "WHERE e.project_id = $1 AND e.person_id = $2 AND e.event_type = 'person.opted_out' "
+									   "ORDER BY e.id DESC LIMIT 1), p.inserted_date)) "
+									   "FROM participants.participant p WHERE p.project_id = $1 AND p.id = $2",
+									   2, types, args, NULL, true));
+}
+
+/*
+ * The people of a "people" argument, by kind: the distinct ids found,
+ * sorted (the lock order), and the strings not found, in the given order
+ */
+static int
+ResolvePeople(pg_uuid_t *project_id, Jsonb *people, int kind, Datum **ids, List **not_found)
+{
+	char	  **texts;
+	int			n,
+				i,
+				k = 0;
+	Datum	   *found = PtResolveParticipantsBy(project_id, people, kind, true, "people", &n, &texts);
+
+	*ids = palloc(sizeof(Datum) * Max(n, 1));
+	*not_found = NIL;
+	for (i = 0; i < n; i++)
+	{
+		if (found[i] == (Datum) 0)
+			*not_found = lappend(*not_found, texts[i]);
+		else
+			(*ids)[k++] = found[i];
+	}
+	return PtSortDistinctIds(*ids, k);
+}
+
+static void
+PushNotFound(JsonbParseState **state, List *not_found)
+{
+	ListCell   *lc;
+
+	PtPushKey(state, "notFound");
+	pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
+	foreach(lc, not_found)
+	{
+		JsonbValue	v;
+
+		v.type = jbvString;
+		v.val.string.val = lfirst(lc);
+		v.val.string.len = strlen(lfirst(lc));
+		pushJsonbValue(state, WJB_ELEM, &v);
+	}
+	pushJsonbValue(state, WJB_END_ARRAY, NULL);
+}
+
+/* The person of id, locked as a writer locks it; false when deleted meanwhile */
+static bool
+LockPersonById(pg_uuid_t *project_id, Datum id, AclMode need, PtRow *row)
+{
+	PtAccess	acc;
+	Snapshot	snap;
+	bool		found;
+
+	PtLockProjectWrites(project_id, RowExclusiveLock);
+	PtLockParticipantWrites(project_id, ShareLock);
+	PtAccessOpen(&acc, project_id, need, RowExclusiveLock);
+	snap = PtAccessSnapshot();
+	found = PtAccessFetch(&acc, UUIDPGetDatum(project_id), PT_KEY_ID, id, snap, true, row);
+	UnregisterSnapshot(snap);
+	PtAccessClose(&acc);
+	return found;
+}
+
+/* opt_out_people(project_id, people, opted_out, by) */
+PT_API_FUNCTION(participants_opt_out_people)
+{
+	pg_uuid_t  *project_id;
+	bool		opted_out = PG_ARGISNULL(2) || PG_GETARG_BOOL(2);
+	int			kind = PT_KEY_EMAIL;
+	Datum	   *ids;
+	List	   *not_found;
+	int			n,
+				i;
+	int64		updated = 0,
+				unchanged = 0;
+	JsonbParseState *state = NULL;
+
+	PtNotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 1, "people");
+	project_id = PG_GETARG_UUID_P(0);
+	if (PG_NARGS() > 3)
+		kind = PtByArg(fcinfo, 3);
+	(void) PtGetProject(project_id);
+	n = ResolvePeople(project_id, PG_GETARG_JSONB_P(1), kind, &ids, &not_found);
+	for (i = 0; i < n; i++)
+	{
+		PtRow		row;
+		PtRecord	rec;
+
+		if (!LockPersonById(project_id, ids[i], ACL_SELECT | ACL_UPDATE, &row))
+			continue;			/* deleted meanwhile: nothing to opt out */
+		if (row.rec.opted_out == opted_out)
+		{
+			unchanged++;
+			continue;
+		}
+		WriteRow(opted_out ? WRITE_OPT_OUT : WRITE_OPT_IN, project_id, &row, &rec);
+		updated++;
+	}
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	PtPushNumber(&state, "updated", updated);
+	PtPushNumber(&state, "unchanged", unchanged);
+	PushNotFound(&state, not_found);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+}
+
+/* delete_people(project_id, people, by) */
+PT_API_FUNCTION(participants_delete_people)
+{
+	pg_uuid_t  *project_id;
+	int			kind = PT_KEY_EMAIL;
+	Datum	   *ids;
+	List	   *not_found;
+	int			n,
+				i;
+	int64		deleted = 0;
+	JsonbParseState *state = NULL;
+
+	PtNotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 1, "people");
+	project_id = PG_GETARG_UUID_P(0);
+	if (PG_NARGS() > 2)
+		kind = PtByArg(fcinfo, 2);
+	(void) PtGetProject(project_id);
+	n = ResolvePeople(project_id, PG_GETARG_JSONB_P(1), kind, &ids, &not_found);
+	for (i = 0; i < n; i++)
+	{
+		PtRow		row;
+		PtRecord	rec;
+
+		if (!LockPersonById(project_id, ids[i], ACL_SELECT | ACL_DELETE, &row))
+			continue;			/* deleted meanwhile */
+		WriteRow(WRITE_DELETE, project_id, &row, &rec);
+		deleted++;
+	}
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	PtPushNumber(&state, "deleted", deleted);
+	PushNotFound(&state, not_found);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
 }

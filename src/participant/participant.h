@@ -162,6 +162,8 @@ extern void PtFetchParticipantBy(pg_uuid_t *project_id, text *participant, int k
  * participantIdentifiers (ids with query_by_id), aligned with it */
 extern int	PtUuidCmp(const void *a, const void *b);
 extern int	PtSortDistinctIds(Datum *ids, int n);
+extern Datum *PtResolveParticipantsBy(pg_uuid_t *project_id, Jsonb *list, int kind, bool missing_ok,
+									  const char *key, int *nout, char ***textsout);
 extern Datum *PtResolveParticipantList(pg_uuid_t *project_id, Jsonb *list, bool query_by_id,
 									   int *n, char ***texts);
 

@@ -338,13 +338,13 @@ PT_API_FUNCTION(participants_list_segments)
  * first one that is not in the project). *ndistinct receives their number.
  */
 static Datum
-ResolveParticipants(pg_uuid_t *project_id, Jsonb *list, bool query_by_id, int *ndistinct,
+ResolveParticipants(pg_uuid_t *project_id, Jsonb *list, int kind, int *ndistinct,
 					bool lock)
 {
 	static SPIPlanPtr plan = NULL;
 	char	  **texts;
 	int			n;
-	Datum	   *ids = PtResolveParticipantList(project_id, list, query_by_id, &n, &texts);
+	Datum	   *ids = PtResolveParticipantsBy(project_id, list, kind, false, "participants", &n, &texts);
 	Datum	   *given = palloc(sizeof(Datum) * Max(n, 1));
 	Datum		array;
 	Oid			types[2] = {UUIDOID, UUIDARRAYOID};
@@ -393,6 +393,17 @@ ResolveParticipants(pg_uuid_t *project_id, Jsonb *list, bool query_by_id, int *n
 	return (Datum) 0;
 }
 
+/* Lock the segment (FOR UPDATE); PT409 when it is dynamic */
+static void
+LockStaticSegment(pg_uuid_t *project_id, pg_uuid_t *segment_id)
+{
+	if (SegmentKind(project_id, segment_id, true) == 'd')
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("segment %s is dynamic: its members follow its filter", PtUuidText(segment_id)),
+				 errhint("Change the filter with update_segment, or use a static segment.")));
+}
+
 /* Common part of add_segment_members and remove_segment_members */
 static Jsonb *
 ChangeMembers(FunctionCallInfo fcinfo, bool add)
@@ -415,14 +426,11 @@ ChangeMembers(FunctionCallInfo fcinfo, bool add)
 	project_id = PG_GETARG_UUID_P(0);
 	segment_id = PG_GETARG_UUID_P(1);
 	(void) PtGetProject(project_id);
-	if (SegmentKind(project_id, segment_id, true) == 'd')
-		ereport(ERROR,
-				(errcode(ERRCODE_PT_CONFLICT),
-				 errmsg("segment %s is dynamic: its members follow its filter", PtUuidText(segment_id)),
-				 errhint("Change the filter with update_segment, or use a static segment.")));
+	LockStaticSegment(project_id, segment_id);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(segment_id);
-	args[2] = ResolveParticipants(project_id, PG_GETARG_JSONB_P(2), query_by_id, &ndistinct, add);
+	args[2] = ResolveParticipants(project_id, PG_GETARG_JSONB_P(2), query_by_id ? PT_KEY_ID : PT_KEY_IDENTIFIER,
+								  &ndistinct, add);
 
 	SPI_connect();
 	if (!PtRunValue(&plans[add], add ?
@@ -445,6 +453,65 @@ ChangeMembers(FunctionCallInfo fcinfo, bool add)
 	PtPushNumber(&state, add ? "added" : "removed", changed);
 	PtPushNumber(&state, add ? "alreadyMembers" : "notMembers", ndistinct - changed);
 	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * set_segment_members(project_id, segment_id, participants, by): the static
+ * segment's current members become exactly the list; removed members' episodes
+ * end, new ones begin (history kept)
+ */
+PT_API_FUNCTION(participants_set_segment_members)
+{
+	static SPIPlanPtr remove_plan = NULL;
+	static SPIPlanPtr add_plan = NULL;
+	pg_uuid_t  *project_id;
+	pg_uuid_t  *segment_id;
+	int			kind = PT_KEY_IDENTIFIER;
+	Oid			types[3] = {UUIDOID, UUIDOID, UUIDARRAYOID};
+	Datum		args[3];
+	Datum		v;
+	bool		isnull;
+	int			ndistinct;
+	int64		added,
+				removed;
+	JsonbParseState *state = NULL;
+
+	PtNotNull(fcinfo, 0, "project_id");
+	PtNotNull(fcinfo, 1, "segment_id");
+	PtNotNull(fcinfo, 2, "participants");
+	project_id = PG_GETARG_UUID_P(0);
+	segment_id = PG_GETARG_UUID_P(1);
+	if (PG_NARGS() > 3)
+		kind = PtByArg(fcinfo, 3);
+	(void) PtGetProject(project_id);
+	LockStaticSegment(project_id, segment_id);
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = UUIDPGetDatum(segment_id);
+	args[2] = ResolveParticipants(project_id, PG_GETARG_JSONB_P(2), kind, &ndistinct, true);
+
+	SPI_connect();
+	if (!PtRunValue(&remove_plan, "WITH upd AS (UPDATE participants.segment_membership m "
+					"SET remove_date = GREATEST(pg_catalog.now(), m.add_date) "
+					"WHERE m.project_id = $1 AND m.segment_id = $2 AND m.remove_date IS NULL "
+					"AND m.participant_id <> ALL ($3) RETURNING 1) SELECT pg_catalog.count(*) FROM upd",
+					3, types, args, NULL, false, &v, &isnull))
+		elog(ERROR, "membership change returned no row");
+	removed = DatumGetInt64(v);
+	if (!PtRunValue(&add_plan, "WITH ins AS (INSERT INTO participants.segment_membership "
+					"(project_id, segment_id, participant_id, add_date) "
+					"SELECT $1, $2, a.id, pg_catalog.now() FROM pg_catalog.unnest($3) a(id) "
+					"ON CONFLICT (project_id, segment_id, participant_id) WHERE remove_date IS NULL "
+					"DO NOTHING RETURNING 1) SELECT pg_catalog.count(*) FROM ins",
+					3, types, args, NULL, false, &v, &isnull))
+		elog(ERROR, "membership change returned no row");
+	added = DatumGetInt64(v);
+	SPI_finish();
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	PtPushNumber(&state, "added", added);
+	PtPushNumber(&state, "removed", removed);
+	PtPushNumber(&state, "unchanged", ndistinct - added);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
 }
 
 /* add_segment_members(project_id, segment_id, participants, query_by_id) */

@@ -18,7 +18,8 @@ const READERS = ['get_participant', 'query_participants', 'custom_fields', 'get_
 	'list_segments', 'segment_history', 'participant_segments', 'get_study',
 	'study_participants', 'status_history', 'eligible_participants', 'events_since', 'event_channel',
 	'list_webhooks', 'webhook_deliveries', 'get_project', 'list_studies',
-	'participant_consents', 'contact_rules', 'contact_history', 'list_incentives', 'incentive_totals'];
+	'participant_consents', 'contact_rules', 'contact_history', 'list_incentives', 'incentive_totals',
+	'get_opted_out'];
 const WRITERS = ['upsert_participant', 'upsert_participants', 'enroll_participant',
 	'withdraw_participant', 'delete_participant', 'set_opted_out', 'define_custom_field',
 	'drop_custom_field', 'create_segment', 'update_segment', 'delete_segment',
@@ -26,7 +27,7 @@ const WRITERS = ['upsert_participant', 'upsert_participants', 'enroll_participan
 	'add_study_participants', 'set_participant_status', 'create_webhook', 'update_webhook',
 	'rotate_webhook_secret', 'replay_webhook', 'delete_webhook', 'update_project',
 	'define_consent', 'record_consent', 'withdraw_consent', 'set_contact_rules', 'record_incentive',
-	'update_incentive'];
+	'update_incentive', 'opt_out_people', 'delete_people', 'set_segment_members'];
 // functions of no one project: every token role may call them, for its own projects
 const GLOBAL = ['list_projects'];
 const ALL = [...READERS, ...WRITERS, ...GLOBAL, 'create_project'];
@@ -152,6 +153,10 @@ function argsFor(fn, p) {
 		case 'update_incentive': return { ...base, incentive_id: o.incentive, status: 'cancelled' };
 		case 'list_incentives': return { ...base, participant: 'P-1' };
 		case 'incentive_totals': return { ...base, year: YEAR };
+		case 'get_opted_out': return { ...base, participant: 'P-1' };
+		case 'opt_out_people': return { ...base, people: ['p1@example.com'], opted_out: false };
+		case 'delete_people': return { ...base, people: ['nobody@example.com'] };
+		case 'set_segment_members': return { ...base, segment_id: o.segment, participants: ['P-1'] };
 		default: throw new Error(`no args for ${fn}`);
 	}
 }
@@ -344,11 +349,33 @@ const happy = [
 		}],
 	['incentive_totals', (p) => ({ project_id: p, year: S.A.incentiveYear }),
 		(b) => assert.deepEqual(b, [{ personId: S.A.p1, currency: 'USD', total: 25 }])],
+	// people by email
+	['get_opted_out', (p) => ({ project_id: p, participant: 'P1@EXAMPLE.COM', by: 'email' }),
+		(b) => { assert.deepEqual([b.personId, b.optedOut], [S.A.p1, false]); assert.ok(Date.parse(b.updatedAt)); }],
+	['opt_out_people', async (p) => {
+		ok(await call('upsert_participant', { project_id: p, participant: { participantIdentifier: 'P-9', demographics: { email: 'p9@example.com' } } }, { tok: S.A.web }));
+		return { project_id: p, people: ['P9@example.com', 'nobody@example.com'] };
+	}, async (b) => {
+		assert.deepEqual(b, { updated: 1, unchanged: 0, notFound: ['nobody@example.com'] });
+		assert.equal(ok(await call('get_opted_out', { project_id: S.A.id, participant: 'P-9' }, { tok: S.A.web })).optedOut, true);
+	}],
+	['delete_people', async (p) => {
+		ok(await call('upsert_participant', { project_id: p, participant: { participantIdentifier: 'P-8', demographics: { email: 'p8@example.com' } } }, { tok: S.A.web }));
+		return { project_id: p, people: ['nobody@example.com', 'p8@example.com'] };
+	}, async (b) => {
+		assert.deepEqual(b, { deleted: 1, notFound: ['nobody@example.com'] });
+		fails(await call('get_participant', { project_id: S.A.id, participant: 'P-8' }, { tok: S.A.web }), 404, 'PT404');
+	}],
+	['set_segment_members', async (p) => {
+		const seg = ok(await call('create_segment', { project_id: p, name: 'Exactly these' }, { tok: S.A.web })).segmentID;
+		ok(await call('add_segment_members', { project_id: p, segment_id: seg, participants: ['P-9'] }, { tok: S.A.web }));
+		return { project_id: p, segment_id: seg, participants: ['p1@example.com'], by: 'email' };
+	}, (b) => assert.deepEqual(b, { added: 1, removed: 1, unchanged: 0 })],
 ];
 
 for (const [fn, args, check] of happy) {
 	test(`POST /rpc/${fn} answers 200 with its result`, async () => {
-		check(ok(await call(fn, await args(S.A.id), { tok: S.A.web })));
+		await check(ok(await call(fn, await args(S.A.id), { tok: S.A.web })));
 	});
 }
 
