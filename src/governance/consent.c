@@ -570,6 +570,22 @@ ConsentState(pg_uuid_t *project_id, pg_uuid_t *person, const char *name)
 							3, types, args, NULL, false);
 }
 
+/* Run the call's write of participant_consent (inside SPI); the call ends with it */
+static void
+WriteForCall(SPIPlanPtr plan, Datum *args, int expected)
+{
+	PG_TRY();
+	{
+		if (PtExecutePlan(plan, args, NULL, false, 0) != expected)
+			elog(ERROR, "could not write the participant's consent");
+	}
+	PG_FINALLY();
+	{
+		memset(&call, 0, sizeof(call));
+	}
+	PG_END_TRY();
+}
+
 static void
 ConsentNotFound(const char *name, int version)
 {
@@ -762,16 +778,7 @@ PT_API_FUNCTION(participants_record_consent)
 					  "version = EXCLUDED.version, granted_date = EXCLUDED.granted_date, "
 					  "scopes = CASE WHEN pc.version = EXCLUDED.version THEN pc.scopes || EXCLUDED.scopes "
 					  "ELSE EXCLUDED.scopes END", 5, types);
-	PG_TRY();
-	{
-		if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not record the consent");
-	}
-	PG_FINALLY();
-	{
-		memset(&call, 0, sizeof(call));
-	}
-	PG_END_TRY();
+	WriteForCall(plan, args, SPI_OK_INSERT);
 	SPI_finish();
 	PG_RETURN_JSONB_P(ConsentState(project_id, person, name));
 }
@@ -856,16 +863,7 @@ PT_API_FUNCTION(participants_withdraw_consent)
 	if (plan == NULL)
 		PtPreparePlan(&plan, "UPDATE participants.participant_consent SET scopes = $4 "
 					  "WHERE project_id = $1 AND participant_id = $2 AND name = $3", 4, types);
-	PG_TRY();
-	{
-		if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not withdraw the consent");
-	}
-	PG_FINALLY();
-	{
-		memset(&call, 0, sizeof(call));
-	}
-	PG_END_TRY();
+	WriteForCall(plan, args, SPI_OK_UPDATE);
 	SPI_finish();
 	PG_RETURN_JSONB_P(ConsentState(project_id, person, name));
 }

@@ -746,23 +746,12 @@ PT_TRIGGER_FUNCTION(participants_study_participant_created)
  * ------------------------------------------------------------------------
  */
 
-/* Move every non-final status of the participant to "status", past the graph */
+/* Run a cascade's UPDATE of study statuses (inside SPI): past the graph */
 static void
-CascadeStatuses(Datum project_id, Datum person_id, int status)
+RunCascade(SPIPlanPtr plan, Datum *args)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			types[3] = {UUIDOID, UUIDOID, TEXTOID};
-	Datum		args[3];
 	bool		was = cascade_active;
 
-	args[0] = project_id;
-	args[1] = person_id;
-	args[2] = CStringGetTextDatum(pt_statuses[status]);
-	SPI_connect();
-	if (plan == NULL)
-		PtPreparePlan(&plan, "UPDATE participants.study_participant SET status = $3 "
-					  "WHERE project_id = $1 AND participant_id = $2 "
-					  "AND status NOT IN ('COMPLETED_STUDY', 'CANCELLED', 'OPTED_OUT')", 3, types);
 	cascade_active = true;
 	PG_TRY();
 	{
@@ -774,6 +763,25 @@ CascadeStatuses(Datum project_id, Datum person_id, int status)
 		cascade_active = was;
 	}
 	PG_END_TRY();
+}
+
+/* Move every non-final status of the participant to "status", past the graph */
+static void
+CascadeStatuses(Datum project_id, Datum person_id, int status)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {UUIDOID, UUIDOID, TEXTOID};
+	Datum		args[3];
+
+	args[0] = project_id;
+	args[1] = person_id;
+	args[2] = CStringGetTextDatum(pt_statuses[status]);
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "UPDATE participants.study_participant SET status = $3 "
+					  "WHERE project_id = $1 AND participant_id = $2 "
+					  "AND status NOT IN ('COMPLETED_STUDY', 'CANCELLED', 'OPTED_OUT')", 3, types);
+	RunCascade(plan, args);
 	SPI_finish();
 }
 
@@ -788,7 +796,6 @@ PtCancelForConsent(Datum project_id, Datum person_id, const char *name)
 	static SPIPlanPtr plan = NULL;
 	Oid			types[3] = {UUIDOID, UUIDOID, TEXTOID};
 	Datum		args[3];
-	bool		was = cascade_active;
 
 	args[0] = project_id;
 	args[1] = person_id;
@@ -803,17 +810,7 @@ PtCancelForConsent(Datum project_id, Datum person_id, const char *name)
 					  "AND NOT EXISTS (SELECT 1 FROM participants.participant_consent pc "
 					  "WHERE pc.project_id = $1 AND pc.participant_id = $2 AND pc.name = $3 "
 					  "AND pc.version >= rc.min_version AND pc.scopes @> rc.scopes))", 3, types);
-	cascade_active = true;
-	PG_TRY();
-	{
-		if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not cancel the participant's study statuses");
-	}
-	PG_FINALLY();
-	{
-		cascade_active = was;
-	}
-	PG_END_TRY();
+	RunCascade(plan, args);
 	SPI_finish();
 }
 
