@@ -5,7 +5,8 @@
  *		reads it) and wires the parts together. The source is grouped by what
  *		it is about, each folder building on those before it: core (shared
  *		helpers) <- access (who may do what) <- project <- participant <-
- *		search <- segment <- study <- webhook; this file alone sees them all.
+ *		search <- segment <- study <- governance (consent, incentives) and
+ *		webhook; this file alone sees them all.
  */
 #include "postgres.h"
 
