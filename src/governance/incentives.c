@@ -164,12 +164,13 @@ CheckYearlyLimit(pg_uuid_t *project_id, Datum person_id, Datum id, Datum amount,
 	{
 		char	   *t = numeric_normalize(DatumGetNumeric(total));
 		char	   *l = numeric_normalize(DatumGetNumeric(limit));
+		char	   *who = PtPersonName(project_id, person_id);
 
 		SPI_finish();
 		ereport(ERROR,
 				(errcode(ERRCODE_PT_CONFLICT),
 				 errmsg("incentive would take participant %s above the yearly limit of %s %s",
-						PtUuidText(DatumGetUUIDP(person_id)), l, currency),
+						who, l, currency),
 				 errdetail("The participant's %s total for the year would be %s.", currency, t),
 				 errhint("Pass override_reason to record it anyway (the project setting incentiveYearlyLimit sets the limit).")));
 	}

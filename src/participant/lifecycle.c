@@ -605,3 +605,30 @@ PT_API_FUNCTION(participants_delete_people)
 	PushNotFound(&state, not_found);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
 }
+
+/*
+ * The participant's participantIdentifier, quoted, for a message (its id
+ * when the row is not visible)
+ */
+char *
+PtPersonName(pg_uuid_t *project_id, Datum person_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
+	Datum		v;
+	bool		isnull;
+	char	   *name = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	args[0] = UUIDPGetDatum(project_id);
+	args[1] = person_id;
+	SPI_connect();
+	if (PtRunValue(&plan, "SELECT participant_identifier FROM participants.participant "
+				   "WHERE project_id = $1 AND id = $2", 2, types, args, NULL, true, &v, &isnull) && !isnull)
+		name = MemoryContextStrdup(cxt, TextDatumGetCString(v));
+	SPI_finish();
+	if (name == NULL)
+		return PtUuidText(DatumGetUUIDP(person_id));
+	return psprintf("\"%s\"", name);
+}

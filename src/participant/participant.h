@@ -156,6 +156,7 @@ extern void PtWaitForParticipantWriters(pg_uuid_t *project_id);
 extern void PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool query_by_id,
 							   AclMode need, bool lock, PtRow *row);
 extern int	PtByArg(FunctionCallInfo fcinfo, int arg);
+extern char *PtPersonName(pg_uuid_t *project_id, Datum person_id);
 extern void PtFetchParticipantBy(pg_uuid_t *project_id, text *participant, int kind,
 								 AclMode need, bool lock, PtRow *row);
 /* participant lists: the participant id of each element of a JSON array of

@@ -383,12 +383,13 @@ PtCheckContact(pg_uuid_t *project_id, Datum person_id, Datum study_id, Timestamp
 	if (missing != NULL)
 	{
 		char	   *name = MemoryContextStrdup(cxt, missing);
+		char	   *who = PtPersonName(project_id, person_id);
 
 		SPI_finish();
 		ereport(ERROR,
 				(errcode(ERRCODE_PT_CONFLICT),
 				 errmsg("participant %s does not hold consent \"%s\" as study %s requires",
-						PtUuidText(DatumGetUUIDP(person_id)), name, PtUuidText(DatumGetUUIDP(study_id))),
+						who, name, PtUuidText(DatumGetUUIDP(study_id))),
 				 errdetail("A contact needs every consent the study requires (its requiredConsents)."),
 				 errhint("Record the consent with record_consent first.")));
 	}
@@ -411,11 +412,13 @@ PtCheckContact(pg_uuid_t *project_id, Datum person_id, Datum study_id, Timestamp
 
 		if (override_reason == NULL)
 		{
+			char	   *who = PtPersonName(project_id, person_id);
+
 			SPI_finish();
 			ereport(ERROR,
 					(errcode(ERRCODE_PT_CONFLICT),
 					 errmsg("contact rule %s refuses contacting participant %s",
-							rule, PtUuidText(DatumGetUUIDP(person_id))),
+							rule, who),
 					 v.has_date ?
 					 errdetail("%s A contact is allowed from %s.", v.detail, DateText(v.allowed_from)) :
 					 errdetail("%s", v.detail),
