@@ -118,6 +118,10 @@ extern Jsonb *PtJsonbStatement(struct _SPI_plan **slot, const char *sql, int nar
 
 extern Oid	PtTableRelid(const char *name);
 extern bool PtHaveGovernance(void);
+extern Datum PtTupleCol(HeapTuple t, TupleDesc desc, const char *col, bool *isnull);
+extern bool PtTupleColChanged(HeapTuple a, HeapTuple b, TupleDesc desc, const char *col);
+extern Datum PtDatabaseRowsOnly(FunctionCallInfo fcinfo, const char *trigger, bool allowed,
+								const char *message, const char *detail, const char *hint);
 
 /* placement.c: where a project's rows live (one node, or a Citus shard) */
 extern bool PtDistributed(void);

@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
@@ -15,6 +16,7 @@
 #include "nodes/makefuncs.h"
 #include "executor/spi.h"
 #include "utils/resowner.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 
 #include "core/core.h"
@@ -178,6 +180,60 @@ bool
 PtHaveGovernance(void)
 {
 	return OidIsValid(get_relname_relid("contact_rule", get_namespace_oid("participants", false)));
+}
+
+/*
+ * A trigger's tuple column by name (the tables' governance triggers, which
+ * run once per row of rarely written tables: no cached attribute numbers)
+ */
+Datum
+PtTupleCol(HeapTuple t, TupleDesc desc, const char *col, bool *isnull)
+{
+	int			att = SPI_fnumber(desc, col);
+
+	if (att <= 0)
+		elog(ERROR, "table has no column \"%s\"", col);
+	return heap_getattr(t, att, desc, isnull);
+}
+
+/* Whether column col differs between two versions of a row */
+bool
+PtTupleColChanged(HeapTuple a, HeapTuple b, TupleDesc desc, const char *col)
+{
+	bool		n1,
+				n2;
+	Datum		x = PtTupleCol(a, desc, col, &n1);
+	Datum		y = PtTupleCol(b, desc, col, &n2);
+	Form_pg_attribute att = TupleDescAttr(desc, SPI_fnumber(desc, col) - 1);
+
+	if (n1 || n2)
+		return n1 != n2;
+	return !datumIsEqual(x, y, att->attbyval, att->attlen);
+}
+
+/*
+ * The body of a BEFORE INSERT OR UPDATE row trigger on a table the database
+ * alone writes (consent_history, contact): the row goes in when "allowed"
+ * (the database is writing it, or a restore loads it); any other INSERT, and
+ * every UPDATE, is PT409 with the message, detail and hint given
+ */
+Datum
+PtDatabaseRowsOnly(FunctionCallInfo fcinfo, const char *trigger, bool allowed,
+				   const char *message, const char *detail, const char *hint)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "%s: must fire BEFORE, FOR EACH ROW", trigger);
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && allowed)
+		return PointerGetDatum(td->tg_trigtuple);
+	ereport(ERROR,
+			(errcode(ERRCODE_PT_CONFLICT),
+			 errmsg("%s", message),
+			 errdetail("%s", detail),
+			 errhint("%s", hint)));
+	return (Datum) 0;
 }
 
 /* ------------------------------------------------------------------------

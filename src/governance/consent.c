@@ -25,7 +25,6 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
@@ -208,16 +207,6 @@ CheckScopesOf(ArrayType *scopes, ArrayType *of, const char *name, int version, c
  * ------------------------------------------------------------------------
  */
 
-static Datum
-GetCol(HeapTuple t, TupleDesc desc, const char *col, bool *isnull)
-{
-	int			att = SPI_fnumber(desc, col);
-
-	if (att <= 0)
-		elog(ERROR, "table has no column \"%s\"", col);
-	return heap_getattr(t, att, desc, isnull);
-}
-
 /* BEFORE INSERT OR UPDATE row trigger on consent */
 PT_TRIGGER_FUNCTION(participants_consent_guard)
 {
@@ -240,22 +229,14 @@ PT_TRIGGER_FUNCTION(participants_consent_guard)
 		int			i;
 
 		for (i = 0; i < (int) lengthof(fixed); i++)
-		{
-			bool		n1,
-						n2;
-			Datum		a = GetCol(td->tg_trigtuple, desc, fixed[i], &n1);
-			Datum		b = GetCol(newt, desc, fixed[i], &n2);
-			Form_pg_attribute att = TupleDescAttr(desc, SPI_fnumber(desc, fixed[i]) - 1);
-
-			if (n1 != n2 || (!n1 && !datumIsEqual(a, b, att->attbyval, att->attlen)))
+			if (PtTupleColChanged(td->tg_trigtuple, newt, desc, fixed[i]))
 				ereport(ERROR,
 						(errcode(ERRCODE_PT_CONFLICT),
 						 errmsg("a consent version is never changed (column %s)", fixed[i]),
 						 errhint("define_consent defines the next version.")));
-		}
 		return PointerGetDatum(newt);
 	}
-	d = GetCol(newt, desc, "scopes", &isnull);
+	d = PtTupleCol(newt, desc, "scopes", &isnull);
 	if (!isnull)
 		CheckScopeNames(DatumGetArrayTypeP(d), "scopes", true);
 	return PointerGetDatum(newt);
@@ -264,19 +245,10 @@ PT_TRIGGER_FUNCTION(participants_consent_guard)
 /* BEFORE INSERT OR UPDATE row trigger on consent_history: see writing_history */
 PT_TRIGGER_FUNCTION(participants_consent_history_guard)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
-		elog(ERROR, "consent_history_guard: must fire BEFORE, FOR EACH ROW");
-	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && (writing_history || PtInRestore()))
-		return PointerGetDatum(td->tg_trigtuple);
-	ereport(ERROR,
-			(errcode(ERRCODE_PT_CONFLICT),
-			 errmsg("consent history is recorded by the database"),
-			 errdetail("Every change of participants.participant_consent records its history; only a restore loads history."),
-			 errhint("Record and withdraw consent with record_consent and withdraw_consent.")));
-	return (Datum) 0;
+	return PtDatabaseRowsOnly(fcinfo, "consent_history_guard", writing_history || PtInRestore(),
+							  "consent history is recorded by the database",
+							  "Every change of participants.participant_consent records its history; only a restore loads history.",
+							  "Record and withdraw consent with record_consent and withdraw_consent.");
 }
 
 /* BEFORE INSERT OR UPDATE row trigger on study_consent */
@@ -303,10 +275,10 @@ PT_TRIGGER_FUNCTION(participants_study_consent_guard)
 	newt = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 	if (PtInRestore())
 		return PointerGetDatum(newt);
-	project_id = GetCol(newt, desc, "project_id", &n1);
-	name = GetCol(newt, desc, "name", &n2);
-	version = GetCol(newt, desc, "min_version", &n3);
-	scopes = GetCol(newt, desc, "scopes", &n4);
+	project_id = PtTupleCol(newt, desc, "project_id", &n1);
+	name = PtTupleCol(newt, desc, "name", &n2);
+	version = PtTupleCol(newt, desc, "min_version", &n3);
+	scopes = PtTupleCol(newt, desc, "scopes", &n4);
 	if (n1 || n2 || n3 || n4)
 		return PointerGetDatum(newt);	/* NOT NULL says so */
 	CheckScopeNames(DatumGetArrayTypeP(scopes), "scopes", false);
@@ -452,14 +424,14 @@ PT_TRIGGER_FUNCTION(participants_participant_consent_guard)
 
 		if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
 			return PointerGetDatum(td->tg_trigtuple);
-		project_id = GetCol(newt, desc, "project_id", &n1);
+		project_id = PtTupleCol(newt, desc, "project_id", &n1);
 		name = NULL;
-		(void) GetCol(newt, desc, "name", &n2);
-		version = DatumGetInt32(GetCol(newt, desc, "version", &n3));
-		scopes = GetCol(newt, desc, "scopes", &n4);
+		(void) PtTupleCol(newt, desc, "name", &n2);
+		version = DatumGetInt32(PtTupleCol(newt, desc, "version", &n3));
+		scopes = PtTupleCol(newt, desc, "scopes", &n4);
 		if (n1 || n2 || n3 || n4)
 			return PointerGetDatum(newt);	/* NOT NULL says so */
-		name = TextDatumGetCString(GetCol(newt, desc, "name", &isnull));
+		name = TextDatumGetCString(PtTupleCol(newt, desc, "name", &isnull));
 		/* record_consent adds scopes to those held: the same may come twice */
 		if (!call.active)
 			CheckScopeNames(DatumGetArrayTypeP(scopes), "scopes", false);
@@ -482,21 +454,21 @@ PT_TRIGGER_FUNCTION(participants_participant_consent_guard)
 	{
 		HeapTuple	oldt = td->tg_trigtuple;
 
-		project_id = GetCol(oldt, desc, "project_id", &isnull);
-		person_id = GetCol(oldt, desc, "participant_id", &isnull);
-		name = TextDatumGetCString(GetCol(oldt, desc, "name", &isnull));
+		project_id = PtTupleCol(oldt, desc, "project_id", &isnull);
+		person_id = PtTupleCol(oldt, desc, "participant_id", &isnull);
+		name = TextDatumGetCString(PtTupleCol(oldt, desc, "name", &isnull));
 		if (!PersonExists(project_id, person_id))
 			return PointerGetDatum(NULL);	/* the participant is being deleted */
 		RecordChange(project_id, person_id, name, "withdraw",
-					 DatumGetInt32(GetCol(oldt, desc, "version", &isnull)),
-					 DatumGetArrayTypeP(GetCol(oldt, desc, "scopes", &isnull)));
+					 DatumGetInt32(PtTupleCol(oldt, desc, "version", &isnull)),
+					 DatumGetArrayTypeP(PtTupleCol(oldt, desc, "scopes", &isnull)));
 		PtCancelForConsent(project_id, person_id, name);
 		return PointerGetDatum(NULL);
 	}
-	project_id = GetCol(newt, desc, "project_id", &isnull);
-	person_id = GetCol(newt, desc, "participant_id", &isnull);
-	name = TextDatumGetCString(GetCol(newt, desc, "name", &isnull));
-	version = DatumGetInt32(GetCol(newt, desc, "version", &isnull));
+	project_id = PtTupleCol(newt, desc, "project_id", &isnull);
+	person_id = PtTupleCol(newt, desc, "participant_id", &isnull);
+	name = TextDatumGetCString(PtTupleCol(newt, desc, "name", &isnull));
+	version = DatumGetInt32(PtTupleCol(newt, desc, "version", &isnull));
 	if (call.active)
 		RecordChange(project_id, person_id, name, call.action, version, call.scopes);
 	else
@@ -513,11 +485,11 @@ PT_TRIGGER_FUNCTION(participants_participant_consent_guard)
 				  **removed;
 		bool		same_version = false;
 
-		nn = ArrayStrings(DatumGetArrayTypeP(GetCol(newt, desc, "scopes", &isnull)), &ns);
+		nn = ArrayStrings(DatumGetArrayTypeP(PtTupleCol(newt, desc, "scopes", &isnull)), &ns);
 		if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		{
-			no = ArrayStrings(DatumGetArrayTypeP(GetCol(td->tg_trigtuple, desc, "scopes", &isnull)), &os);
-			same_version = DatumGetInt32(GetCol(td->tg_trigtuple, desc, "version", &isnull)) == version;
+			no = ArrayStrings(DatumGetArrayTypeP(PtTupleCol(td->tg_trigtuple, desc, "scopes", &isnull)), &os);
+			same_version = DatumGetInt32(PtTupleCol(td->tg_trigtuple, desc, "version", &isnull)) == version;
 		}
 		added = palloc(sizeof(char *) * Max(nn, 1));
 		removed = palloc(sizeof(char *) * Max(no, 1));
@@ -702,8 +674,7 @@ PT_API_FUNCTION(participants_record_consent)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
-	PtRow		row;
-	pg_uuid_t  *person = palloc(sizeof(pg_uuid_t));
+	pg_uuid_t  *person;
 	char	   *name;
 	int			version = 0;
 	ArrayType  *of;
@@ -740,8 +711,7 @@ PT_API_FUNCTION(participants_record_consent)
 					 errmsg("invalid value for \"evidence\": expected a JSON object")));
 		evidence = ev;
 	}
-	PtFetchParticipantBy(project_id, PG_GETARG_TEXT_PP(1), PtByArg(fcinfo, 7), ACL_SELECT, false, &row);
-	memcpy(person->data, row.rec.id.data, UUID_LEN);
+	person = PtPersonBy(project_id, fcinfo, 1, 7);
 	SPI_connect();
 	of = VersionScopes(UUIDPGetDatum(project_id), name, &version);
 	MemoryContextSwitchTo(cxt);
@@ -789,8 +759,7 @@ PT_API_FUNCTION(participants_withdraw_consent)
 	static SPIPlanPtr lock_plan = NULL;
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
-	PtRow		row;
-	pg_uuid_t  *person = palloc(sizeof(pg_uuid_t));
+	pg_uuid_t  *person;
 	char	   *name;
 	int			version;
 	ArrayType  *of;
@@ -811,8 +780,7 @@ PT_API_FUNCTION(participants_withdraw_consent)
 	PtNotNull(fcinfo, 2, "name");
 	project_id = PG_GETARG_UUID_P(0);
 	name = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	PtFetchParticipantBy(project_id, PG_GETARG_TEXT_PP(1), PtByArg(fcinfo, 5), ACL_SELECT, false, &row);
-	memcpy(person->data, row.rec.id.data, UUID_LEN);
+	person = PtPersonBy(project_id, fcinfo, 1, 5);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(person);
 	args[2] = CStringGetTextDatum(name);
@@ -873,16 +841,14 @@ PT_API_FUNCTION(participants_participant_consents)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
-	PtRow		row;
-	pg_uuid_t  *person = palloc(sizeof(pg_uuid_t));
+	pg_uuid_t  *person;
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		args[2];
 
 	PtNotNull(fcinfo, 0, "project_id");
 	PtNotNull(fcinfo, 1, "participant");
 	project_id = PG_GETARG_UUID_P(0);
-	PtFetchParticipantBy(project_id, PG_GETARG_TEXT_PP(1), PtByArg(fcinfo, 2), ACL_SELECT, false, &row);
-	memcpy(person->data, row.rec.id.data, UUID_LEN);
+	person = PtPersonBy(project_id, fcinfo, 1, 2);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(person);
 	PG_RETURN_JSONB_P(PtJsonbStatement(&plan, "SELECT COALESCE(pg_catalog.jsonb_agg(" STATE_JSON

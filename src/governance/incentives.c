@@ -80,30 +80,6 @@ Counts(int status)
 	return status == IS_SENT || status == IS_CLAIMED;
 }
 
-static Datum
-GetCol(HeapTuple t, TupleDesc desc, const char *col, bool *isnull)
-{
-	int			att = SPI_fnumber(desc, col);
-
-	if (att <= 0)
-		elog(ERROR, "participants.incentive has no column \"%s\"", col);
-	return heap_getattr(t, att, desc, isnull);
-}
-
-static bool
-ColChanged(HeapTuple a, HeapTuple b, TupleDesc desc, const char *col)
-{
-	bool		n1,
-				n2;
-	Datum		x = GetCol(a, desc, col, &n1);
-	Datum		y = GetCol(b, desc, col, &n2);
-	Form_pg_attribute att = TupleDescAttr(desc, SPI_fnumber(desc, col) - 1);
-
-	if (n1 || n2)
-		return n1 != n2;
-	return !datumIsEqual(x, y, att->attbyval, att->attlen);
-}
-
 /*
  * PT409 when the incentive takes the participant's total for its year and
  * currency above the project's incentiveYearlyLimit (the latest committed
@@ -229,28 +205,28 @@ PT_TRIGGER_FUNCTION(participants_incentive_guard)
 		newt = td->tg_trigtuple;
 	if (PtInRestore())
 		return TRIGGER_FIRED_BEFORE(td->tg_event) ? PointerGetDatum(newt) : PointerGetDatum(NULL);
-	d = GetCol(newt, desc, "project_id", &isnull);
+	d = PtTupleCol(newt, desc, "project_id", &isnull);
 	if (isnull)
 		return PointerGetDatum(newt);	/* NOT NULL says so */
 	project_id = DatumGetUUIDP(d);
-	d = GetCol(newt, desc, "status", &isnull);
+	d = PtTupleCol(newt, desc, "status", &isnull);
 	if (isnull)
 		return PointerGetDatum(newt);
 	status = IncentiveStatus(TextDatumGetCString(d), "status");
 	if (oldt)
-		prior = IncentiveStatus(TextDatumGetCString(GetCol(oldt, desc, "status", &isnull)), "status");
+		prior = IncentiveStatus(TextDatumGetCString(PtTupleCol(oldt, desc, "status", &isnull)), "status");
 
 	if (TRIGGER_FIRED_AFTER(td->tg_event))
 	{
 		if (Counts(status) && status != prior)
-			MoveStudyStatus(project_id, GetCol(newt, desc, "study_id", &isnull),
-							GetCol(newt, desc, "participant_id", &isnull), status);
+			MoveStudyStatus(project_id, PtTupleCol(newt, desc, "study_id", &isnull),
+							PtTupleCol(newt, desc, "participant_id", &isnull), status);
 		return PointerGetDatum(NULL);
 	}
 
 	/* BEFORE */
 	{
-		Datum		amount = GetCol(newt, desc, "amount", &isnull);
+		Datum		amount = PtTupleCol(newt, desc, "amount", &isnull);
 		char	   *currency;
 		Datum		cur;
 		bool		curnull;
@@ -269,19 +245,19 @@ PT_TRIGGER_FUNCTION(participants_incentive_guard)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid value for \"amount\": NaN")));
-		cur = GetCol(newt, desc, "currency", &curnull);
+		cur = PtTupleCol(newt, desc, "currency", &curnull);
 		currency = curnull ? NULL : TextDatumGetCString(cur);
 		if (currency && (strlen(currency) != 3 || strspn(currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid value for \"currency\": \"%s\" is not an ISO 4217 code", currency),
 					 errhint("Use three capital letters, e.g. USD, EUR, GBP.")));
-		d = GetCol(newt, desc, "note", &isnull);
+		d = PtTupleCol(newt, desc, "note", &isnull);
 		if (!isnull && strlen(TextDatumGetCString(d)) > MAX_NOTE_LEN)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid value for \"note\": longer than %d characters", MAX_NOTE_LEN)));
-		d = GetCol(newt, desc, "external_id", &isnull);
+		d = PtTupleCol(newt, desc, "external_id", &isnull);
 		if (!isnull && (strlen(TextDatumGetCString(d)) > MAX_EXTERNAL_ID_LEN || TextDatumGetCString(d)[0] == '\0'))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -292,7 +268,7 @@ PT_TRIGGER_FUNCTION(participants_incentive_guard)
 			int			i;
 
 			for (i = 0; i < (int) lengthof(fixed); i++)
-				if (ColChanged(oldt, newt, desc, fixed[i]))
+				if (PtTupleColChanged(oldt, newt, desc, fixed[i]))
 					ereport(ERROR,
 							(errcode(ERRCODE_PT_CONFLICT),
 							 errmsg("cannot change the %s of an incentive", fixed[i])));
@@ -303,15 +279,15 @@ PT_TRIGGER_FUNCTION(participants_incentive_guard)
 								incentive_statuses[prior], incentive_statuses[status]),
 						 errdetail("Incentives move pending -> sent -> claimed, and to cancelled from any status but claimed.")));
 			if ((prior == IS_CLAIMED || prior == IS_CANCELLED) &&
-				(ColChanged(oldt, newt, desc, "amount") || ColChanged(oldt, newt, desc, "currency")))
+				(PtTupleColChanged(oldt, newt, desc, "amount") || PtTupleColChanged(oldt, newt, desc, "currency")))
 				ereport(ERROR,
 						(errcode(ERRCODE_PT_CONFLICT),
 						 errmsg("cannot change the amount or currency of a %s incentive", incentive_statuses[prior])));
 		}
 		/* an override: from the calling function, or a raw write setting the column */
-		d = GetCol(newt, desc, "override_reason", &isnull);
+		d = PtTupleCol(newt, desc, "override_reason", &isnull);
 		override_given = call_override != NULL ||
-			(!isnull && (oldt == NULL || ColChanged(oldt, newt, desc, "override_reason")));
+			(!isnull && (oldt == NULL || PtTupleColChanged(oldt, newt, desc, "override_reason")));
 		if (call_override != NULL)
 		{
 			cols[0] = SPI_fnumber(desc, "override_reason");
@@ -320,16 +296,16 @@ PT_TRIGGER_FUNCTION(participants_incentive_guard)
 		}
 		/* counted now and it was not, or with another amount: the limit */
 		if (Counts(status) && !override_given && currency != NULL && amount != (Datum) 0 &&
-			(oldt == NULL || !Counts(prior) || ColChanged(oldt, newt, desc, "amount") ||
-			 ColChanged(oldt, newt, desc, "currency")))
+			(oldt == NULL || !Counts(prior) || PtTupleColChanged(oldt, newt, desc, "amount") ||
+			 PtTupleColChanged(oldt, newt, desc, "currency")))
 		{
 			bool		n1,
 						n2;
-			Datum		created = GetCol(newt, desc, "created_date", &n1);
-			Datum		id = GetCol(newt, desc, "id", &n2);
+			Datum		created = PtTupleCol(newt, desc, "created_date", &n1);
+			Datum		id = PtTupleCol(newt, desc, "id", &n2);
 
 			if (!n1 && !n2)
-				CheckYearlyLimit(project_id, GetCol(newt, desc, "participant_id", &isnull), id, amount,
+				CheckYearlyLimit(project_id, PtTupleCol(newt, desc, "participant_id", &isnull), id, amount,
 								 currency, DatumGetTimestampTz(created));
 		}
 		cols[0] = SPI_fnumber(desc, "updated_date");
@@ -433,8 +409,7 @@ PT_API_FUNCTION(participants_record_incentive)
 	static SPIPlanPtr upd = NULL;
 	static SPIPlanPtr in_study = NULL;
 	pg_uuid_t  *project_id;
-	PtRow		row;
-	pg_uuid_t  *person = palloc(sizeof(pg_uuid_t));
+	pg_uuid_t  *person;
 	pg_uuid_t	id;
 	const char *override_reason;
 	Oid			types[9] = {UUIDOID, UUIDOID, UUIDOID, NUMERICOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, UUIDOID};
@@ -454,8 +429,7 @@ PT_API_FUNCTION(participants_record_incentive)
 		status = text_to_cstring(PG_GETARG_TEXT_PP(5));
 	(void) IncentiveStatus(status, "status");
 	override_reason = OverrideArg(fcinfo, 8);
-	PtFetchParticipantBy(project_id, PG_GETARG_TEXT_PP(1), PtByArg(fcinfo, 9), ACL_SELECT, false, &row);
-	memcpy(person->data, row.rec.id.data, UUID_LEN);
+	person = PtPersonBy(project_id, fcinfo, 1, 9);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(person);
 	args[2] = PG_GETARG_DATUM(2);
@@ -577,11 +551,9 @@ PT_API_FUNCTION(participants_list_incentives)
 	args[1] = args[2] = args[3] = (Datum) 0;
 	if (!PG_ARGISNULL(1))
 	{
-		PtRow		row;
-		pg_uuid_t  *person = palloc(sizeof(pg_uuid_t));
+		pg_uuid_t  *person;
 
-		PtFetchParticipantBy(project_id, PG_GETARG_TEXT_PP(1), PtByArg(fcinfo, 6), ACL_SELECT, false, &row);
-		memcpy(person->data, row.rec.id.data, UUID_LEN);
+		person = PtPersonBy(project_id, fcinfo, 1, 6);
 		args[1] = UUIDPGetDatum(person);
 		nulls[1] = ' ';
 	}

@@ -159,12 +159,19 @@ PtByArg(FunctionCallInfo fcinfo, int arg)
 	return -1;
 }
 
-/* The participant named by (participant, by): kind is PtByArg's; see FetchByKey */
-void
-PtFetchParticipantBy(pg_uuid_t *project_id, text *participant, int kind,
-					 AclMode need, bool lock, PtRow *row)
+/*
+ * The id of the participant named by argument arg of an API function, found
+ * by its "by" argument by_arg (see PtByArg and FetchByKey); PT404 when none
+ */
+pg_uuid_t *
+PtPersonBy(pg_uuid_t *project_id, FunctionCallInfo fcinfo, int arg, int by_arg)
 {
-	FetchByKey(project_id, participant, kind, need, lock, row, true);
+	PtRow		row;
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+	FetchByKey(project_id, PG_GETARG_TEXT_PP(arg), PtByArg(fcinfo, by_arg), ACL_SELECT, false, &row, true);
+	memcpy(id->data, row.rec.id.data, UUID_LEN);
+	return id;
 }
 
 /* The participant named by the arguments (project_id, participant, query_by_id) */
@@ -444,16 +451,14 @@ PT_API_FUNCTION(participants_get_opted_out)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
-	PtRow		row;
-	pg_uuid_t  *person = palloc(sizeof(pg_uuid_t));
+	pg_uuid_t  *person;
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		args[2];
 
 	PtNotNull(fcinfo, 0, "project_id");
 	PtNotNull(fcinfo, 1, "participant");
 	project_id = PG_GETARG_UUID_P(0);
-	PtFetchParticipantBy(project_id, PG_GETARG_TEXT_PP(1), PtByArg(fcinfo, 2), ACL_SELECT, false, &row);
-	memcpy(person->data, row.rec.id.data, UUID_LEN);
+	person = PtPersonBy(project_id, fcinfo, 1, 2);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(person);
 	/* updatedAt: the last opt-out or opt-in, else when the participant was added */

@@ -490,19 +490,10 @@ PtRecordContact(pg_uuid_t *project_id, Datum person_id, Datum study_id, int stat
 /* BEFORE INSERT OR UPDATE row trigger on contact: see writing_contact */
 PT_TRIGGER_FUNCTION(participants_contact_guard)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
-		elog(ERROR, "contact_guard: must fire BEFORE, FOR EACH ROW");
-	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && (writing_contact || PtInRestore()))
-		return PointerGetDatum(td->tg_trigtuple);
-	ereport(ERROR,
-			(errcode(ERRCODE_PT_CONFLICT),
-			 errmsg("contacts are recorded by the database"),
-			 errdetail("A move into INVITE_SENT, INTERVIEW_INVITE_SENT or UNMODERATED_TEST_INVITE_SENT records its contact; only a restore loads contacts."),
-			 errhint("Change a status with set_participant_status or an UPDATE of participants.study_participant.")));
-	return (Datum) 0;
+	return PtDatabaseRowsOnly(fcinfo, "contact_guard", writing_contact || PtInRestore(),
+							  "contacts are recorded by the database",
+							  "A move into INVITE_SENT, INTERVIEW_INVITE_SENT or UNMODERATED_TEST_INVITE_SENT records its contact; only a restore loads contacts.",
+							  "Change a status with set_participant_status or an UPDATE of participants.study_participant.");
 }
 
 /* ------------------------------------------------------------------------
@@ -688,8 +679,7 @@ PT_API_FUNCTION(participants_contact_history)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *project_id;
-	PtRow		row;
-	pg_uuid_t  *person = palloc(sizeof(pg_uuid_t));
+	pg_uuid_t  *person;
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		args[2];
 	Jsonb	   *contacts;
@@ -706,8 +696,7 @@ PT_API_FUNCTION(participants_contact_history)
 	PtNotNull(fcinfo, 0, "project_id");
 	PtNotNull(fcinfo, 1, "participant");
 	project_id = PG_GETARG_UUID_P(0);
-	PtFetchParticipantBy(project_id, PG_GETARG_TEXT_PP(1), PtByArg(fcinfo, 2), ACL_SELECT, false, &row);
-	memcpy(person->data, row.rec.id.data, UUID_LEN);
+	person = PtPersonBy(project_id, fcinfo, 1, 2);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(person);
 	contacts = PtJsonbStatement(&plan, "SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
