@@ -35,6 +35,11 @@ OBJS = \
 	src/study/contact.o \
 	src/governance/consent.o \
 	src/governance/incentives.o \
+	src/records/audit.o \
+	src/records/csv.o \
+	src/records/erasure.o \
+	src/records/import.o \
+	src/records/retention.o \
 	src/webhook/http.o \
 	src/webhook/webhooks.o \
 	src/webhook/worker.o
@@ -44,8 +49,8 @@ PG_CPPFLAGS = -I$(srcdir)/src
 # webhook delivery (src/webhook): libcurl, from Debian's libcurl4-openssl-dev
 SHLIB_LINK = -lcurl
 
-DATA = sql/participants--0.1.0.sql sql/participants--0.2.0.sql sql/participants--0.3.0.sql sql/participants--0.4.0.sql sql/participants--0.5.0.sql \
-	sql/participants--0.1.0--0.2.0.sql sql/participants--0.2.0--0.3.0.sql sql/participants--0.3.0--0.4.0.sql sql/participants--0.4.0--0.5.0.sql
+DATA = sql/participants--0.1.0.sql sql/participants--0.2.0.sql sql/participants--0.3.0.sql sql/participants--0.4.0.sql sql/participants--0.5.0.sql sql/participants--0.6.0.sql \
+	sql/participants--0.1.0--0.2.0.sql sql/participants--0.2.0--0.3.0.sql sql/participants--0.3.0--0.4.0.sql sql/participants--0.4.0--0.5.0.sql sql/participants--0.5.0--0.6.0.sql
 
 # pg_regress tests, in order (sql/NAME.sql, expected/NAME.out)
 REGRESS = install upsert validation enrollment bulk custom_fields ops query segments directory studies privileges confinement counters restore tenant_limits grant_access hijack fuzz_findings projects project_api distribute webhooks governance people upgrade

@@ -118,6 +118,7 @@ extern Jsonb *PtJsonbStatement(struct _SPI_plan **slot, const char *sql, int nar
 
 extern Oid	PtTableRelid(const char *name);
 extern bool PtHaveGovernance(void);
+extern bool PtHaveLifecycle(void);
 extern Datum PtTupleCol(HeapTuple t, TupleDesc desc, const char *col, bool *isnull);
 extern bool PtTupleColChanged(HeapTuple a, HeapTuple b, TupleDesc desc, const char *col);
 extern Datum PtDatabaseRowsOnly(FunctionCallInfo fcinfo, const char *trigger, bool allowed,
@@ -143,6 +144,8 @@ typedef struct PtRowWrites
 } PtRowWrites;
 
 extern void PtBeginRowWrites(PtRowWrites *w, struct RelationData *rel, struct SnapshotData *snap);
+extern void PtInsertRow(Oid relid, pg_uuid_t *project, int ncols, const char *const *cols,
+						Datum *values, bool *nulls);
 extern void PtEndRowWrites(PtRowWrites *w);
 
 /* json_write.c: jsonb values written straight into jsonb's binary layout */

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
@@ -16,6 +17,7 @@
 #include "nodes/makefuncs.h"
 #include "executor/spi.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 
@@ -182,6 +184,13 @@ PtHaveGovernance(void)
 	return OidIsValid(get_relname_relid("contact_rule", get_namespace_oid("participants", false)));
 }
 
+/* Whether the extension's tables are those of 0.6.0 or later (audit, imports, erasure) */
+bool
+PtHaveLifecycle(void)
+{
+	return OidIsValid(get_relname_relid("audit", get_namespace_oid("participants", false)));
+}
+
 /*
  * A trigger's tuple column by name (the tables' governance triggers, which
  * run once per row of rarely written tables: no cached attribute numbers)
@@ -276,4 +285,45 @@ PtEndRowWrites(PtRowWrites *w)
 	AfterTriggerEndQuery(w->estate);
 	ExecResetTupleTable(w->estate->es_tupleTable, false);
 	FreeExecutorState(w->estate);
+}
+
+/*
+ * Insert one row into one of the extension's tables (relid; on a cluster the
+ * project's shard of it) through the executor's single-row path
+ * (constraints, indexes, triggers), as a statement of its own, without the
+ * caller's privileges: for rows the database itself writes (audit, import
+ * reports, erasure receipts). cols names the columns values and nulls give,
+ * in their order; the rest take NULL (not their defaults).
+ */
+void
+PtInsertRow(Oid relid, pg_uuid_t *project, int ncols, const char *const *cols,
+			Datum *values, bool *nulls)
+{
+	Relation	rel = table_open(PtLocalTable(relid, project), RowExclusiveLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	PtRowWrites w;
+	TupleTableSlot *slot;
+	int			i;
+
+	PtBeginRowWrites(&w, rel, GetActiveSnapshot());
+	slot = ExecInitExtraTupleSlot(w.estate, desc, &TTSOpsVirtual);
+	ExecClearTuple(slot);
+	for (i = 0; i < desc->natts; i++)
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+	}
+	for (i = 0; i < ncols; i++)
+	{
+		int			att = SPI_fnumber(desc, cols[i]);
+
+		if (att <= 0)
+			elog(ERROR, "table %s has no column \"%s\"", RelationGetRelationName(rel), cols[i]);
+		slot->tts_values[att - 1] = values[i];
+		slot->tts_isnull[att - 1] = nulls[i];
+	}
+	ExecStoreVirtualTuple(slot);
+	ExecSimpleRelationInsert(w.rri, w.estate, slot);
+	PtEndRowWrites(&w);
+	table_close(rel, NoLock);
 }

@@ -21,6 +21,7 @@
 #include "utils/snapmgr.h"
 
 #include "participant/participant.h"
+#include "records/records.h"
 
 /*
  * Set while this extension's own C code writes rows it has validated: the
@@ -321,7 +322,25 @@ PT_TRIGGER_FUNCTION(participants_participant_guard)
 	if (oldt != NULL)
 		CheckStateRules(oldt, newt, desc);
 	if (!pt_trusted_write)
+	{
 		CheckFormats(oldt, newt, desc);
+		/* the upsert path checked the tombstones itself, naming the element */
+		if (!PtInRestore() &&
+			(oldt == NULL || Changed(oldt, newt, desc, cols.demo[DEMO_EMAIL]) ||
+			 Changed(oldt, newt, desc, cols.demo[DEMO_MOBILE_PHONE])))
+		{
+			bool		isnull;
+			pg_uuid_t  *project = DatumGetUUIDP(heap_getattr(newt, cols.project_id, desc, &isnull));
+			char	   *email = ColText(newt, desc, cols.demo[DEMO_EMAIL]);
+			char	   *phone = ColText(newt, desc, cols.demo[DEMO_MOBILE_PHONE]);
+
+			if (oldt != NULL && !Changed(oldt, newt, desc, cols.demo[DEMO_EMAIL]))
+				email = NULL;
+			if (oldt != NULL && !Changed(oldt, newt, desc, cols.demo[DEMO_MOBILE_PHONE]))
+				phone = NULL;
+			PtCheckTombstone(project, email, phone, "");
+		}
+	}
 	return PointerGetDatum(newt);
 }
 

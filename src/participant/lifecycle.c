@@ -516,8 +516,8 @@ PushNotFound(JsonbParseState **state, List *not_found)
 }
 
 /* The person of id, locked as a writer locks it; false when deleted meanwhile */
-static bool
-LockPersonById(pg_uuid_t *project_id, Datum id, AclMode need, PtRow *row)
+bool
+PtLockPersonById(pg_uuid_t *project_id, Datum id, AclMode need, PtRow *row)
 {
 	PtAccess	acc;
 	Snapshot	snap;
@@ -559,7 +559,7 @@ PT_API_FUNCTION(participants_opt_out_people)
 		PtRow		row;
 		PtRecord	rec;
 
-		if (!LockPersonById(project_id, ids[i], ACL_SELECT | ACL_UPDATE, &row))
+		if (!PtLockPersonById(project_id, ids[i], ACL_SELECT | ACL_UPDATE, &row))
 			continue;			/* deleted meanwhile: nothing to opt out */
 		if (row.rec.opted_out == opted_out)
 		{
@@ -600,7 +600,7 @@ PT_API_FUNCTION(participants_delete_people)
 		PtRow		row;
 		PtRecord	rec;
 
-		if (!LockPersonById(project_id, ids[i], ACL_SELECT | ACL_DELETE, &row))
+		if (!PtLockPersonById(project_id, ids[i], ACL_SELECT | ACL_DELETE, &row))
 			continue;			/* deleted meanwhile */
 		WriteRow(WRITE_DELETE, project_id, &row, &rec);
 		deleted++;

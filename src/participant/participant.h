@@ -157,6 +157,7 @@ extern void PtFetchParticipant(pg_uuid_t *project_id, text *participant, bool qu
 							   AclMode need, bool lock, PtRow *row);
 extern int	PtByArg(FunctionCallInfo fcinfo, int arg);
 extern char *PtPersonName(pg_uuid_t *project_id, Datum person_id);
+extern bool PtLockPersonById(pg_uuid_t *project_id, Datum id, AclMode need, PtRow *row);
 extern pg_uuid_t *PtPersonBy(pg_uuid_t *project_id, FunctionCallInfo fcinfo, int arg, int by_arg);
 /* participant lists: the participant id of each element of a JSON array of
  * participantIdentifiers (ids with query_by_id), aligned with it */

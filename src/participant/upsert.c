@@ -35,6 +35,7 @@
 #include "utils/timestamp.h"
 
 #include "participant/participant.h"
+#include "records/records.h"
 
 /* participants.bulk_batch_size: elements a bulk upsert processes per chunk */
 int			pt_bulk_batch_size = 1000;
@@ -312,6 +313,8 @@ typedef struct UpsertCall
 	bool		allow_update;
 	PtBulkOut  *out;			/* a bulk call's result */
 	Jsonb	  **single;			/* a single call's result */
+	PtUpsertReport report;		/* or: each element's result to this (imports) */
+	void	   *report_arg;
 	MemoryContext outcxt;		/* where results go */
 	int			added;
 	int			updated;
@@ -342,7 +345,7 @@ typedef struct Chunk
 static const char *
 ElementLabel(UpsertCall *call, PtInput *in)
 {
-	return call->bulk ? pnstrdup(in->path, strlen(in->path) - 1) : "participant";
+	return in->path[0] ? pnstrdup(in->path, strlen(in->path) - 1) : "participant";
 }
 
 /*
@@ -603,6 +606,14 @@ ResolveChunk(UpsertCall *call, Chunk *c)
 					&rec->id, path, "demographics.email", "email");
 		CheckUnique(c->db_phones, c->chunk_phones, rec->demo[DEMO_MOBILE_PHONE], &rec->id,
 					path, "demographics.mobilePhone", "mobilePhone");
+		/* an erased person's email or phone (the guard trigger leaves it to us) */
+		if (el->action == ACT_ADD)
+			PtCheckTombstone(call->project_id, rec->demo[DEMO_EMAIL], rec->demo[DEMO_MOBILE_PHONE], path);
+		else if (el->action == ACT_UPDATE)
+			PtCheckTombstone(call->project_id,
+							 StrEq(rec->demo[DEMO_EMAIL], el->target->rec.demo[DEMO_EMAIL]) ? NULL : rec->demo[DEMO_EMAIL],
+							 StrEq(rec->demo[DEMO_MOBILE_PHONE], el->target->rec.demo[DEMO_MOBILE_PHONE]) ? NULL : rec->demo[DEMO_MOBILE_PHONE],
+							 path);
 	}
 	return i;
 }
@@ -619,7 +630,9 @@ ReportChunk(UpsertCall *call, Chunk *c)
 		const char *action = el->action == ACT_ADD ? "add" :
 			el->action == ACT_UPDATE ? "update" : "none";
 
-		if (call->out != NULL)
+		if (call->report != NULL)
+			call->report(call->report_arg, c->start + i, action, &el->rec);
+		else if (call->out != NULL)
 			PtBulkOutAddResult(call->out, action, &el->rec);
 		else
 		{
@@ -672,7 +685,8 @@ ProcessChunk(UpsertCall *call, int start, bool careful, ErrorData **conflict)
  */
 static void
 UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
-			 bool allow_update, PtBulkOut *out, Jsonb **single, int *added, int *updated)
+			 bool allow_update, PtBulkOut *out, Jsonb **single, PtUpsertReport report,
+			 void *report_arg, int *added, int *updated)
 {
 	UpsertCall	call;
 	MemoryContext chunkcxt;
@@ -687,6 +701,8 @@ UpsertBodies(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool bulk,
 	call.allow_update = allow_update;
 	call.out = out;
 	call.single = single;
+	call.report = report;
+	call.report_arg = report_arg;
 	call.outcxt = CurrentMemoryContext;
 
 	/*
@@ -743,7 +759,7 @@ PT_API_FUNCTION(participants_upsert_participant)
 	project_id = PG_GETARG_UUID_P(0);
 	body = PG_GETARG_JSONB_P(1);
 	bodies[0] = &body->root;
-	UpsertBodies(project_id, bodies, 1, false, true, NULL, &result, &added, &updated);
+	UpsertBodies(project_id, bodies, 1, false, true, NULL, &result, NULL, NULL, &added, &updated);
 	PG_RETURN_JSONB_P(result);
 }
 
@@ -808,6 +824,21 @@ PT_API_FUNCTION(participants_upsert_participants)
 	}
 
 	PtBulkOutBegin(&out, n);
-	UpsertBodies(project_id, bodies, n, true, allow_update, &out, NULL, &added, &updated);
+	UpsertBodies(project_id, bodies, n, true, allow_update, &out, NULL, NULL, NULL, &added, &updated);
 	PG_RETURN_JSONB_P(PtBulkOutFinish(&out, added, updated));
+}
+
+/*
+ * Upsert bodies in order as upsert_participants does, keys named without an
+ * element prefix, and report each element's action and participant to
+ * report(arg, index, action, record) (import_participants)
+ */
+void
+PtUpsertBodyList(pg_uuid_t *project_id, JsonbContainer **bodies, int n, bool allow_update,
+				 PtUpsertReport report, void *arg)
+{
+	int			added,
+				updated;
+
+	UpsertBodies(project_id, bodies, n, false, allow_update, NULL, NULL, report, arg, &added, &updated);
 }

@@ -31,6 +31,7 @@
 
 #include "access/access.h"
 #include "study/study.h"
+#include "records/records.h"
 
 #define MAX_RULES 20
 #define MAX_DAYS 36500
@@ -485,6 +486,13 @@ PtRecordContact(pg_uuid_t *project_id, Datum person_id, Datum study_id, int stat
 	}
 	PG_END_TRY();
 	SPI_finish();
+	if (override != NULL && PtHaveLifecycle())
+	{
+		JsonbValue *reason = getKeyJsonValueFromContainer(&override->root, "reason", 6, NULL);
+
+		PtAudit(project_id, "contactOverride", person_id, list_make1("contactRules"),
+				reason && reason->type == jbvString ? pnstrdup(reason->val.string.val, reason->val.string.len) : NULL);
+	}
 }
 
 /* BEFORE INSERT OR UPDATE row trigger on contact: see writing_contact */

@@ -1386,7 +1386,8 @@ PT_API_FUNCTION(participants_study_participants)
 /* status_history(project_id, study_id, participant, query_by_id) */
 PT_API_FUNCTION(participants_status_history)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plans[2] = {NULL, NULL};
+	bool		lifecycle;
 	pg_uuid_t  *project_id;
 	pg_uuid_t  *study_id;
 	bool		query_by_id = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
@@ -1408,15 +1409,29 @@ PT_API_FUNCTION(participants_status_history)
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(study_id);
 	args[2] = UUIDPGetDatum(person);
-	res = PtJsonbStatement(&plan,
-					   "SELECT CASE WHEN EXISTS (SELECT 1 FROM participants.study_participant sp "
-					   "WHERE sp.project_id = $1 AND sp.study_id = $2 AND sp.participant_id = $3) "
-					   "THEN coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
-					   "'status', e.payload -> 'status', 'priorStatus', e.payload -> 'priorStatus', "
-					   "'updatedAt', e.payload -> 'updatedAt') ORDER BY e.id) "
-					   "FROM participants.event e WHERE e.project_id = $1 AND e.person_id = $3 "
-					   "AND e.study_id = $2 AND e.event_type = 'participant.status_changed'), '[]') END",
-					   3, types, args, NULL, true);
+	/* from 0.6.0 on, the history of pruned events is in status_archive */
+	lifecycle = PtHaveLifecycle();
+	res = PtJsonbStatement(&plans[lifecycle ? 1 : 0], lifecycle ?
+						   "SELECT CASE WHEN EXISTS (SELECT 1 FROM participants.study_participant sp "
+						   "WHERE sp.project_id = $1 AND sp.study_id = $2 AND sp.participant_id = $3) "
+						   "THEN coalesce((SELECT pg_catalog.jsonb_agg(h.entry ORDER BY h.id) FROM ("
+						   "SELECT a.event_id AS id, pg_catalog.jsonb_build_object('status', a.status, "
+						   "'priorStatus', a.prior_status, 'updatedAt', a.updated_at) AS entry "
+						   "FROM participants.status_archive a WHERE a.project_id = $1 AND a.participant_id = $3 "
+						   "AND a.study_id = $2 UNION ALL "
+						   "SELECT e.id, pg_catalog.jsonb_build_object("
+						   "'status', e.payload -> 'status', 'priorStatus', e.payload -> 'priorStatus', "
+						   "'updatedAt', e.payload -> 'updatedAt') "
+						   "FROM participants.event e WHERE e.project_id = $1 AND e.person_id = $3 "
+						   "AND e.study_id = $2 AND e.event_type = 'participant.status_changed') h), '[]') END" :
+						   "SELECT CASE WHEN EXISTS (SELECT 1 FROM participants.study_participant sp "
+						   "WHERE sp.project_id = $1 AND sp.study_id = $2 AND sp.participant_id = $3) "
+						   "THEN coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+						   "'status', e.payload -> 'status', 'priorStatus', e.payload -> 'priorStatus', "
+						   "'updatedAt', e.payload -> 'updatedAt') ORDER BY e.id) "
+						   "FROM participants.event e WHERE e.project_id = $1 AND e.person_id = $3 "
+						   "AND e.study_id = $2 AND e.event_type = 'participant.status_changed'), '[]') END",
+						   3, types, args, NULL, true);
 	if (res == NULL)
 		NotInStudy(project_id, study_id, text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	PG_RETURN_JSONB_P(res);
