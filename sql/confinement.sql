@@ -87,7 +87,16 @@ INSERT INTO calls VALUES
  (53, 'get_opted_out', $$SELECT participants.get_opted_out('%1$s', 'p1@example.com', 'email')$$),
  (54, 'opt_out_people', $$SELECT participants.opt_out_people('%1$s', '["p1@example.com", "nobody@example.com"]', false)$$),
  (55, 'delete_people', $$SELECT participants.delete_people('%1$s', '["nobody@example.com"]')$$),
- (56, 'set_segment_members', $$SELECT participants.set_segment_members('%1$s', (participants.create_segment('%1$s', 'Set') ->> 'segmentID')::uuid, '["P-1"]')$$);
+ (56, 'set_segment_members', $$SELECT participants.set_segment_members('%1$s', (participants.create_segment('%1$s', 'Set') ->> 'segmentID')::uuid, '["P-1"]')$$),
+ (57, 'import_participants', $$SELECT participants.import_participants('%1$s', E'email\ncsv@example.com\n') ->> 'status'$$),
+ (58, 'import_participants', $$SELECT participants.import_participants(x.j) ->> 'status' FROM (SELECT pg_catalog.set_config('request.headers', '{"x-project-id": "%1$s"}', true), '[{"email": "csv2@example.com"}]'::jsonb) x(s, j)$$),
+ (59, 'get_import', $$SELECT participants.get_import('%1$s', '00000000-0000-4000-8000-000000000000')$$),
+ (60, 'import_rows', $$SELECT participants.import_rows('%1$s', '00000000-0000-4000-8000-000000000000')$$),
+ (61, 'erase_participant', $$SELECT participants.erase_participant('%1$s', 'csv@example.com', 'email') -> 'removed'$$),
+ (62, 'forget_erasure', $$SELECT participants.forget_erasure('%1$s', '00000000-0000-4000-8000-000000000000')$$),
+ (63, 'erasures', $$SELECT participants.erasures('%1$s') -> 'totalErasures'$$),
+ (64, 'apply_retention', $$SELECT participants.apply_retention('%1$s')$$),
+ (65, 'audit_log', $$SELECT participants.audit_log('%1$s', page_size => 1) -> 'pageSize'$$);
 GRANT SELECT ON calls TO PUBLIC;
 -- every API function that takes a project is in the matrix
 SELECT p.proname FROM pg_proc p

@@ -35,7 +35,8 @@ static const char *const raw_functions[] = {
 
 /* Tables a raw writer only reads */
 static const char *const read_only_tables[] = {
-	"project_counter", "webhook_delivery", "contact", "consent_history", NULL
+	"project_counter", "webhook_delivery", "contact", "consent_history", "import", "import_row",
+	"erasure", "status_archive", "audit", NULL
 };
 
 static bool
@@ -168,12 +169,12 @@ PT_API_FUNCTION_UNCONFINED(participants_grant_access)
 		/*
 		 * readers read every table and view; raw writers write every table
 		 * (but segment_recheck, the rebuilds' internal list, and
-		 * webhook_secret, which no role but the owner reads)
+		 * webhook_secret and project_secret, which no role but the owner reads)
 		 */
 		if (SPI_execute("SELECT c.relname::text, c.relkind::text FROM pg_catalog.pg_class c "
 						"WHERE c.relnamespace = 'participants'::pg_catalog.regnamespace "
 						"AND c.relkind IN ('r', 'p', 'v', 'S') "
-						"AND c.relname NOT IN ('segment_recheck', 'webhook_secret') ORDER BY 1", true, 0) != SPI_OK_SELECT)
+						"AND c.relname NOT IN ('segment_recheck', 'webhook_secret', 'project_secret') ORDER BY 1", true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not list the extension's relations");
 		for (i = 0; i < SPI_processed; i++)
 		{
@@ -195,7 +196,8 @@ PT_API_FUNCTION_UNCONFINED(participants_grant_access)
 				 * id a consumer has seen); webhook_delivery is the delivery
 				 * workers' record of what they attempted; contact and
 				 * consent_history are what the contact rules count and the
-				 * record of consent, written by the database only
+				 * record of consent; imports, erasures, the status archive and
+				 * the audit log: all written by the database only
 				 */
 				bool		writes = raw && kind[0] != 'v' && !InList(read_only_tables, name);
 

@@ -445,6 +445,36 @@ AuditParticipant(TriggerData *td, pg_uuid_t *project_id)
 	PtAudit(project_id, action, person, keys, NULL);
 }
 
+/* Whether every element of text array a is in text array b */
+static bool
+TextArrayContained(ArrayType *a, ArrayType *b)
+{
+	Datum	   *ae,
+			   *be;
+	bool	   *an,
+			   *bn;
+	int			na,
+				nb,
+				i,
+				j;
+
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &ae, &an, &na);
+	deconstruct_array(b, TEXTOID, -1, false, TYPALIGN_INT, &be, &bn, &nb);
+	for (i = 0; i < na; i++)
+	{
+		bool		found = false;
+
+		for (j = 0; j < nb && !found; j++)
+			found = !an[i] && !bn[j] &&
+				VARSIZE_ANY_EXHDR(DatumGetPointer(ae[i])) == VARSIZE_ANY_EXHDR(DatumGetPointer(be[j])) &&
+				memcmp(VARDATA_ANY(DatumGetPointer(ae[i])), VARDATA_ANY(DatumGetPointer(be[j])),
+					   VARSIZE_ANY_EXHDR(DatumGetPointer(ae[i]))) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 static void
 AuditConsent(TriggerData *td, pg_uuid_t *project_id)
 {
@@ -464,8 +494,7 @@ AuditConsent(TriggerData *td, pg_uuid_t *project_id)
 
 		/* fewer scopes than before, of the same version: a withdrawal */
 		if (!PtTupleColChanged(td->tg_trigtuple, t, desc, "version") &&
-			!DatumGetBool(DirectFunctionCall2(arraycontained, PointerGetDatum(before),
-											  PointerGetDatum(after))))
+			!TextArrayContained(before, after))
 			action = "consentWithdraw";
 		else if (!PtTupleColChanged(td->tg_trigtuple, t, desc, "version") &&
 				 !PtTupleColChanged(td->tg_trigtuple, t, desc, "scopes"))
@@ -568,21 +597,21 @@ PT_TRIGGER_FUNCTION(participants_audit_participant)
 		elog(ERROR, "audit_participant: must fire AFTER, FOR EACH ROW");
 	if (pt_erasing || PtInRestore())
 		return PointerGetDatum(NULL);
-	table = RelationGetRelationName(td->tg_relation);
+	/* on a cluster the trigger fires on a shard: the table is its shell */
+	table = get_rel_name(PtShellOf(RelationGetRelid(td->tg_relation)));
 	t = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 	project_id = DatumGetUUIDP(PtTupleCol(t, RelationGetDescr(td->tg_relation), "project_id", &isnull));
 
-	if (PtIsShardOf(RelationGetRelid(td->tg_relation), PtParticipantRelid()) ||
-		strcmp(table, "participant") == 0)
+	if (strcmp(table, "participant") == 0)
 	{
 		LoadParticipantCols(td->tg_relation);
 		AuditParticipant(td, project_id);
 	}
-	else if (strncmp(table, "participant_consent", 19) == 0)
+	else if (strcmp(table, "participant_consent") == 0)
 		AuditConsent(td, project_id);
-	else if (strncmp(table, "incentive", 9) == 0)
+	else if (strcmp(table, "incentive") == 0)
 		AuditIncentive(td, project_id);
-	else if (strncmp(table, "segment_membership", 18) == 0)
+	else if (strcmp(table, "segment_membership") == 0)
 		AuditMembership(td, project_id);
 	else
 		elog(ERROR, "audit_participant: not a trigger of table %s", table);
