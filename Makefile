@@ -53,7 +53,7 @@ DATA = sql/participants--0.1.0.sql sql/participants--0.2.0.sql sql/participants-
 	sql/participants--0.1.0--0.2.0.sql sql/participants--0.2.0--0.3.0.sql sql/participants--0.3.0--0.4.0.sql sql/participants--0.4.0--0.5.0.sql sql/participants--0.5.0--0.6.0.sql
 
 # pg_regress tests, in order (sql/NAME.sql, expected/NAME.out)
-REGRESS = install upsert validation enrollment bulk custom_fields ops query segments directory studies privileges confinement counters restore tenant_limits grant_access hijack fuzz_findings projects project_api distribute webhooks governance people upgrade
+REGRESS = install upsert validation enrollment bulk custom_fields ops query segments directory studies privileges confinement counters restore tenant_limits grant_access hijack fuzz_findings projects project_api distribute webhooks governance people lifecycle upgrade
 REGRESS_OPTS = --load-extension=pg_trgm --load-extension=btree_gin --load-extension=participants
 
 # isolation specs (test/specs/NAME.spec, test/expected/NAME.out)

@@ -1034,13 +1034,34 @@ PT_API_FUNCTION(participants_import_participants)
 	imp.reports = tuplestore_begin_heap(true, false, work_mem);
 	batchcxt = AllocSetContextCreate(cxt, "participants import batch", ALLOCSET_DEFAULT_SIZES);
 
-	/* every participant write of the import, kept or undone at the end */
+	/*
+	 * Every participant write of the import, kept or undone at the end. An
+	 * error that ends the import (a malformed file) rolls this
+	 * subtransaction back before it goes on up, so that whoever catches it
+	 * finds the transaction as it was.
+	 */
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
-	if (strcmp(imp.opt.format, "csv") == 0)
-		ImportCsv(&imp, VARDATA_ANY(data_text), VARSIZE_ANY_EXHDR(data_text), batchcxt);
-	else
-		ImportJson(&imp, data, batchcxt);
+	PG_TRY();
+	{
+		if (strcmp(imp.opt.format, "csv") == 0)
+			ImportCsv(&imp, VARDATA_ANY(data_text), VARSIZE_ANY_EXHDR(data_text), batchcxt);
+		else
+			ImportJson(&imp, data, batchcxt);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
 	keep = !imp.opt.dry_run && (imp.opt.skip || imp.failed == 0);
 	if (keep)
 		ReleaseCurrentSubTransaction();
