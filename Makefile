@@ -57,7 +57,7 @@ REGRESS = install upsert validation enrollment bulk custom_fields ops query segm
 REGRESS_OPTS = --load-extension=pg_trgm --load-extension=btree_gin --load-extension=participants
 
 # isolation specs (test/specs/NAME.spec, test/expected/NAME.out)
-ISOLATION = upsert_races segment_races study_races access_races revocation tenant_locks concurrency webhook_races governance_races
+ISOLATION = upsert_races segment_races study_races access_races revocation tenant_locks concurrency webhook_races governance_races lifecycle_races
 ISOLATION_OPTS = --inputdir=test --load-extension=pg_trgm --load-extension=btree_gin --load-extension=participants
 
 PG_CONFIG ?= pg_config

@@ -29,6 +29,8 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 #include "utils/memutils.h"
+#include "utils/inval.h"
+#include "storage/lockdefs.h"
 #include "catalog/pg_collation.h"
 
 #include "records/records.h"
@@ -157,6 +159,8 @@ Tombstones(pg_uuid_t *project_id)
 		PtCacheRegister(TombstoneCacheReset);
 		registered = true;
 	}
+	/* an erasure committed while this call waited for it (see EraseRow) */
+	AcceptInvalidationMessages();
 	if (tombstones != NULL &&
 		(e = hash_search(tombstones, project_id, HASH_FIND, NULL)) != NULL)
 		return e;
@@ -169,7 +173,7 @@ Tombstones(pg_uuid_t *project_id)
 							"SELECT coalesce((p.settings ->> 'allowReaddAfterErasure')::boolean, false) "
 							"FROM participants.project p WHERE p.id = $1 AND EXISTS (SELECT 1 FROM participants.erasure e "
 							"WHERE e.project_id = $1 AND (e.email_hmac IS NOT NULL OR e.phone_hmac IS NOT NULL))",
-							1, types, args, NULL, true, &v, &isnull);
+							1, types, args, NULL, false, &v, &isnull);
 	loaded.readd = loaded.any && !isnull && DatumGetBool(v);
 	SPI_finish();
 	if (loaded.any && !ProjectKey(project_id, false, loaded.key))
@@ -210,6 +214,8 @@ PtCheckTombstone(pg_uuid_t *project_id, const char *email, const char *phone, co
 
 	if ((email == NULL && phone == NULL) || !PtHaveLifecycle())
 		return;
+	/* wait for an erasure in progress in the project (see EraseRow) */
+	PtLockParticipantWrites(project_id, ShareLock);
 	e = Tombstones(project_id);
 	if (!e->any || e->readd)
 		return;
@@ -222,7 +228,7 @@ PtCheckTombstone(pg_uuid_t *project_id, const char *email, const char *phone, co
 	hit = PtRunValue(&plan,
 					 "SELECT e.email_hmac = $2 FROM participants.erasure e WHERE e.project_id = $1 "
 					 "AND (e.email_hmac = $2 OR e.phone_hmac = $3) LIMIT 1",
-					 3, types, args, nulls, true, &v, &isnull);
+					 3, types, args, nulls, false, &v, &isnull);
 	if (hit)
 		email_hit = !isnull && DatumGetBool(v);
 	SPI_finish();
@@ -432,12 +438,26 @@ EraseRow(pg_uuid_t *project_id, PtRow *row, const char *reason)
 	return receipt;
 }
 
+/*
+ * An erasure holds the project's participant write lock in exclusive mode
+ * until it commits: a write that would add the erased email or phone waits
+ * for it, then sees its tombstone (PtCheckTombstone takes the lock in share
+ * mode and reads with a fresh snapshot). Taken before the person's row.
+ */
+static void
+LockForErasure(pg_uuid_t *project_id)
+{
+	PtLockProjectWrites(project_id, RowExclusiveLock);
+	PtLockParticipantWrites(project_id, ExclusiveLock);
+}
+
 /* Erase participant person_id of the project (apply_retention); NULL when it is gone */
 Jsonb *
 PtErase(pg_uuid_t *project_id, Datum person_id, const char *reason)
 {
 	PtRow		row;
 
+	LockForErasure(project_id);
 	if (!PtLockPersonById(project_id, person_id, ACL_SELECT | ACL_DELETE, &row))
 		return NULL;
 	return EraseRow(project_id, &row, reason);
@@ -460,6 +480,7 @@ PT_API_FUNCTION(participants_erase_participant)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for \"reason\": longer than 2000 characters")));
 	person = PtPersonBy(project_id, fcinfo, 1, 2);
+	LockForErasure(project_id);
 	if (!PtLockPersonById(project_id, UUIDPGetDatum(person), ACL_SELECT | ACL_DELETE, &row))
 		ereport(ERROR,
 				(errcode(ERRCODE_PT_NOT_FOUND),
