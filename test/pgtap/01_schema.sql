@@ -51,7 +51,9 @@ SELECT set_eq(
 	      'participants.status_transition', 'participants.study_participant', 'participants.event',
 	      'participants.project_access', 'participants.webhook', 'participants.webhook_secret', 'participants.webhook_delivery',
 	      'participants.consent', 'participants.participant_consent', 'participants.consent_history', 'participants.study_consent',
-	      'participants.contact_rule', 'participants.contact', 'participants.incentive'],
+	      'participants.contact_rule', 'participants.contact', 'participants.incentive',
+	      'participants.import', 'participants.import_row', 'participants.project_secret', 'participants.erasure',
+	      'participants.status_archive', 'participants.audit'],
 	'every user-data table and sequence is registered for pg_dump');
 
 SELECT is_empty(
