@@ -182,3 +182,21 @@ SELECT participants.create_study(p, 'After update') ->> 'studyID' AS study2 FROM
 SELECT participants.add_study_participants(p, :'study2', '["U-3"]') ->> 'added' AS added2 FROM up;
 SELECT serr(format($$SELECT participants.set_participant_status(%L, %L, 'U-3', 'INVITE_SENT')$$, p, :'study2')) ~ '^PT409: contact rule' AS second_refused FROM up;
 SELECT participants.set_participant_status(p, :'study2', 'U-3', 'INVITE_SENT', override_reason => 'after the update') ? 'override' AS overridden FROM up;
+-- 0.6.0's lifecycle on the updated data: changes are audited, a file
+-- imports, a person from 0.1.0 is erased and stays out, and retention
+-- prunes the old events while the 0.1.0 study's status history stays whole
+SELECT participants.upsert_participant(p, '{"participantIdentifier": "U-3", "demographics": {"firstName": "Three"}}') ->> 'actionTaken' AS changed FROM up;
+SELECT participants.audit_log(p, 'U-3') -> 'entries' -> 0 -> 'changedKeys' AS audited FROM up;
+SELECT participants.import_participants(p, E'participantIdentifier,email\nU-6,u6@example.com\n') -> 'counts' AS imported FROM up;
+SELECT participants.erase_participant(p, 'u2@example.com', 'email') -> 'removed' -> 'participant' AS erased FROM up;
+SELECT serr(format($$SELECT participants.upsert_participant(%L, '{"demographics": {"email": "u2@example.com"}}')$$, p)) AS tombstone FROM up;
+CREATE TABLE history_before AS SELECT participants.status_history(p, study, 'U-1') AS h FROM up;
+BEGIN;
+SET LOCAL row_security = off;
+CREATE TEMP TABLE aged ON COMMIT DROP AS SELECT * FROM participants.event WHERE project_id = (SELECT p FROM up);
+DELETE FROM participants.event WHERE project_id = (SELECT p FROM up);
+INSERT INTO participants.event SELECT project_id, id, event_type, person_id, study_id, study_participant_id, completion_code, payload, created_date - interval '30 days' FROM aged;
+COMMIT;
+SELECT participants.update_project(p, settings => '{"retention": {"eventDays": 7}}') -> 'settings' -> 'retention' AS retention FROM up;
+SELECT (participants.apply_retention(p) ->> 'eventsDeleted')::int > 0 AS pruned FROM up;
+SELECT participants.status_history(p, study, 'U-1') = h AS history_kept, jsonb_array_length(h) AS statuses FROM up, history_before;
