@@ -22,15 +22,15 @@ $$;
 ------------------------------------------------------------------------------
 -- a byte order mark, CRLF, a quoted comma, doubled quotes and a line break
 -- inside quotes, a blank line, LF lines and no newline at the end
-CREATE TABLE i1 AS SELECT participants.import_participants(pid('lc'),
+CREATE TABLE lci1 AS SELECT participants.import_participants(pid('lc'),
 	E'\xEF\xBB\xBFparticipantIdentifier,Email,FIRSTNAME,lastName,customFields.age,CustomFields.Smoker,customFields.Visit\r\n'
 	'C-1,c1@example.com,"Smith, Jo",O''Neil,31,yes,2026-01-02\r\n'
 	'C-2,c2@example.com,"say ""hi""","two\r\nlines",,f,\r\n'
 	'\r\n'
 	'C-3,c3@example.com,Plain,"",7,0,\n'
 	'C-4,c4@example.com,Last,Row,8,TRUE,2026-03-04') AS i;
-SELECT imp(i) FROM i1;
-SELECT * FROM rows_of((SELECT i FROM i1));
+SELECT imp(i) FROM lci1;
+SELECT * FROM rows_of((SELECT i FROM lci1));
 SELECT person('C-1') -> 'demographics' AS c1_demo, person('C-1') -> 'customFields' AS c1_fields;
 SELECT person('C-2') -> 'demographics' AS c2_demo, person('C-2') -> 'customFields' AS c2_fields;
 SELECT person('C-3') -> 'customFields' AS c3_fields, person('C-4') -> 'customFields' AS c4_fields;
@@ -42,15 +42,15 @@ SELECT serr($$SELECT participants.import_participants(pid('lc'), E'email,customF
 SELECT serr($$SELECT participants.import_participants(pid('lc'), '')$$) AS no_header;
 SELECT serr($$SELECT participants.import_participants(pid('lc'), E'email,firstName\nx@example.com,"open\n')$$) AS unclosed_quote;
 SELECT serr($$SELECT participants.import_participants(pid('lc'), E'email,firstName\nx@example.com,"a"b\n')$$) AS text_after_quote;
-SELECT count(*) AS imports_after, (SELECT count(*) FROM participants.participant WHERE project_id = pid('lc') AND email = 'x@example.com') AS written
-FROM participants.import WHERE project_id = pid('lc');
+SELECT count(*) AS imports_after FROM participants.import WHERE project_id = pid('lc');
+SELECT count(*) AS written FROM participants.participant WHERE project_id = pid('lc') AND email = 'x@example.com';
 
 ------------------------------------------------------------------------------
 -- Rows that fail, and the options
 ------------------------------------------------------------------------------
 -- onError abort (the default): a failing row keeps every row from being
 -- written, every failing row is reported, the good ones are rolledBack
-CREATE TABLE i2 AS SELECT participants.import_participants(pid('lc'),
+CREATE TABLE lci2 AS SELECT participants.import_participants(pid('lc'),
 	E'participantIdentifier,email,customFields.Age,mobilePhone,gender\n'
 	'C-1,c1@example.com,32,,\n'
 	'A-1,a1@example.com,abc,,\n'
@@ -59,31 +59,31 @@ CREATE TABLE i2 AS SELECT participants.import_participants(pid('lc'),
 	'A-4,a4@example.com,5,,X\n'
 	'A-5,c2@EXAMPLE.com,5,,\n'
 	'A-6,a6@example.com\n') AS i;
-SELECT imp(i) FROM i2;
-SELECT * FROM rows_of((SELECT i FROM i2));
+SELECT imp(i) FROM lci2;
+SELECT * FROM rows_of((SELECT i FROM lci2));
 SELECT person('C-1') -> 'customFields' -> 'Age' AS c1_age_unchanged,
        (SELECT count(*) FROM participants.participant WHERE project_id = pid('lc') AND participant_identifier LIKE 'A-%') AS none_added;
 -- failed_only (the default) pages through the failing rows only
 SELECT r.v -> 'totalRows' AS failed_total, jsonb_array_length(r.v -> 'rows') AS page_len, r.v -> 'rows' -> 0 -> 'row' AS first
-FROM (SELECT participants.import_rows(pid('lc'), (i ->> 'importID')::uuid, page_size => 2, page_number => 1) AS v FROM i2) r;
+FROM (SELECT participants.import_rows(pid('lc'), (i ->> 'importID')::uuid, page_size => 2, page_number => 1) AS v FROM lci2) r;
 -- onError skip: the good rows are written
-CREATE TABLE i3 AS SELECT participants.import_participants(pid('lc'),
+CREATE TABLE lci3 AS SELECT participants.import_participants(pid('lc'),
 	E'participantIdentifier,email,customFields.Age\nS-1,s1@example.com,1\nS-2,bad,2\nS-3,s3@example.com,x\nS-4,s4@example.com,4\n',
 	'{"onError": "skip"}') AS i;
-SELECT imp(i) FROM i3;
-SELECT * FROM rows_of((SELECT i FROM i3));
+SELECT imp(i) FROM lci3;
+SELECT * FROM rows_of((SELECT i FROM lci3));
 SELECT array_agg(participant_identifier ORDER BY 1) AS skipped_import_wrote FROM participants.participant WHERE project_id = pid('lc') AND participant_identifier LIKE 'S-%';
 -- rows apply in file order: a later row updates an earlier one; an unchanged one is none
-CREATE TABLE i4 AS SELECT participants.import_participants(pid('lc'),
+CREATE TABLE lci4 AS SELECT participants.import_participants(pid('lc'),
 	E'participantIdentifier,email,firstName\nO-1,o1@example.com,First\nO-1,,Second\nO-1,,Second\n') AS i;
-SELECT i -> 'counts' AS counts FROM i4;
-SELECT action FROM rows_of((SELECT i FROM i4)) ORDER BY r;
+SELECT i -> 'counts' AS counts FROM lci4;
+SELECT action FROM rows_of((SELECT i FROM lci4)) ORDER BY r;
 SELECT person('O-1') -> 'demographics' AS o1;
 -- dryRun: the record and the reports, nothing else
-CREATE TABLE i5 AS SELECT participants.import_participants(pid('lc'),
+CREATE TABLE lci5 AS SELECT participants.import_participants(pid('lc'),
 	E'participantIdentifier,email,firstName\nD-1,d1@example.com,Dry\nO-1,,Changed\n', '{"dryRun": true}') AS i;
-SELECT imp(i) FROM i5;
-SELECT * FROM rows_of((SELECT i FROM i5));
+SELECT imp(i) FROM lci5;
+SELECT * FROM rows_of((SELECT i FROM lci5));
 SELECT serr($$SELECT participants.get_participant(pid('lc'), 'D-1')$$) AS dry_run_added_nobody,
        person('O-1') -> 'demographics' ->> 'firstName' AS dry_run_changed_nothing;
 -- allowUpdate false: a row that matches someone fails
@@ -94,9 +94,9 @@ FROM participants.import_participants(pid('lc'), E'participantIdentifier,firstNa
 SELECT i -> 'counts' AS counts FROM participants.import_participants(pid('lc'), E'participantIdentifier,firstName,lastName\nC-1,,\n', '{"emptyAsNull": true}') AS i;
 SELECT person('C-1') -> 'demographics' AS c1_cleared;
 -- idempotencyKey: the same key returns the first import and writes nothing
-CREATE TABLE i6 AS SELECT participants.import_participants(pid('lc'), E'participantIdentifier,email\nK-1,k1@example.com\n', '{"idempotencyKey": "file-2026-12-01"}') AS i;
-CREATE TABLE i7 AS SELECT participants.import_participants(pid('lc'), E'participantIdentifier,email\nK-2,k2@example.com\n', '{"idempotencyKey": "file-2026-12-01"}') AS i;
-SELECT (SELECT i ->> 'importID' FROM i6) = (SELECT i ->> 'importID' FROM i7) AS same_import, (SELECT i FROM i6) = (SELECT i FROM i7) AS same_object,
+CREATE TABLE lci6 AS SELECT participants.import_participants(pid('lc'), E'participantIdentifier,email\nK-1,k1@example.com\n', '{"idempotencyKey": "file-2026-12-01"}') AS i;
+CREATE TABLE lci7 AS SELECT participants.import_participants(pid('lc'), E'participantIdentifier,email\nK-2,k2@example.com\n', '{"idempotencyKey": "file-2026-12-01"}') AS i;
+SELECT (SELECT i ->> 'importID' FROM lci6) = (SELECT i ->> 'importID' FROM lci7) AS same_import, (SELECT i FROM lci6) = (SELECT i FROM lci7) AS same_object,
        (SELECT count(*) FROM participants.participant WHERE project_id = pid('lc') AND participant_identifier = 'K-2') AS k2_written,
        (SELECT count(*) FROM participants.import WHERE project_id = pid('lc') AND idempotency_key = 'file-2026-12-01') AS records;
 -- options are checked
@@ -118,14 +118,14 @@ SELECT array_agg(participant_identifier || '=' || email ORDER BY 1) AS batches F
 ------------------------------------------------------------------------------
 -- JSON arrays
 ------------------------------------------------------------------------------
-CREATE TABLE i8 AS SELECT participants.import_participants(pid('lc'), '[
+CREATE TABLE lci8 AS SELECT participants.import_participants(pid('lc'), '[
   {"participantIdentifier": "J-1", "demographics": {"email": "j1@example.com"}, "customFields": {"Age": 40}},
   {"participantIdentifier": "J-2", "demographics": {"email": "j2"}},
   "not a body",
   {"participantIdentifier": "J-1", "demographics": {"firstName": "Jay"}}
 ]', '{"onError": "skip"}') AS i;
-SELECT imp(i) FROM i8;
-SELECT * FROM rows_of((SELECT i FROM i8));
+SELECT imp(i) FROM lci8;
+SELECT * FROM rows_of((SELECT i FROM lci8));
 SELECT person('J-1') -> 'demographics' AS j1;
 SELECT serr($$SELECT participants.import_participants(pid('lc'), '[{"participantIdentifier": ', '{"format": "json"}')$$) AS bad_json;
 SELECT serr($$SELECT participants.import_participants(pid('lc'), '{"participantIdentifier": "x"}', '{"format": "json"}')$$) AS not_an_array;
@@ -133,13 +133,13 @@ SELECT serr($$SELECT participants.import_participants(pid('lc'), '{"participantI
 ------------------------------------------------------------------------------
 -- get_import, import_rows, the event
 ------------------------------------------------------------------------------
-SELECT participants.get_import(pid('lc'), (i ->> 'importID')::uuid) = i AS get_import_same FROM i2;
+SELECT participants.get_import(pid('lc'), (i ->> 'importID')::uuid) = i AS get_import_same FROM lci2;
 SELECT serr($$SELECT participants.get_import(pid('lc'), gen_random_uuid())$$) AS no_import;
 SELECT serr($$SELECT participants.import_rows(pid('lc'), gen_random_uuid())$$) AS no_import_rows;
-SELECT serr($$SELECT participants.import_rows(pid('lc'), (SELECT (i ->> 'importID')::uuid FROM i2), page_size => 0)$$) AS bad_page;
+SELECT serr($$SELECT participants.import_rows(pid('lc'), (SELECT (i ->> 'importID')::uuid FROM lci2), page_size => 0)$$) AS bad_page;
 SELECT e.payload ->> 'status' AS status, e.payload -> 'counts' AS counts, e.person_id IS NULL AS no_person,
        (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(e.payload) k) AS keys
-FROM participants.event e JOIN i2 ON e.payload ->> 'importID' = i2.i ->> 'importID' WHERE e.project_id = pid('lc');
+FROM participants.event e JOIN lci2 ON e.payload ->> 'importID' = lci2.i ->> 'importID' WHERE e.project_id = pid('lc');
 SELECT array_agg(e.payload ->> 'status' ORDER BY e.id) AS statuses FROM participants.event e
 WHERE e.project_id = pid('lc') AND e.event_type = 'person_import.api.finished';
 -- only the database writes imports and their reports
@@ -149,35 +149,35 @@ SELECT serr(format($$UPDATE participants.import_row SET action = 'add' WHERE pro
 ------------------------------------------------------------------------------
 -- Erasure
 ------------------------------------------------------------------------------
--- E-1 has a bit of everything: memberships with history, a study status with
+-- ER-7731 has a bit of everything: memberships with history, a study status with
 -- its history and a contact, consent and its history, an incentive, an
 -- event with a webhook delivery record, an import report and an import error
 -- that quotes its email, audit rows
-SELECT participants.upsert_participant(pid('lc'), '{"participantIdentifier": "E-1", "demographics": {"email": "Erin.Erased@Example.com", "mobilePhone": "+15550109999", "firstName": "Erin", "lastName": "Zyxwv"}}') ->> 'actionTaken' AS added;
+SELECT participants.upsert_participant(pid('lc'), '{"participantIdentifier": "ER-7731", "demographics": {"email": "Erin.Erased@Example.com", "mobilePhone": "+15550109999", "firstName": "Erin", "lastName": "Zyxwv"}}') ->> 'actionTaken' AS added;
 INSERT INTO t SELECT 'lc_seg', (participants.create_segment(pid('lc'), 'Erasable') ->> 'segmentID')::uuid;
-SELECT participants.add_segment_members(pid('lc'), pid('lc_seg'), '["E-1"]') ->> 'added' AS member;
-SELECT participants.remove_segment_members(pid('lc'), pid('lc_seg'), '["E-1"]') ->> 'removed' AS left_again;
-SELECT participants.add_segment_members(pid('lc'), pid('lc_seg'), '["E-1", "C-1"]') ->> 'added' AS member_again;
+SELECT participants.add_segment_members(pid('lc'), pid('lc_seg'), '["ER-7731"]') ->> 'added' AS member;
+SELECT participants.remove_segment_members(pid('lc'), pid('lc_seg'), '["ER-7731"]') ->> 'removed' AS left_again;
+SELECT participants.add_segment_members(pid('lc'), pid('lc_seg'), '["ER-7731", "C-1"]') ->> 'added' AS member_again;
 INSERT INTO t SELECT 'lc_study', (participants.create_study(pid('lc'), 'Erasure study') ->> 'studyID')::uuid;
-SELECT participants.add_study_participants(pid('lc'), pid('lc_study'), '["E-1", "C-1"]') ->> 'added' AS in_study;
-SELECT participants.set_participant_status(pid('lc'), pid('lc_study'), 'E-1', 'INVITE_SENT') ->> 'status' AS invited;
+SELECT participants.add_study_participants(pid('lc'), pid('lc_study'), '["ER-7731", "C-1"]') ->> 'added' AS in_study;
+SELECT participants.set_participant_status(pid('lc'), pid('lc_study'), 'ER-7731', 'INVITE_SENT') ->> 'status' AS invited;
 SELECT participants.define_consent(pid('lc'), 'main', '{contact,data}') ->> 'version' AS consent;
-SELECT participants.record_consent(pid('lc'), 'E-1', 'main') ->> 'name' AS granted;
-SELECT participants.withdraw_consent(pid('lc'), 'E-1', 'main', '{data}') ->> 'name' AS withdrawn_scope;
-SELECT participants.record_incentive(pid('lc'), 'E-1', pid('lc_study'), 20, 'USD', 'sent') ->> 'status' AS paid;
+SELECT participants.record_consent(pid('lc'), 'ER-7731', 'main') ->> 'name' AS granted;
+SELECT participants.withdraw_consent(pid('lc'), 'ER-7731', 'main', '{data}') ->> 'name' AS withdrawn_scope;
+SELECT participants.record_incentive(pid('lc'), 'ER-7731', pid('lc_study'), 20, 'USD', 'sent') ->> 'status' AS paid;
 INSERT INTO t SELECT 'lc_hook', (participants.create_webhook(pid('lc'), 'http://192.0.2.1/hook') ->> 'webhookID')::uuid;
--- a delivery record of one of E-1's events, as the delivery worker writes one
+-- a delivery record of one of ER-7731's events, as the delivery worker writes one
 INSERT INTO participants.webhook_delivery (project_id, webhook_id, number, event_id, event_type, attempt, attempted_date, http_status, duration_ms)
 SELECT pid('lc'), pid('lc_hook'), 1, e.id, e.event_type, 1, now(), 200, 5 FROM participants.event e
-WHERE e.project_id = pid('lc') AND e.person_id = (SELECT id FROM participants.participant WHERE project_id = pid('lc') AND participant_identifier = 'E-1')
+WHERE e.project_id = pid('lc') AND e.person_id = (SELECT id FROM participants.participant WHERE project_id = pid('lc') AND participant_identifier = 'ER-7731')
 ORDER BY e.id LIMIT 1;
 SELECT i -> 'errors' -> 0 ->> 'message' LIKE '%erin.erased@example.com%' AS import_error_quotes_email
-FROM participants.import_participants(pid('lc'), E'participantIdentifier,email\nE-2,erin.erased@example.com\nE-1,\n', '{"onError": "skip"}') AS i;
-INSERT INTO t SELECT 'e1', id FROM participants.participant WHERE project_id = pid('lc') AND participant_identifier = 'E-1';
+FROM participants.import_participants(pid('lc'), E'participantIdentifier,email\nER-7732,erin.erased@example.com\nER-7731,\n', '{"onError": "skip"}') AS i;
+INSERT INTO t SELECT 'e1', id FROM participants.participant WHERE project_id = pid('lc') AND participant_identifier = 'ER-7731';
 SELECT count(*) AS e1_audit_rows FROM participants.audit WHERE project_id = pid('lc') AND person_id = pid('e1');
-CREATE TABLE r1 AS SELECT participants.erase_participant(pid('lc'), 'erin.erased@EXAMPLE.com', 'email', 'asked by letter') AS r;
+CREATE TABLE lcr1 AS SELECT participants.erase_participant(pid('lc'), 'erin.erased@EXAMPLE.com', 'email', 'asked by letter') AS r;
 SELECT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(r) k) AS receipt_keys, r -> 'removed' AS removed,
-       r ->> 'reason' AS reason, (r ->> 'personId')::uuid = pid('e1') AS person FROM r1;
+       r ->> 'reason' AS reason, (r ->> 'personId')::uuid = pid('e1') AS person FROM lcr1;
 -- nothing of the person is left: every table of the schema, searched for
 -- the email, the phone, the names and the identifier
 DO $$
@@ -189,7 +189,7 @@ BEGIN
 	FOR tab IN SELECT c.oid::regclass AS r FROM pg_class c WHERE c.relnamespace = 'participants'::regnamespace AND c.relkind = 'r' ORDER BY 1 LOOP
 		EXECUTE format($q$SELECT count(*) FROM %s x WHERE lower(x::text) LIKE '%%erin.erased@example.com%%'
 			OR x::text LIKE '%%15550109999%%' OR x::text LIKE '%%Erin%%' OR x::text LIKE '%%Zyxwv%%'
-			OR x::text LIKE '%%"E-1"%%' OR x::text LIKE '%%,E-1,%%' OR x::text LIKE '%%(E-1,%%'$q$, tab.r) INTO n;
+			OR x::text LIKE '%%ER-7731%%'$q$, tab.r) INTO n;
 		IF n > 0 THEN found := found || ' ' || tab.r || ':' || n; END IF;
 	END LOOP;
 	RAISE NOTICE 'tables that still hold the person:%', CASE WHEN found = '' THEN ' none' ELSE found END;
@@ -209,8 +209,8 @@ SELECT count(*) AS deliveries_left FROM participants.webhook_delivery WHERE proj
 SELECT action, person_id IS NULL AS no_person, changed_keys IS NULL AS no_keys, actor_role IS NULL AS no_actor
 FROM participants.audit WHERE project_id = pid('lc') AND person_id IS NULL ORDER BY audit_date, action;
 -- the event, with no personal data
-SELECT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(e.payload) k) AS keys, e.payload ->> 'erasureID' = r1.r ->> 'erasureID' AS receipt
-FROM participants.event e, r1 WHERE e.project_id = pid('lc') AND e.event_type = 'person.erased';
+SELECT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(e.payload) k) AS keys, e.payload ->> 'erasureID' = lcr1.r ->> 'erasureID' AS receipt
+FROM participants.event e, lcr1 WHERE e.project_id = pid('lc') AND e.event_type = 'person.erased';
 -- the tombstone: keyed hashes only
 SELECT email_hmac IS NOT NULL AND length(email_hmac) = 32 AS email_hash, phone_hmac IS NOT NULL AS phone_hash,
        email_hmac <> sha256(convert_to('erin.erased@example.com', 'UTF8')) AS keyed
@@ -229,7 +229,7 @@ SELECT participants.upsert_participant(pid('lc'), '{"participantIdentifier": "RE
 SELECT participants.delete_participant(pid('lc'), 'RE-1') ->> 'actionTaken' AS deleted;
 SELECT participants.update_project(pid('lc'), settings => '{"allowReaddAfterErasure": false}') -> 'settings' -> 'allowReaddAfterErasure' AS readd_off;
 SELECT serr($$SELECT participants.upsert_participant(pid('lc'), '{"demographics": {"email": "erin.erased@example.com"}}')$$) AS refused_again;
-SELECT participants.forget_erasure(pid('lc'), (r ->> 'erasureID')::uuid) -> 'removed' = r -> 'removed' AS forgotten FROM r1;
+SELECT participants.forget_erasure(pid('lc'), (r ->> 'erasureID')::uuid) -> 'removed' = r -> 'removed' AS forgotten FROM lcr1;
 SELECT participants.upsert_participant(pid('lc'), '{"participantIdentifier": "RE-2", "demographics": {"email": "erin.erased@example.com", "mobilePhone": "+15550109999"}}') ->> 'actionTaken' AS added_after_forget;
 SELECT l -> 'totalErasures' AS total, l -> 'erasures' -> 0 -> 'removed' -> 'participant' AS listed FROM participants.erasures(pid('lc')) l;
 SELECT serr($$SELECT participants.forget_erasure(pid('lc'), gen_random_uuid())$$) AS no_erasure;
@@ -244,7 +244,7 @@ SELECT serr(format($$INSERT INTO participants.project_secret VALUES (%L, '\x00')
 ------------------------------------------------------------------------------
 INSERT INTO t SELECT 'ret', participants.create_project('Retention');
 SELECT participants.upsert_participants(pid('ret'), '[
-  {"participantIdentifier": "R-1", "demographics": {"email": "r1@example.com"}},
+  {"participantIdentifier": "R-1", "demographics": {"email": "lcr1@example.com"}},
   {"participantIdentifier": "R-2", "demographics": {"email": "r2@example.com"}},
   {"participantIdentifier": "R-3", "demographics": {"email": "r3@example.com"}}]') ->> 'totalAdded' AS added;
 INSERT INTO t SELECT 'ret_study', (participants.create_study(pid('ret'), 'Kept history') ->> 'studyID')::uuid;
@@ -252,8 +252,8 @@ SELECT participants.add_study_participants(pid('ret'), pid('ret_study'), '["R-1"
 SELECT participants.set_participant_status(pid('ret'), pid('ret_study'), 'R-1', 'INVITE_SENT') ->> 'status' AS invited;
 SELECT participants.set_participant_status(pid('ret'), pid('ret_study'), 'R-1', 'SCREENER_STARTED') ->> 'status' AS started;
 SELECT participants.withdraw_participant(pid('ret'), 'R-3') ->> 'actionTaken' AS withdrawn_now;
-CREATE TABLE h1 AS SELECT participants.status_history(pid('ret'), pid('ret_study'), 'R-1') AS h;
-SELECT jsonb_agg(x ->> 'status') AS history_before FROM h1, jsonb_array_elements(h) x;
+CREATE TABLE lch1 AS SELECT participants.status_history(pid('ret'), pid('ret_study'), 'R-1') AS h;
+SELECT jsonb_agg(x ->> 'status') AS history_before FROM lch1, jsonb_array_elements(h) x;
 -- age what is there as a restore loads it: the events (and their dates),
 -- a participant withdrawn long ago, old audit rows and delivery records
 BEGIN;
@@ -285,7 +285,7 @@ SELECT count(*) FILTER (WHERE e.created_date < now() - interval '90 days') AS ol
        bool_and(e.id > w.last_delivered_event_id) FILTER (WHERE e.created_date < now() - interval '90 days') AS each_undelivered,
        array_agg(e.event_type) FILTER (WHERE e.created_date > now() - interval '1 day') AS new_events
 FROM participants.event e JOIN participants.webhook w ON w.project_id = e.project_id WHERE e.project_id = pid('ret');
-SELECT participants.status_history(pid('ret'), pid('ret_study'), 'R-1') = h AS history_complete FROM h1;
+SELECT participants.status_history(pid('ret'), pid('ret_study'), 'R-1') = h AS history_complete FROM lch1;
 SELECT serr($$SELECT participants.get_participant(pid('ret'), 'R-OLD')$$) AS withdrawn_long_ago_erased,
        participants.get_participant(pid('ret'), 'R-3') ->> 'participantIdentifier' AS withdrawn_lately_kept;
 SELECT reason FROM participants.erasure WHERE project_id = pid('ret');
@@ -332,7 +332,7 @@ SELECT participants.record_incentive(pid('aud'), 'U-1', pid('aud_study'), 50, 'U
 SELECT participants.withdraw_participant(pid('aud'), 'U-1') ->> 'actionTaken' AS withdrawn;
 SELECT * FROM audit_of('U-1');
 -- a raw UPDATE is audited too, in the name of the role that ran it
-CREATE ROLE regress_auditor;
+CREATE ROLE regress_auditor LOGIN;
 SELECT participants.grant_access('regress_auditor', 'raw') IS NOT NULL AS granted_raw,
        participants.grant_access('regress_auditor', 'app') IS NOT NULL AS granted_app;
 GRANT SELECT ON t TO regress_auditor;

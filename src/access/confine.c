@@ -344,7 +344,9 @@ static bool forwarding = false;
  */
 static const char *const forwarded_settings[] = {
 	"participants.bulk_batch_size", "participants.max_sortable_fields",
-	"participants.max_custom_fields", "participants.deadlock_retries", NULL
+	"participants.max_custom_fields", "participants.deadlock_retries",
+	/* PostgREST's claims: the audit log records their sub where the call runs */
+	"request.jwt.claims", NULL
 };
 
 /*

@@ -32,6 +32,7 @@
 #include "utils/timestamp.h"
 
 #include "governance/governance.h"
+#include "records/records.h"
 
 #define MAX_SCOPE_LEN 100
 #define MAX_SCOPES 100
@@ -406,6 +407,9 @@ PT_TRIGGER_FUNCTION(participants_participant_consent_guard)
 	newt = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 	if (PtInRestore())
 		return TRIGGER_FIRED_BEFORE(td->tg_event) ? PointerGetDatum(newt) : PointerGetDatum(NULL);
+	/* an erasure removes the grants with everything else: no history, event or cancellation */
+	if (pt_erasing && TRIGGER_FIRED_AFTER(td->tg_event) && TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		return PointerGetDatum(NULL);
 
 	if (TRIGGER_FIRED_BEFORE(td->tg_event))
 	{

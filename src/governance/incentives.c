@@ -300,13 +300,15 @@ PT_TRIGGER_FUNCTION(participants_incentive_guard)
 			 PtTupleColChanged(oldt, newt, desc, "currency")))
 		{
 			bool		n1,
-						n2;
+						n2,
+						n3;
 			Datum		created = PtTupleCol(newt, desc, "created_date", &n1);
 			Datum		id = PtTupleCol(newt, desc, "id", &n2);
+			Datum		person = PtTupleCol(newt, desc, "participant_id", &n3);
 
-			if (!n1 && !n2)
-				CheckYearlyLimit(project_id, PtTupleCol(newt, desc, "participant_id", &isnull), id, amount,
-								 currency, DatumGetTimestampTz(created));
+			/* a null participant is refused by its NOT NULL constraint */
+			if (!n1 && !n2 && !n3)
+				CheckYearlyLimit(project_id, person, id, amount, currency, DatumGetTimestampTz(created));
 		}
 		cols[0] = SPI_fnumber(desc, "updated_date");
 		values[0] = TimestampTzGetDatum(GetCurrentTimestamp());

@@ -144,6 +144,7 @@ static TombstoneEntry *
 Tombstones(pg_uuid_t *project_id)
 {
 	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr readd_plan = NULL;
 	static bool registered = false;
 	TombstoneEntry *e;
 	TombstoneEntry loaded;
@@ -169,12 +170,16 @@ Tombstones(pg_uuid_t *project_id)
 	loaded.project = *project_id;
 	args[0] = UUIDPGetDatum(project_id);
 	SPI_connect();
+	/* two statements: on a cluster erasure is distributed, project a reference table */
 	loaded.any = PtRunValue(&plan,
-							"SELECT coalesce((p.settings ->> 'allowReaddAfterErasure')::boolean, false) "
-							"FROM participants.project p WHERE p.id = $1 AND EXISTS (SELECT 1 FROM participants.erasure e "
-							"WHERE e.project_id = $1 AND (e.email_hmac IS NOT NULL OR e.phone_hmac IS NOT NULL))",
+							"SELECT 1 FROM participants.erasure e WHERE e.project_id = $1 "
+							"AND (e.email_hmac IS NOT NULL OR e.phone_hmac IS NOT NULL) LIMIT 1",
 							1, types, args, NULL, false, &v, &isnull);
-	loaded.readd = loaded.any && !isnull && DatumGetBool(v);
+	if (loaded.any)
+		loaded.readd = PtRunValue(&readd_plan,
+								  "SELECT coalesce((p.settings ->> 'allowReaddAfterErasure')::boolean, false) "
+								  "FROM participants.project p WHERE p.id = $1",
+								  1, types, args, NULL, false, &v, &isnull) && !isnull && DatumGetBool(v);
 	SPI_finish();
 	if (loaded.any && !ProjectKey(project_id, false, loaded.key))
 		loaded.any = false;
@@ -492,9 +497,10 @@ PT_API_FUNCTION(participants_erase_participant)
 PT_API_FUNCTION(participants_forget_erasure)
 {
 	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr receipt_plan = NULL;
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		args[2];
-	Jsonb	   *res;
+	bool		found;
 
 	PtNotNull(fcinfo, 0, "project_id");
 	PtNotNull(fcinfo, 1, "erasure_id");
@@ -504,22 +510,22 @@ PT_API_FUNCTION(participants_forget_erasure)
 	pt_lifecycle_writing = true;
 	PG_TRY();
 	{
-		res = PtJsonbStatement(&plan,
-							   "UPDATE participants.erasure e SET email_hmac = NULL, phone_hmac = NULL "
-							   "WHERE e.project_id = $1 AND e.id = $2 RETURNING " RECEIPT_SQL,
-							   2, types, args, NULL, false);
+		found = PtRowExists(&plan, "UPDATE participants.erasure e SET email_hmac = NULL, phone_hmac = NULL "
+							"WHERE e.project_id = $1 AND e.id = $2 RETURNING 1", 2, types, args, NULL, false);
 	}
 	PG_FINALLY();
 	{
 		pt_lifecycle_writing = false;
 	}
 	PG_END_TRY();
-	if (res == NULL)
+	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_PT_NOT_FOUND),
 				 errmsg("erasure not found: %s", PtUuidText(PG_GETARG_UUID_P(1))),
 				 errhint("erasures lists a project's erasures.")));
-	PG_RETURN_JSONB_P(res);
+	/* the receipt in a statement of its own: on a cluster RETURNING takes no function */
+	PG_RETURN_JSONB_P(PtJsonbStatement(&receipt_plan, "SELECT " RECEIPT_SQL " FROM participants.erasure e "
+									   "WHERE e.project_id = $1 AND e.id = $2", 2, types, args, NULL, false));
 }
 
 /* erasures(project_id, page_number, page_size) */

@@ -806,9 +806,9 @@ BeginRecord(Import *imp, Jsonb *options, Datum *earlier)
 {
 	static SPIPlanPtr plan = NULL;
 	static SPIPlanPtr find = NULL;
-	Oid			types[5] = {UUIDOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID};
-	Datum		args[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	Oid			types[6] = {UUIDOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, TIMESTAMPTZOID};
+	Datum		args[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	Datum		v;
 	bool		isnull;
 	bool		inserted;
@@ -820,15 +820,17 @@ BeginRecord(Import *imp, Jsonb *options, Datum *earlier)
 	args[3] = JsonbPGetDatum(options);
 	args[4] = imp->opt.idempotency_key ? CStringGetTextDatum(imp->opt.idempotency_key) : (Datum) 0;
 	nulls[4] = imp->opt.idempotency_key ? ' ' : 'n';
+	/* the time as a value: on a cluster a volatile function cannot be sent to a shard */
+	args[5] = TimestampTzGetDatum(GetCurrentTimestamp());
 	SPI_connect();
 	pt_lifecycle_writing = true;
 	PG_TRY();
 	{
 		inserted = PtRunValue(&plan,
 							  "INSERT INTO participants.import (project_id, id, status, format, options, idempotency_key, created_date) "
-							  "VALUES ($1, $2, 'failed', $3, $4, $5, pg_catalog.clock_timestamp()) "
+							  "VALUES ($1, $2, 'failed', $3, $4, $5, $6) "
 							  "ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id",
-							  5, types, args, nulls, false, &v, &isnull);
+							  6, types, args, nulls, false, &v, &isnull);
 	}
 	PG_FINALLY();
 	{
@@ -838,7 +840,7 @@ BeginRecord(Import *imp, Jsonb *options, Datum *earlier)
 	if (!inserted)
 	{
 		if (!PtRunValue(&find, "SELECT id FROM participants.import WHERE project_id = $1 AND idempotency_key = $5",
-						5, types, args, nulls, false, &v, &isnull))
+						6, types, args, nulls, false, &v, &isnull))
 			elog(ERROR, "the import with idempotency key \"%s\" vanished", imp->opt.idempotency_key);
 		MemoryContextSwitchTo(cxt);
 		*earlier = datumCopy(v, false, UUID_LEN);
@@ -930,8 +932,8 @@ static void
 FinishRecord(Import *imp, const char *status)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[9] = {UUIDOID, UUIDOID, TEXTOID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID, JSONBOID};
-	Datum		args[9];
+	Oid			types[10] = {UUIDOID, UUIDOID, TEXTOID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID, JSONBOID, TIMESTAMPTZOID};
+	Datum		args[10];
 	Datum		v;
 	bool		isnull;
 	bool		failed_import = strcmp(status, "failed") == 0;
@@ -947,15 +949,16 @@ FinishRecord(Import *imp, const char *status)
 	args[6] = Int32GetDatum(failed_import ? 0 : (int32) imp->unchanged);
 	args[7] = Int32GetDatum((int32) imp->failed);
 	args[8] = DirectFunctionCall1(jsonb_in, CStringGetDatum(psprintf("[%s]", imp->first_errors.data)));
+	args[9] = TimestampTzGetDatum(GetCurrentTimestamp());
 	SPI_connect();
 	pt_lifecycle_writing = true;
 	PG_TRY();
 	{
 		if (!PtRunValue(&plan,
 						"UPDATE participants.import SET status = $3, rows = $4, added = $5, updated = $6, "
-						"unchanged = $7, failed = $8, errors = $9, finished_date = pg_catalog.clock_timestamp() "
+						"unchanged = $7, failed = $8, errors = $9, finished_date = $10 "
 						"WHERE project_id = $1 AND id = $2 RETURNING finished_date",
-						9, types, args, NULL, false, &v, &isnull))
+						10, types, args, NULL, false, &v, &isnull))
 			elog(ERROR, "the import record vanished");
 	}
 	PG_FINALLY();
