@@ -298,6 +298,8 @@ SELECT participants.record_incentive(pid('gov'), 'G-5', pid('c2'), 1, 'EUR') ->>
 SELECT serr(format($$INSERT INTO participants.incentive (project_id, participant_id, study_id, amount, currency) VALUES (%L, %L, %L, 0, 'USD')$$, pid('gov'), gid('G-5'), pid('c2'))) AS raw_zero;
 SELECT serr(format($$INSERT INTO participants.incentive (project_id, participant_id, study_id, amount, currency) VALUES (%L, %L, %L, 5, 'usd')$$, pid('gov'), gid('G-5'), pid('c2'))) AS raw_currency;
 SELECT serr(format($$INSERT INTO participants.incentive (project_id, participant_id, study_id, amount, currency) VALUES (%L, %L, %L, 5, 'USD')$$, pid('gov'), gid('G-5'), pid('gs2'))) AS raw_not_in_study;
+-- no participant: refused by the column, never looked up (this crashed a cluster's worker)
+SELECT serr(format($$INSERT INTO participants.incentive (project_id, participant_id, study_id, amount, currency, status) VALUES (%L, NULL, %L, 5, 'USD', 'sent')$$, pid('gov'), pid('gs3'))) AS raw_no_participant;
 SELECT serr(format($$UPDATE participants.incentive SET status = 'pending' WHERE id = %L$$, i ->> 'incentiveID')) AS raw_claimed_to_pending FROM i1;
 SELECT serr(format($$UPDATE participants.incentive SET participant_id = %L WHERE id = %L$$, gid('G-1'), i ->> 'incentiveID')) AS raw_move_person FROM i1;
 SELECT serr(format($$UPDATE participants.incentive SET amount = 1 WHERE id = %L$$, i ->> 'incentiveID')) AS raw_claimed_amount FROM i1;
