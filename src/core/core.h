@@ -94,6 +94,7 @@ extern void PtCheckPaging(int32 page_number, int32 page_size, const char *items)
 /* args.c: arguments of SQL-callable functions */
 extern void PtNotNull(FunctionCallInfo fcinfo, int arg, const char *name);
 extern char *PtUuidText(pg_uuid_t *id);
+extern void PtRandomUuid(pg_uuid_t *u);
 extern char *PtCheckName(text *name, const char *what);
 
 /* cache.c: the one relcache invalidation callback, shared by every cache */

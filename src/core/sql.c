@@ -327,3 +327,15 @@ PtInsertRow(Oid relid, pg_uuid_t *project, int ncols, const char *const *cols,
 	PtEndRowWrites(&w);
 	table_close(rel, NoLock);
 }
+
+/* A random (version 4) uuid */
+void
+PtRandomUuid(pg_uuid_t *u)
+{
+	if (!pg_strong_random(u->data, UUID_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random uuid")));
+	u->data[6] = (u->data[6] & 0x0f) | 0x40;
+	u->data[8] = (u->data[8] & 0x3f) | 0x80;
+}

@@ -123,18 +123,6 @@ ColumnAdd(TextColumn *c, Datum d, bool isnull)
 	c->values[c->n++] = d;
 }
 
-/* A random (version 4) uuid */
-static void
-RandomUuid(pg_uuid_t *u)
-{
-	if (!pg_strong_random(u->data, UUID_LEN))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate a random uuid")));
-	u->data[6] = (u->data[6] & 0x0f) | 0x40;
-	u->data[8] = (u->data[8] & 0x3f) | 0x80;
-}
-
 static char *
 UuidText(pg_uuid_t *u)
 {
@@ -559,13 +547,13 @@ MakeAdd(UpsertCall *call, Element *el)
 	PtRecord   *rec = &el->rec;
 
 	memset(rec, 0, sizeof(PtRecord));
-	RandomUuid(&rec->id);
+	PtRandomUuid(&rec->id);
 	rec->participant_identifier = in->has_identifier ? in->identifier : el->gen_identifier;
 	if (call->project->link_identifiers)
 	{
 		pg_uuid_t	link;
 
-		RandomUuid(&link);
+		PtRandomUuid(&link);
 		rec->link_identifier = UuidText(&link);
 	}
 	rec->inserted_date = GetCurrentTimestamp();

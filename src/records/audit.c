@@ -100,10 +100,7 @@ PtAudit(pg_uuid_t *project_id, const char *action, Datum person_id, List *keys,
 	char	   *role = GetUserNameFromId(PtCaller(), true);
 	char	   *sub = JwtSub();
 
-	if (!pg_strong_random(id->data, UUID_LEN))
-		elog(ERROR, "could not generate a random uuid");
-	id->data[6] = (id->data[6] & 0x0f) | 0x40;
-	id->data[8] = (id->data[8] & 0x3f) | 0x80;
+	PtRandomUuid(id);
 	memset(nulls, 0, sizeof(nulls));
 	values[0] = UUIDPGetDatum(project_id);
 	values[1] = UUIDPGetDatum(id);

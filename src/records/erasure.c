@@ -388,10 +388,7 @@ EraseRow(pg_uuid_t *project_id, PtRow *row, const char *reason)
 		PtPushNumber(&state, removed_keys[i], removed[i]);
 	removed_jb = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 
-	if (!pg_strong_random(erasure_id->data, UUID_LEN))
-		elog(ERROR, "could not generate a random uuid");
-	erasure_id->data[6] = (erasure_id->data[6] & 0x0f) | 0x40;
-	erasure_id->data[8] = (erasure_id->data[8] & 0x3f) | 0x80;
+	PtRandomUuid(erasure_id);
 	args[0] = UUIDPGetDatum(project_id);
 	args[1] = UUIDPGetDatum(erasure_id);
 	args[2] = person_id;

@@ -1015,10 +1015,7 @@ PT_API_FUNCTION(participants_import_participants)
 	ParseOptions(PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), data, &imp.opt);
 	options_jb = OptionsJsonb(&imp.opt);
 
-	if (!pg_strong_random(imp.import_id.data, UUID_LEN))
-		elog(ERROR, "could not generate a random uuid");
-	imp.import_id.data[6] = (imp.import_id.data[6] & 0x0f) | 0x40;
-	imp.import_id.data[8] = (imp.import_id.data[8] & 0x3f) | 0x80;
+	PtRandomUuid(&imp.import_id);
 	if (!BeginRecord(&imp, options_jb, &earlier))
 		PG_RETURN_JSONB_P(ImportObject(imp.project_id, earlier));
 
