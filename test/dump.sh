@@ -17,14 +17,20 @@
 #     statuses and their events, a changed status graph, a project_access
 #     grant with function privileges, consent versions with grants and a
 #     withdrawal, a study requiring consent, contact rules with a contact
-#     past them (overridden), and incentives past the yearly limit;
+#     past them (overridden), incentives past the yearly limit, imports with
+#     their row reports (one with a failed row and an idempotency key, one
+#     failed as a whole, a dry run), an erasure with its tombstone and one
+#     forgotten, the project's erasure key, a retention setting applied
+#     (archived statuses) and the audit log of all of it;
 #   - both restores finish without an error (pg_dump too);
 #   - test/dump/snapshot.sql, one JSON document of everything the API answers
 #     for every object (participants, segments and their history, studies,
-#     statuses, events_since, the views) plus each table's row count and
-#     content hash, the sequences, the sortable field's indexes and the grants,
-#     is identical to the source's, ids and timestamps included;
-#   - no event was written again (same count, same max id), and no listener
+#     statuses, events_since, imports and their rows, erasures, the audit
+#     log, the views) plus the lifecycle tables row by row, each table's row
+#     count and content hash, the sequences, the sortable field's indexes and
+#     the grants, is identical to the source's, ids and timestamps included;
+#   - no event, audit row, import or row report was written again (same
+#     counts), the erasure keys are the source's, and no listener
 #     of participants_events in the target database heard a notification
 #     during the restore (it hears the first change made after it);
 #   - no membership episode was added (dynamic segments are not rebuilt);
@@ -38,7 +44,13 @@
 #     a withdrawn participant are PT409, a bad custom field value 22023);
 #     the restored graph of project B (a transition added by a DBA) is used,
 #     the restored contact rule, yearly limit and withdrawal still hold, and
-#     the restored grant confines regress_dump_reader to its project.
+#     the restored grant confines regress_dump_reader to its project;
+#   - the lifecycle holds: the restored tombstone (with the restored key)
+#     refuses the erased email and phone through upsert_participant and in a
+#     new import (PT409), the forgotten one refuses nothing, the restored
+#     idempotency key returns the source's import, the restored audit log is
+#     still append-only (UPDATE and DELETE are PT409), and apply_retention
+#     finds nothing more to remove.
 #
 # Output is one "ok - ..." or "not ok - ..." line per check (details of a
 # failure on "# " lines); the exit status is non-zero when any check fails.
@@ -140,6 +152,13 @@ SRC_MAX_EPISODE=$(q pt_dump_src -c "SELECT max(id) FROM participants.segment_mem
 SRC_IDENTIFIERS=$(q pt_dump_src -c "SELECT string_agg(participant_identifier, ' ' ORDER BY participant_identifier) FROM participants.participant")
 # B's participant with a generated identifier (no prefix: only digits)
 B_GEN=$(q pt_dump_src -c "SELECT min(participant_identifier) FROM participants.participant WHERE project_id = '$B' AND participant_identifier ~ '^[0-9]{8}\$'")
+# the lifecycle: project C (retention), the import with an idempotency key,
+# what a restore must not add to, the erasure keys
+C=$(q pt_dump_src -c "SELECT id FROM participants.project WHERE name = 'Gamma retention study'")
+IMPORT1=$(q pt_dump_src -c "SELECT id FROM participants.import WHERE project_id = '$B' AND idempotency_key = 'load-1'")
+SRC_AUDIT=$(q pt_dump_src -c "SELECT count(*) || ' audit rows, last ' || max(audit_date) FROM participants.audit")
+SRC_IMPORTS=$(q pt_dump_src -c "SELECT count(*) || ' imports, ' || (SELECT count(*) FROM participants.import_row) || ' row reports' FROM participants.import")
+SRC_SECRETS=$(q pt_dump_src -c "SELECT string_agg(project_id || ' ' || md5(erasure_key), ', ' ORDER BY project_id) FROM participants.project_secret")
 # the projects' notification channels, which the restores bring back with the dump
 SRC_LISTEN=$(q pt_dump_src -c "SELECT string_agg(format('LISTEN %I;', event_channel), ' ' ORDER BY event_channel) FROM participants.project_counter")
 # the source itself must show what the checks rely on
@@ -152,6 +171,19 @@ check_true "source has closed episodes of static and dynamic segments, events an
         AND EXISTS (SELECT FROM participants.participant WHERE participant_identifier ~ '^HS-[0-9]{8}$')
         AND EXISTS (SELECT FROM participants.study_participant WHERE completion_code IS NOT NULL)
         AND (SELECT count(*) FROM participants.event) > 20")"
+check_true "source has an import with a failed row and an idempotency key, a failed import, a dry run, a tombstone, a forgotten erasure, an erasure key, archived statuses, audit rows (one with a JWT's sub) and a retention setting" \
+    "$(q pt_dump_src -c "SELECT EXISTS (SELECT FROM participants.import i JOIN participants.import_row r ON (r.project_id, r.import_id) = (i.project_id, i.id)
+                                       WHERE i.status = 'completed' AND i.idempotency_key IS NOT NULL AND r.action = 'failed')
+        AND EXISTS (SELECT FROM participants.import i JOIN participants.import_row r ON (r.project_id, r.import_id) = (i.project_id, i.id)
+                    WHERE i.status = 'failed' AND r.action = 'rolledBack')
+        AND EXISTS (SELECT FROM participants.import WHERE status = 'dryRun')
+        AND EXISTS (SELECT FROM participants.erasure WHERE email_hmac IS NOT NULL AND phone_hmac IS NOT NULL)
+        AND EXISTS (SELECT FROM participants.erasure WHERE email_hmac IS NULL AND phone_hmac IS NULL)
+        AND EXISTS (SELECT FROM participants.project_secret)
+        AND (SELECT count(*) FROM participants.status_archive) = 4
+        AND EXISTS (SELECT FROM participants.audit WHERE jwt_sub = 'crm-user-7')
+        AND (SELECT count(*) FROM participants.audit) > 50
+        AND EXISTS (SELECT FROM participants.project WHERE settings ? 'retention')")"
 
 # -- dumps ----------------------------------------------------------------------
 
@@ -258,6 +290,12 @@ for db in "${restored[@]}"; do
         "$(q "$db" -c "SELECT count(*) || ' events, max id ' || max(id) FROM participants.event")"
     check "$db: membership episodes restored once (dynamic segments not rebuilt)" "$SRC_EPISODES" \
         "$(q "$db" -c "SELECT count(*) || ' episodes, ' || count(*) FILTER (WHERE remove_date IS NULL) || ' current, max id ' || max(id) FROM participants.segment_membership")"
+    check "$db: audit rows restored once (count and last date): the restore wrote none" "$SRC_AUDIT" \
+        "$(q "$db" -c "SELECT count(*) || ' audit rows, last ' || max(audit_date) FROM participants.audit")"
+    check "$db: imports and their row reports restored once" "$SRC_IMPORTS" \
+        "$(q "$db" -c "SELECT count(*) || ' imports, ' || (SELECT count(*) FROM participants.import_row) || ' row reports' FROM participants.import")"
+    check "$db: the projects' erasure keys (project_secret) restored" "$SRC_SECRETS" \
+        "$(q "$db" -c "SELECT string_agg(project_id || ' ' || md5(erasure_key), ', ' ORDER BY project_id) FROM participants.project_secret")"
     check "$db: every study participant's last_event_id names its latest event" 0 \
         "$(q "$db" -c "SELECT count(*) FROM participants.study_participant sp
                        WHERE sp.last_event_id IS DISTINCT FROM (SELECT max(e.id) FROM participants.event e
@@ -342,7 +380,28 @@ for db in "${restored[@]}"; do
                    -c "SELECT participants.get_participant('$A', 'MDH-0001') ->> 'participantIdentifier'" 2>&1 || true)
 $(sqlstate "$db" "SET ROLE regress_dump_reader; SELECT participants.get_participant('$B', 'B-1')")"
 
-    # 5. the listener heard nothing of the restore, and does hear new changes
+    # 5. the lifecycle: tombstones (with the restored key), imports, the audit log, retention
+    check "$db: the restored tombstone refuses the erased email through upsert_participant (PT409)" PT409 \
+        "$(sqlstate "$db" "SELECT participants.upsert_participant('$B', '{\"participantIdentifier\": \"IMP-9\", \"demographics\": {\"email\": \"IMP.two@example.com\"}}')")"
+    check "$db: the restored tombstone refuses the erased phone through upsert_participant (PT409)" PT409 \
+        "$(sqlstate "$db" "SELECT participants.upsert_participant('$B', '{\"participantIdentifier\": \"IMP-9\", \"demographics\": {\"mobilePhone\": \"(615) 555-0151\"}}')")"
+    check "$db: the restored idempotency key returns the source's import and writes nothing" "$(printf '%s\n0' "$IMPORT1")" \
+        "$(q "$db" -c "SELECT participants.import_participants('$B', E'participantIdentifier\\nIMP-8\\n', '{\"idempotencyKey\": \"load-1\"}') ->> 'importID'" \
+                   -c "SELECT count(*) FROM participants.participant WHERE project_id = '$B' AND participant_identifier = 'IMP-8'" 2>&1 || true)"
+    check "$db: the restored tombstone refuses the erased email in a new import (its row fails with PT409)" "failed|PT409" \
+        "$(q "$db" -c "SELECT i ->> 'status', i -> 'errors' -> 0 ->> 'code'
+                       FROM participants.import_participants('$B', E'participantIdentifier,email\\nIMP-9,imp.two@example.com\\n') i" 2>&1 || true)"
+    check "$db: the forgotten erasure's email may be added again" add \
+        "$(q "$db" -c "SELECT participants.upsert_participant('$B', '{\"participantIdentifier\": \"B-10\", \"demographics\": {\"email\": \"b9@example.com\"}}') ->> 'actionTaken'" 2>&1 || true)"
+    check "$db: the restored audit log is append-only: an UPDATE is PT409" PT409 \
+        "$(sqlstate "$db" "UPDATE participants.audit SET reason = 'edited' WHERE project_id = '$B'")"
+    check "$db: the restored audit log is append-only: a DELETE is PT409" PT409 \
+        "$(sqlstate "$db" "DELETE FROM participants.audit WHERE project_id = '$B'")"
+    check "$db: apply_retention on the restored project C finds nothing more to remove" \
+        '{"auditDeleted": 0, "eventsDeleted": 0, "deliveriesDeleted": 0, "participantsErased": 0}' \
+        "$(q "$db" -c "SELECT participants.apply_retention('$C')" 2>&1 || true)"
+
+    # 6. the listener heard nothing of the restore, and does hear new changes
     unlisten "$db"
     during=$(heard "$db" restored checking)
     after=$(heard "$db" done -)

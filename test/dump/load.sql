@@ -5,8 +5,11 @@
 -- demographics and custom fields, generated identifiers, enrolment,
 -- withdrawal, opt-out, static and dynamic segments with closed episodes,
 -- studies with allowlist, blocklist and completion codes, statuses with their
--- events, a changed status graph, webhooks with their secrets and a
--- project_access grant.
+-- events, a changed status graph, webhooks with their secrets, a
+-- project_access grant, governance (consent, contact rules, incentives) and
+-- the lifecycle: imports and their row reports, erasures with tombstones and
+-- the projects' erasure keys, a retention setting applied (status archive) and
+-- the audit log.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 
@@ -179,6 +182,66 @@ SELECT participants.update_project(:'b', settings => '{"incentiveYearlyLimit": {
 SELECT participants.record_incentive(:'b', 'B-1', :'s3', 40, 'EUR', external_id => 'pay-b1') \g /dev/null
 SELECT participants.record_incentive(:'b', 'B-1', :'s3', 20, 'EUR', 'claimed', override_reason => 'travel costs') \g /dev/null
 SELECT participants.record_incentive(:'b', 'B-2', :'s3', 5.5, 'GBP', 'pending', note => 'voucher') \g /dev/null
+
+-- lifecycle (0.6.0): imports with a report for every row (one completed
+-- with a failed row and an idempotency key, one failed as a whole, a dry
+-- run), erasures with their tombstones (one forgotten), a retention setting
+-- applied (its status archive), and the audit log all of this writes (one row
+-- with a JWT's sub). A restore loads every row as it was and writes none.
+-- (all in B, whose webhook is paused, and C, which has none: no delivery
+-- starts while the databases are compared)
+-- B: a CSV file (quoted fields, CRLF, a later row updating an earlier one,
+-- a row that fails), written as far as it goes
+SELECT participants.import_participants(:'b', E'participantIdentifier,email,firstName,lastName,mobilePhone,dateOfBirth,customFields.Arm\r\n'
+    'IMP-1,imp.one@example.com,Ima,"One, Jr.",615-555-0150,1980-04-01,control\r\n'
+    'IMP-2,imp.two@example.com,"Ivo ""Two""",Two,615-555-0151,,treatment\r\n'
+    'IMP-1,,,,,,treatment\r\n'
+    'IMP-3,imp.three@example.com,Bad,Date,,1990-02-30,\r\n',
+    '{"onError": "skip", "idempotencyKey": "load-1"}') \g /dev/null
+-- B: a JSON array whose second row fails: nothing written, both rows reported
+SELECT participants.import_participants(:'b', '[
+  {"participantIdentifier": "IMP-4", "demographics": {"email": "imp.four@example.com"}},
+  {"participantIdentifier": "IMP-5", "demographics": {"gender": "Q"}}]') \g /dev/null
+-- B: the imported IMP-2 joins a segment and a study and consents, then is erased
+SELECT participants.add_segment_members(:'b', :'bgroup', '["IMP-2"]') \g /dev/null
+SELECT participants.add_study_participants(:'b', :'s3', '["IMP-2"]') \g /dev/null
+SELECT participants.set_participant_status(:'b', :'s3', 'IMP-2', 'INVITE_SENT') \g /dev/null
+SELECT participants.record_consent(:'b', 'IMP-2', 'main') \g /dev/null
+SELECT participants.erase_participant(:'b', 'Imp.Two@Example.com', by => 'email', reason => 'asked by email') \g /dev/null
+-- B: an erasure whose tombstone was forgotten (the receipt stays)
+SELECT participants.upsert_participant(:'b', '{"participantIdentifier": "B-9", "demographics": {"email": "b9@example.com", "mobilePhone": "+44 20 7946 0999"}}') \g /dev/null
+SELECT participants.erase_participant(:'b', 'B-9') ->> 'erasureID' AS er9 \gset
+SELECT participants.forget_erasure(:'b', :'er9') \g /dev/null
+-- C: retention applied to events of 40 days ago (loaded as a restore loads
+-- rows: events are never updated, so deleted and inserted again with their
+-- ids and payloads); status_history reads the status archive from then on
+SELECT participants.create_project('Gamma retention study',
+    '{"retention": {"eventDays": 30, "deliveryDays": 30, "auditDays": 3650, "withdrawnDays": 365}}') AS c \gset
+SELECT participants.create_study(:'c', 'Follow-up') ->> 'studyID' AS s5 \gset
+SELECT participants.upsert_participants(:'c', '[
+  {"participantIdentifier": "C-1", "demographics": {"email": "c1@example.com", "city": "Austin"}},
+  {"participantIdentifier": "C-2", "demographics": {"email": "c2@example.com"}}]') \g /dev/null
+SELECT participants.add_study_participants(:'c', :'s5', '["C-1", "C-2"]') \g /dev/null
+SELECT participants.set_participant_status(:'c', :'s5', 'C-1', 'INVITE_SENT') \g /dev/null
+SELECT participants.set_participant_status(:'c', :'s5', 'C-1', 'SCREENER_STARTED') \g /dev/null
+BEGIN;
+SET LOCAL row_security = off;
+CREATE TEMP TABLE c_events ON COMMIT DROP AS SELECT * FROM participants.event WHERE project_id = :'c';
+DELETE FROM participants.event WHERE project_id = :'c';
+INSERT INTO participants.event (project_id, id, event_type, person_id, study_id, study_participant_id,
+                                completion_code, payload, created_date)
+SELECT project_id, id, event_type, person_id, study_id, study_participant_id,
+       completion_code, payload, created_date - interval '40 days'
+FROM c_events;
+COMMIT;
+SELECT participants.apply_retention(:'c') \g /dev/null
+SELECT participants.set_participant_status(:'c', :'s5', 'C-1', 'SCREENER_COMPLETED') \g /dev/null
+SELECT participants.set_participant_status(:'c', :'s5', 'C-2', 'INVITE_SENT') \g /dev/null
+-- C: a change made through PostgREST (its JWT's sub in the audit row), a dry run
+SET request.jwt.claims = '{"sub": "crm-user-7", "role": "postgres"}';
+SELECT participants.upsert_participant(:'c', '{"participantIdentifier": "C-2", "demographics": {"city": "Dallas"}}') \g /dev/null
+RESET request.jwt.claims;
+SELECT participants.import_participants(:'c', E'participantIdentifier,city\nC-1,Houston\nC-3,El Paso\n', '{"dryRun": true}') \g /dev/null
 
 -- a confined role's grant
 DO $$

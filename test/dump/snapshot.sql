@@ -3,10 +3,14 @@
 -- per project (by name) its custom fields, every participant (search pages,
 -- get_participant, participant_segments), segments (list, get, history, a
 -- search by segment), studies (get, participants, eligible, each status
--- history), events_since and the views; then, outside the API, every table's
--- row count and content hash, the sequences' state, the sortable fields'
--- indexes and the grants. Nothing is stripped: ids and timestamps are copied
--- by a dump, so a restored database must print the same document.
+-- history), events_since, webhooks, consents, contacts, incentives, imports
+-- (get_import, import_rows), erasures and the audit log, and the views; then,
+-- outside the API, the lifecycle tables row by row (import, import_row,
+-- erasure, status_archive, audit; project_secret by the md5 of each key),
+-- every table's row count and content hash, the sequences' state, the
+-- sortable fields' indexes and the grants. Nothing is stripped: ids and
+-- timestamps are copied by a dump, so a restored database must print the
+-- same document.
 \set ON_ERROR_STOP 1
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
@@ -61,7 +65,15 @@ per_project AS (
                        'contacts', participants.contact_history(p.id, x ->> 'participantIdentifier') -> 'contacts'))
             FROM jsonb_array_elements(participants.query_participants(p.id, page_size => 1000) -> 'participants') x),
         'incentives', participants.list_incentives(p.id, page_size => 1000),
-        'incentive_totals', participants.incentive_totals(p.id, extract(year FROM now() AT TIME ZONE 'UTC')::int)) AS doc
+        'incentive_totals', participants.incentive_totals(p.id, extract(year FROM now() AT TIME ZONE 'UTC')::int),
+        'imports', (
+            SELECT jsonb_agg(jsonb_build_object(
+                       'get_import', participants.get_import(p.id, i.id),
+                       'import_rows', participants.import_rows(p.id, i.id, failed_only => false, page_size => 1000))
+                   ORDER BY i.created_date, i.id)
+            FROM participants.import i WHERE i.project_id = p.id),
+        'erasures', participants.erasures(p.id, page_size => 1000),
+        'audit_log', participants.audit_log(p.id, page_size => 1000)) AS doc
     FROM projects p
 ),
 tables AS (
@@ -87,6 +99,16 @@ SELECT jsonb_pretty(jsonb_build_object(
     'views', (SELECT jsonb_object_agg(relname, j) FROM views),
     'tables', (SELECT jsonb_object_agg(relname, jsonb_build_object('rows', n, 'md5', h)) FROM tables),
     'project_access', (SELECT jsonb_agg(to_jsonb(a) ORDER BY a.project_id, a.role_name) FROM participants.project_access a),
+    -- the lifecycle tables row by row (the erasure keys by their md5 only)
+    'lifecycle', jsonb_build_object(
+        'import', (SELECT jsonb_agg(to_jsonb(t) ORDER BY t.project_id, t.created_date, t.id) FROM participants.import t),
+        'import_row', (SELECT jsonb_agg(to_jsonb(t) ORDER BY t.project_id, t.import_id, t.row_number) FROM participants.import_row t),
+        'erasure', (SELECT jsonb_agg(to_jsonb(t) ORDER BY t.project_id, t.erased_date, t.id) FROM participants.erasure t),
+        'project_secret', (SELECT jsonb_agg(jsonb_build_object('project_id', t.project_id, 'erasure_key_md5', md5(t.erasure_key))
+                                            ORDER BY t.project_id) FROM participants.project_secret t),
+        'status_archive', (SELECT jsonb_agg(to_jsonb(t) ORDER BY t.project_id, t.participant_id, t.study_id, t.event_id)
+                           FROM participants.status_archive t),
+        'audit', (SELECT jsonb_agg(to_jsonb(t) ORDER BY t.project_id, t.audit_date, t.id) FROM participants.audit t)),
     'sequences', (SELECT jsonb_object_agg(sequencename, jsonb_build_object('last_value', last_value))
                   FROM pg_sequences WHERE schemaname = 'participants'),
     'participant_indexes', (SELECT jsonb_agg(indexname || ': ' || regexp_replace(indexdef, '^.* USING ', '') ORDER BY indexname)

@@ -19,7 +19,7 @@ const READERS = ['get_participant', 'query_participants', 'custom_fields', 'get_
 	'study_participants', 'status_history', 'eligible_participants', 'events_since', 'event_channel',
 	'list_webhooks', 'webhook_deliveries', 'get_project', 'list_studies',
 	'participant_consents', 'contact_rules', 'contact_history', 'list_incentives', 'incentive_totals',
-	'get_opted_out'];
+	'get_opted_out', 'get_import', 'import_rows', 'erasures', 'audit_log'];
 const WRITERS = ['upsert_participant', 'upsert_participants', 'enroll_participant',
 	'withdraw_participant', 'delete_participant', 'set_opted_out', 'define_custom_field',
 	'drop_custom_field', 'create_segment', 'update_segment', 'delete_segment',
@@ -27,7 +27,8 @@ const WRITERS = ['upsert_participant', 'upsert_participants', 'enroll_participan
 	'add_study_participants', 'set_participant_status', 'create_webhook', 'update_webhook',
 	'rotate_webhook_secret', 'replay_webhook', 'delete_webhook', 'update_project',
 	'define_consent', 'record_consent', 'withdraw_consent', 'set_contact_rules', 'record_incentive',
-	'update_incentive', 'opt_out_people', 'delete_people', 'set_segment_members'];
+	'update_incentive', 'opt_out_people', 'delete_people', 'set_segment_members',
+	'import_participants', 'erase_participant', 'forget_erasure', 'apply_retention'];
 // functions of no one project: every token role may call them, for its own projects
 const GLOBAL = ['list_projects'];
 const ALL = [...READERS, ...WRITERS, ...GLOBAL, 'create_project'];
@@ -60,6 +61,15 @@ async function call(fn, args = {}, { tok, method = 'POST' } = {}) {
 		headers['Content-Type'] = 'application/json';
 		res = await fetch(`${BASE}/rpc/${fn}`, { method, headers, body: JSON.stringify(args) });
 	}
+	return { status: res.status, body: await parse(res) };
+}
+
+// postCsv(csv, {tok, headers}): {status, body} of a CSV file POSTed to
+// /rpc/import_participants as the request body (Content-Type: text/csv)
+async function postCsv(csv, { tok, headers = {} } = {}) {
+	const h = { 'Content-Type': 'text/csv', Prefer: 'params=single-object', ...headers };
+	if (tok) h.Authorization = `Bearer ${tok}`;
+	const res = await fetch(`${BASE}/rpc/import_participants`, { method: 'POST', headers: h, body: csv });
 	return { status: res.status, body: await parse(res) };
 }
 
@@ -157,6 +167,14 @@ function argsFor(fn, p) {
 		case 'opt_out_people': return { ...base, people: ['p1@example.com'], opted_out: false };
 		case 'delete_people': return { ...base, people: ['nobody@example.com'] };
 		case 'set_segment_members': return { ...base, segment_id: o.segment, participants: ['P-1'] };
+		case 'import_participants': return { ...base, data: 'participantIdentifier,email\nX-3,x3@example.com\n' };
+		case 'get_import': return { ...base, import_id: o.import };
+		case 'import_rows': return { ...base, import_id: o.import, failed_only: false };
+		case 'erase_participant': return { ...base, participant: 'P-1' };
+		case 'forget_erasure': return { ...base, erasure_id: o.erasure };
+		case 'erasures':
+		case 'apply_retention':
+		case 'audit_log': return base;
 		default: throw new Error(`no args for ${fn}`);
 	}
 }
@@ -201,6 +219,9 @@ test('project B gets a participant, a segment and a study (token for B)', async 
 	ok(await call('record_consent', { project_id: S.B.id, participant: 'P-1', name: 'main' }, { tok }));
 	ok(await call('set_contact_rules', { project_id: S.B.id, rules: [{ maxContacts: 2, windowDays: 7 }] }, { tok }));
 	S.B.incentive = ok(await call('record_incentive', { project_id: S.B.id, participant: 'P-1', study_id: S.B.study, amount: 15, currency: 'EUR', status: 'pending' }, { tok })).incentiveID;
+	// lifecycle: an import (P-2, P-3) and the erasure of P-3
+	S.B.import = ok(await call('import_participants', { project_id: S.B.id, data: 'participantIdentifier,email\nP-2,b2@example.com\nP-3,b3@example.com\n' }, { tok })).importID;
+	S.B.erasure = ok(await call('erase_participant', { project_id: S.B.id, participant: 'P-3' }, { tok })).erasureID;
 	S.B.before = await snapshot('B', tok);
 });
 
@@ -371,6 +392,63 @@ const happy = [
 		ok(await call('add_segment_members', { project_id: p, segment_id: seg, participants: ['P-9'] }, { tok: S.A.web }));
 		return { project_id: p, segment_id: seg, participants: ['p1@example.com'], by: 'email' };
 	}, (b) => assert.deepEqual(b, { added: 1, removed: 1, unchanged: 0 })],
+	// data lifecycle (0.6.0): a CSV import adds P-7 and updates P-9; P-7 is then erased
+	['import_participants', (p) => ({ project_id: p, data: 'participantIdentifier,email,lastName\nP-7,p7@example.com,Import\nP-9,,Jones\n' }),
+		async (b) => {
+			assert.match(b.importID, UUID);
+			assert.deepEqual([b.status, b.format, b.counts, b.errors], ['completed', 'csv', { rows: 2, added: 1, updated: 1, unchanged: 0, failed: 0 }, []]);
+			assert.deepEqual([b.options.format, b.options.onError, b.options.allowUpdate, b.options.dryRun], ['csv', 'abort', true, false]);
+			assert.ok(Date.parse(b.finishedDate) >= Date.parse(b.createdDate), `${b.createdDate} .. ${b.finishedDate}`);
+			S.A.import = b.importID;
+			S.A.importResult = b;
+			const p7 = ok(await call('get_participant', { project_id: S.A.id, participant: 'P-7' }, { tok: S.A.web }));
+			assert.deepEqual(p7.demographics, { email: 'p7@example.com', lastName: 'Import' });
+			const p9 = ok(await call('get_participant', { project_id: S.A.id, participant: 'P-9' }, { tok: S.A.web }));
+			assert.deepEqual(p9.demographics, { email: 'p9@example.com', lastName: 'Jones' });
+			[S.A.p7, S.A.p9] = [p7.id, p9.id];
+		}],
+	['get_import', (p) => ({ project_id: p, import_id: S.A.import }),
+		(b) => assert.deepEqual(b, S.A.importResult)],
+	['import_rows', (p) => ({ project_id: p, import_id: S.A.import, failed_only: false }),
+		(b) => {
+			assert.deepEqual([b.pageNumber, b.pageSize, b.totalRows], [0, 20, 2]);
+			assert.deepEqual(b.rows.map((r) => [r.row, r.actionTaken, r.personId, r.errors]), [[1, 'add', S.A.p7, []], [2, 'update', S.A.p9, []]]);
+		}],
+	['erase_participant', (p) => ({ project_id: p, participant: 'P7@Example.com', by: 'email', reason: 'asked to be forgotten' }),
+		async (b) => {
+			assert.match(b.erasureID, UUID);
+			assert.deepEqual([b.personId, b.reason], [S.A.p7, 'asked to be forgotten']);
+			assert.ok(Date.parse(b.erasedDate) >= Date.parse(S.A.importResult.finishedDate));
+			assert.deepEqual(b.removed, { participant: 1, memberships: 0, studyStatuses: 0, events: 0, consents: 0, incentives: 0, deliveries: 0, auditValues: 1 });
+			S.A.erasure = b.erasureID;
+			S.A.receipt = b;
+			fails(await call('get_participant', { project_id: S.A.id, participant: 'P-7' }, { tok: S.A.web }), 404, 'PT404');
+			// the import's report of the row that named P-7 went with it
+			const rows = ok(await call('import_rows', { project_id: S.A.id, import_id: S.A.import, failed_only: false }, { tok: S.A.web }));
+			assert.deepEqual([rows.totalRows, rows.rows.map((r) => r.personId)], [1, [S.A.p9]]);
+		}],
+	['erasures', (p) => ({ project_id: p }),
+		(b) => assert.deepEqual(b, { pageNumber: 0, pageSize: 20, totalErasures: 1, erasures: [S.A.receipt] })],
+	['forget_erasure', (p) => ({ project_id: p, erasure_id: S.A.erasure }),
+		(b) => assert.deepEqual(b, S.A.receipt)],
+	['audit_log', (p) => ({ project_id: p, participant: 'P-9' }),
+		(b) => {
+			assert.deepEqual([b.pageNumber, b.pageSize, b.totalEntries], [0, 20, 5]);
+			assert.deepEqual(b.entries.map((e) => e.action), ['update', 'membershipRemove', 'membershipAdd', 'optOut', 'add']);
+			assert.deepEqual(b.entries[0].changedKeys, ['demographics.lastName']);
+			assert.deepEqual(b.entries.at(-1).changedKeys, ['demographics.email', 'participantIdentifier']);
+			assert.match(b.entries[1].changedKeys[0], /^segments\./);
+			for (const e of b.entries) {
+				assert.match(e.auditID, UUID);
+				assert.deepEqual([e.personId, e.actor, e.reason], [S.A.p9, { role: 'participants_web', jwtSub: null }, null]);
+			}
+			const dates = b.entries.map((e) => Date.parse(e.date));
+			assert.deepEqual(dates, [...dates].sort((x, y) => y - x), 'newest first');
+			// keys, never values
+			assert.ok(!/Jones|p9@example/.test(JSON.stringify(b)), JSON.stringify(b));
+		}],
+	['apply_retention', (p) => ({ project_id: p }),
+		(b) => assert.deepEqual(b, { participantsErased: 0, eventsDeleted: 0, deliveriesDeleted: 0, auditDeleted: 0 })],
 ];
 
 for (const [fn, args, check] of happy) {
@@ -732,6 +810,309 @@ test('PT409 answers 409 for a contact in a study requiring a consent the partici
 	assert.ok(types.includes('consent.changed'), JSON.stringify([...new Set(types)]));
 });
 
+// ------------------------------------------------- data lifecycle (0.6.0)
+
+// rowsOf(import_id, more): import_rows of an import of A
+async function rowsOf(import_id, more = {}) {
+	return ok(await call('import_rows', { project_id: S.A.id, import_id, ...more }, { tok: S.A.web }));
+}
+
+test('a CSV file POSTed as text/csv (BOM, CRLF, quoted comma, quote and line break) is imported; get_participant returns its rows', async () => {
+	const csv = '\uFEFFparticipantIdentifier,Email,LASTNAME,city\r\n' +
+		'C-1,c1@example.com,"Smith, Jr.","He said ""hi"""\r\n' +
+		'C-2,c2@example.com,"two\nlines",Boston\r\n';
+	// no X-Project-Id: the token's only project
+	const b = ok(await postCsv(csv, { tok: S.A.web }));
+	assert.match(b.importID, UUID);
+	assert.deepEqual([b.status, b.format, b.counts, b.errors], ['completed', 'csv', { rows: 2, added: 2, updated: 0, unchanged: 0, failed: 0 }, []]);
+	const c1 = ok(await call('get_participant', { project_id: S.A.id, participant: 'C-1' }, { tok: S.A.web }));
+	assert.deepEqual(c1.demographics, { email: 'c1@example.com', lastName: 'Smith, Jr.', city: 'He said "hi"' });
+	const c2 = ok(await call('get_participant', { project_id: S.A.id, participant: 'C-2' }, { tok: S.A.web }));
+	assert.deepEqual(c2.demographics, { email: 'c2@example.com', lastName: 'two\nlines', city: 'Boston' });
+	// the record is kept, and the import wrote its event
+	assert.deepEqual(ok(await call('get_import', { project_id: S.A.id, import_id: b.importID }, { tok: S.A.web, method: 'GET' })), b);
+	const rows = await rowsOf(b.importID, { failed_only: false });
+	assert.deepEqual(rows.rows.map((r) => [r.row, r.actionTaken, r.personId]), [[1, 'add', c1.id], [2, 'add', c2.id]]);
+	const last = ok(await call('events_since', { project_id: S.A.id, max_events: 1000 }, { tok: S.A.web })).at(-1).payload;
+	assert.deepEqual([last.eventType, last.importID, last.status, last.counts], ['person_import.api.finished', b.importID, 'completed', b.counts]);
+});
+
+test('a CSV file POSTed with X-Project-Id and X-Import-Options {"onError":"skip"} writes the good rows and reports the bad one', async () => {
+	const csv = 'participantIdentifier,email,lastName\n' +
+		'S-1,s1@example.com,"a quoted\nline break"\n' +
+		'S-2,not-an-email,Bad\n' +
+		'S-3,s3@example.com,Good\n';
+	const b = ok(await postCsv(csv, { tok: S.A.web, headers: { 'X-Project-Id': S.A.id, 'X-Import-Options': '{"onError":"skip"}' } }));
+	assert.deepEqual([b.status, b.options.onError, b.counts], ['completed', 'skip', { rows: 3, added: 2, updated: 0, unchanged: 0, failed: 1 }]);
+	// the row number is the data row's place, whatever line breaks a quoted field holds
+	assert.equal(b.errors.length, 1);
+	assert.deepEqual([b.errors[0].row, b.errors[0].key, b.errors[0].code], [2, 'email', '22023']);
+	assert.match(b.errors[0].message, /email/);
+	const failed = await rowsOf(b.importID);
+	assert.deepEqual([failed.totalRows, failed.rows.length], [1, 1]);
+	const [row] = failed.rows;
+	assert.deepEqual([row.row, row.actionTaken, row.personId], [2, 'failed', null]);
+	assert.equal(row.errors.length, 1);
+	assert.deepEqual(Object.keys(row.errors[0]).sort(), ['code', 'key', 'message']);
+	assert.deepEqual([row.errors[0].key, row.errors[0].code, row.errors[0].message], ['email', '22023', b.errors[0].message]);
+	assert.deepEqual((await rowsOf(b.importID, { failed_only: false })).rows.map((r) => [r.row, r.actionTaken]), [[1, 'add'], [2, 'failed'], [3, 'add']]);
+	assert.equal(ok(await call('get_participant', { project_id: S.A.id, participant: 'S-3' }, { tok: S.A.web })).demographics.lastName, 'Good');
+	fails(await call('get_participant', { project_id: S.A.id, participant: 'S-2' }, { tok: S.A.web }), 404, 'PT404');
+});
+
+test('an import with a bad row and onError abort (the default) writes no participant, and keeps its report', async () => {
+	const before = ok(await call('query_participants', { project_id: S.A.id, page_size: 100 }, { tok: S.A.web }));
+	const b = ok(await postCsv('participantIdentifier,email\nT-1,t1@example.com\nT-2,bad\n', { tok: S.A.web }));
+	assert.deepEqual([b.status, b.options.onError, b.counts.rows, b.counts.failed], ['failed', 'abort', 2, 1]);
+	assert.deepEqual(b.errors.map((e) => [e.row, e.key, e.code]), [[2, 'email', '22023']]);
+	assert.deepEqual((await rowsOf(b.importID, { failed_only: false })).rows.map((r) => [r.row, r.actionTaken]), [[1, 'rolledBack'], [2, 'failed']]);
+	assert.deepEqual(ok(await call('get_import', { project_id: S.A.id, import_id: b.importID }, { tok: S.A.web })), b);
+	assert.deepEqual(ok(await call('query_participants', { project_id: S.A.id, page_size: 100 }, { tok: S.A.web })), before);
+	const last = ok(await call('events_since', { project_id: S.A.id, max_events: 1000 }, { tok: S.A.web })).at(-1).payload;
+	assert.deepEqual([last.eventType, last.importID, last.status], ['person_import.api.finished', b.importID, 'failed']);
+});
+
+test('a JSON array imports through the JSON POST; rows apply in order (a later row updates an earlier one)', async () => {
+	const data = JSON.stringify([
+		{ participantIdentifier: 'J-1', demographics: { email: 'j1@example.com' } },
+		{ participantIdentifier: 'J-1', demographics: { lastName: 'Later' } },
+		{ participantIdentifier: 'J-2', customFields: {} },
+	]);
+	const b = ok(await call('import_participants', { project_id: S.A.id, data }, { tok: S.A.web }));
+	assert.deepEqual([b.status, b.format, b.counts], ['completed', 'json', { rows: 3, added: 2, updated: 1, unchanged: 0, failed: 0 }]);
+	assert.deepEqual(ok(await call('get_participant', { project_id: S.A.id, participant: 'J-1' }, { tok: S.A.web })).demographics, { email: 'j1@example.com', lastName: 'Later' });
+	assert.deepEqual((await rowsOf(b.importID, { failed_only: false })).rows.map((r) => [r.row, r.actionTaken]), [[1, 'add'], [2, 'update'], [3, 'add']]);
+	// the same rows again change nothing
+	const again = ok(await call('import_participants', { project_id: S.A.id, data, options: { format: 'json' } }, { tok: S.A.web }));
+	assert.notEqual(again.importID, b.importID);
+	assert.deepEqual(again.counts, { rows: 3, added: 0, updated: 0, unchanged: 3, failed: 0 });
+});
+
+test('an import with dryRun writes nothing but its record; an idempotencyKey used again returns the earlier import', async () => {
+	const dry = ok(await call('import_participants', { project_id: S.A.id, data: 'participantIdentifier\nD-1\n', options: { dryRun: true } }, { tok: S.A.web }));
+	assert.deepEqual([dry.status, dry.counts.added], ['dryRun', 1]);
+	fails(await call('get_participant', { project_id: S.A.id, participant: 'D-1' }, { tok: S.A.web }), 404, 'PT404');
+	assert.deepEqual(ok(await call('get_import', { project_id: S.A.id, import_id: dry.importID }, { tok: S.A.web })), dry);
+	const first = ok(await call('import_participants', { project_id: S.A.id, data: 'participantIdentifier\nK-1\n', options: { idempotencyKey: 'nightly-1' } }, { tok: S.A.web }));
+	assert.equal(first.counts.added, 1);
+	const second = ok(await postCsv('participantIdentifier\nK-2\n', { tok: S.A.web, headers: { 'X-Import-Options': '{"idempotencyKey":"nightly-1"}' } }));
+	assert.deepEqual(second, first);
+	fails(await call('get_participant', { project_id: S.A.id, participant: 'K-2' }, { tok: S.A.web }), 404, 'PT404');
+});
+
+test('PT404 answers 404 (get_import and import_rows of an unknown import)', async () => {
+	const import_id = '00000000-0000-0000-0000-000000000000';
+	assert.match(fails(await call('get_import', { project_id: S.A.id, import_id }, { tok: S.A.web }), 404, 'PT404').message, new RegExp(import_id));
+	assert.match(fails(await call('import_rows', { project_id: S.A.id, import_id }, { tok: S.A.web }), 404, 'PT404').message, new RegExp(import_id));
+	fails(await call('get_import', { project_id: S.A.id, import_id }, { tok: S.A.reader, method: 'GET' }), 404, 'PT404');
+	// another project's import is not found in A
+	fails(await call('get_import', { project_id: S.A.id, import_id: S.B.import }, { tok: S.A.web }), 404, 'PT404');
+});
+
+test('PT404 answers 404 (erase_participant of an unknown participant, forget_erasure of an unknown erasure), and nothing is erased', async () => {
+	const before = ok(await call('erasures', { project_id: S.A.id }, { tok: S.A.web }));
+	assert.match(fails(await call('erase_participant', { project_id: S.A.id, participant: 'NOBODY' }, { tok: S.A.web }), 404, 'PT404').message, /NOBODY/);
+	assert.match(fails(await call('erase_participant', { project_id: S.A.id, participant: 'nobody@example.com', by: 'email' }, { tok: S.A.web }), 404, 'PT404').message, /nobody@example\.com/);
+	fails(await call('erase_participant', { project_id: S.A.id, participant: '00000000-0000-0000-0000-000000000000', by: 'id' }, { tok: S.A.web }), 404, 'PT404');
+	fails(await call('forget_erasure', { project_id: S.A.id, erasure_id: '00000000-0000-0000-0000-000000000000' }, { tok: S.A.web }), 404, 'PT404');
+	fails(await call('forget_erasure', { project_id: S.A.id, erasure_id: S.B.erasure }, { tok: S.A.web }), 404, 'PT404');
+	assert.match(fails(await call('audit_log', { project_id: S.A.id, participant: 'NOBODY' }, { tok: S.A.web }), 404, 'PT404').message, /NOBODY/);
+	assert.deepEqual(ok(await call('erasures', { project_id: S.A.id }, { tok: S.A.web })), before);
+});
+
+test('22023 answers 400 (an unknown import option, named), and nothing is imported', async () => {
+	const before = await snapshot('A', S.A.web);
+	const b = fails(await call('import_participants', { project_id: S.A.id, data: 'participantIdentifier\nO-1\n', options: { colour: 'red' } }, { tok: S.A.web }), 400, '22023');
+	assert.match(b.message, /options\.colour/);
+	assert.match(fails(await call('import_participants', { project_id: S.A.id, data: 'participantIdentifier\nO-1\n', options: { onError: 'ignore' } }, { tok: S.A.web }), 400, '22023').message, /onError/);
+	assert.match(fails(await postCsv('participantIdentifier\nO-1\n', { tok: S.A.web, headers: { 'X-Import-Options': '{"colour":"red"}' } }), 400, '22023').message, /options\.colour/);
+	assert.deepEqual(await snapshot('A', S.A.web), before);
+});
+
+test('22023 answers 400 (an unknown CSV column, named), the whole file refused', async () => {
+	const before = await snapshot('A', S.A.web);
+	const b = fails(await call('import_participants', { project_id: S.A.id, data: 'participantIdentifier,email,shoeSize\nU-1,u1@example.com,9\n' }, { tok: S.A.web }), 400, '22023');
+	assert.match(b.message, /"shoeSize"/);
+	assert.match(fails(await postCsv('participantIdentifier,shoeSize\nU-1,9\n', { tok: S.A.web }), 400, '22023').message, /"shoeSize"/);
+	assert.deepEqual(await snapshot('A', S.A.web), before);
+	fails(await call('get_participant', { project_id: S.A.id, participant: 'U-1' }, { tok: S.A.web }), 404, 'PT404');
+});
+
+test('22023 answers 400 (paging out of range of import_rows, erasures and audit_log; a bad "by" of erase_participant)', async () => {
+	const t = { tok: S.A.web };
+	assert.match(fails(await call('import_rows', { project_id: S.A.id, import_id: S.A.import, page_size: 0 }, t), 400, '22023').message, /page_size/);
+	assert.match(fails(await call('import_rows', { project_id: S.A.id, import_id: S.A.import, page_size: 1001 }, t), 400, '22023').message, /page_size/);
+	assert.match(fails(await call('erasures', { project_id: S.A.id, page_size: 0 }, t), 400, '22023').message, /page_size/);
+	assert.match(fails(await call('audit_log', { project_id: S.A.id, page_number: -1 }, t), 400, '22023').message, /page_number/);
+	assert.match(fails(await call('audit_log', { project_id: S.A.id, page_size: 1001 }, { tok: S.A.reader, method: 'GET' }), 400, '22023').message, /page_size/);
+	assert.match(fails(await call('erase_participant', { project_id: S.A.id, participant: 'P-1', by: 'name' }, t), 400, '22023').message, /"by"/);
+	ok(await call('get_participant', { project_id: S.A.id, participant: 'P-1' }, t));
+});
+
+test('22023 answers 400 for a CSV body without X-Project-Id from a token for two projects', async () => {
+	const both = token('participants_web', [S.A.id, S.B.id]);
+	const b = fails(await postCsv('participantIdentifier\nH-1\n', { tok: both }), 400, '22023');
+	assert.match(b.message, /X-Project-Id/);
+	fails(await call('get_participant', { project_id: S.A.id, participant: 'H-1' }, { tok: S.A.web }), 404, 'PT404');
+});
+
+test('a CSV body for another project\'s X-Project-Id answers 403; the read-only token may not post one', async () => {
+	fails(await postCsv('participantIdentifier\nH-2\n', { tok: S.A.web, headers: { 'X-Project-Id': S.B.id } }), 403, '42501');
+	fails(await postCsv('participantIdentifier\nH-3\n', { tok: S.A.reader }), 403, '42501');
+	const r = await postCsv('participantIdentifier\nH-4\n');
+	assert.equal(r.status, 401, JSON.stringify(r.body));
+	for (const p of ['H-2', 'H-3', 'H-4'])
+		fails(await call('get_participant', { project_id: S.A.id, participant: p }, { tok: S.A.web }), 404, 'PT404');
+});
+
+test('erase_participant by email; the same email is then refused (PT409) until forget_erasure', async () => {
+	const t = { tok: S.A.web };
+	const project_id = S.A.id;
+	const added = ok(await call('upsert_participant', { project_id, participant: { participantIdentifier: 'E-1', demographics: { email: 'forget.me@example.com', mobilePhone: '+16175550123' } } }, t));
+	const person = added.result.id;
+	ok(await call('set_opted_out', { project_id, participant: 'E-1', opted_out: true }, t));
+	const receipt = ok(await call('erase_participant', { project_id, participant: 'Forget.Me@example.com', by: 'email', reason: 'GDPR request 17' }, t));
+	assert.deepEqual([receipt.personId, receipt.reason, receipt.removed.participant], [person, 'GDPR request 17', 1]);
+	assert.equal(receipt.removed.auditValues, 2);
+	fails(await call('get_participant', { project_id, participant: 'E-1' }, t), 404, 'PT404');
+	// the person.erased event carries no personal data
+	const ev = ok(await call('events_since', { project_id, max_events: 1000 }, t)).at(-1).payload;
+	assert.deepEqual(ev, { eventType: 'person.erased', personId: person, erasureID: receipt.erasureID, updatedAt: ev.updatedAt });
+	assert.ok(Date.parse(ev.updatedAt) >= Date.parse(added.result.insertedDate), ev.updatedAt);
+	assert.ok(!JSON.stringify(ok(await call('events_since', { project_id, max_events: 1000 }, t))).includes('forget.me'));
+	// the audit rows about the person keep their action and date, nothing else
+	const audit = ok(await call('audit_log', { project_id, page_size: 1000 }, t));
+	assert.ok(!audit.entries.some((e) => e.personId === person), 'no audit entry names the erased person');
+	assert.ok(!JSON.stringify(audit).includes('forget.me'));
+	// the tombstone refuses the email (in any case) and the phone, for upsert, bulk and import
+	const again = { project_id, participant: { participantIdentifier: 'E-2', demographics: { email: 'FORGET.ME@example.com' } } };
+	const refused = fails(await call('upsert_participant', again, t), 409, 'PT409');
+	assert.match(refused.message, /demographics\.email/);
+	assert.match(refused.hint, /forget_erasure/);
+	assert.match(fails(await call('upsert_participant', { project_id, participant: { participantIdentifier: 'E-3', demographics: { mobilePhone: '+16175550123' } } }, t), 409, 'PT409').message, /mobilePhone/);
+	fails(await call('upsert_participants', { project_id, participants: [{ participantIdentifier: 'E-4' }, again.participant] }, t), 409, 'PT409');
+	const imp = ok(await call('import_participants', { project_id, data: 'participantIdentifier,email\nE-2,forget.me@example.com\n' }, t));
+	assert.deepEqual([imp.status, imp.errors.map((e) => [e.row, e.code])], ['failed', [[1, 'PT409']]]);
+	for (const p of ['E-2', 'E-3', 'E-4'])
+		fails(await call('get_participant', { project_id, participant: p }, t), 404, 'PT404');
+	// forgotten: the receipt stays, the email may be added again
+	assert.deepEqual(ok(await call('forget_erasure', { project_id, erasure_id: receipt.erasureID }, t)), receipt);
+	const readded = ok(await call('upsert_participant', again, t));
+	assert.deepEqual([readded.actionTaken, readded.result.demographics.email], ['add', 'FORGET.ME@example.com']);
+	assert.notEqual(readded.result.id, person);
+	S.A.receipt2 = receipt;
+});
+
+test('erase_participant removes every row about the participant, and its receipt counts the rows that were there', async () => {
+	// a project of its own (no webhook, no contact rules)
+	const project_id = ok(await call('create_project', { name: 'HTTP project C' }, { tok: admin }));
+	const t = { tok: token('participants_web', [project_id]) };
+	const m1 = ok(await call('upsert_participant', { project_id, participant: { participantIdentifier: 'M-1', demographics: { email: 'm1@example.com' } } }, t)).result.id;
+	const m2 = ok(await call('upsert_participant', { project_id, participant: { participantIdentifier: 'M-2', demographics: { email: 'm2@example.com' } } }, t)).result.id;
+	const segment_id = ok(await call('create_segment', { project_id, name: 'Both' }, t)).segmentID;
+	ok(await call('add_segment_members', { project_id, segment_id, participants: ['M-1', 'M-2'] }, t));
+	const study_id = ok(await call('create_study', { project_id, name: 'Both' }, t)).studyID;
+	assert.equal(ok(await call('add_study_participants', { project_id, study_id, participants: ['M-1', 'M-2'] }, t)).added, 2);
+	ok(await call('set_participant_status', { project_id, study_id, participant: 'M-1', status: 'INVITE_SENT' }, t));
+	ok(await call('define_consent', { project_id, name: 'main', scopes: ['contact'] }, t));
+	ok(await call('record_consent', { project_id, participant: 'M-1', name: 'main' }, t));
+	ok(await call('record_incentive', { project_id, participant: 'M-1', study_id, amount: 5, currency: 'USD', status: 'pending' }, t));
+	ok(await call('set_opted_out', { project_id, participant: 'M-1', opted_out: true }, t));
+	// what there is about M-1 before
+	const eventsOf = (list, id) => list.filter((e) => e.payload.personId === id);
+	const before = ok(await call('events_since', { project_id, max_events: 1000 }, t));
+	const m1Events = eventsOf(before, m1).length;
+	assert.ok(m1Events >= 4, JSON.stringify(before.map((e) => e.payload.eventType)));
+	const consents = ok(await call('participant_consents', { project_id, participant: 'M-1' }, t));
+	assert.deepEqual(consents.map((c) => c.history.length), [1]);
+	const audited = ok(await call('audit_log', { project_id, participant: 'M-1', page_size: 1000 }, t)).totalEntries;
+	assert.ok(audited >= 5, `${audited} audit entries`);
+
+	const receipt = ok(await call('erase_participant', { project_id, participant: m1, by: 'id' }, t));
+	assert.equal(receipt.personId, m1);
+	// gone: the participant, its membership, study status, consent, incentive, events and audit values
+	fails(await call('get_participant', { project_id, participant: 'M-1' }, t), 404, 'PT404');
+	assert.equal(ok(await call('get_segment', { project_id, segment_id }, t)).participantCount, 1);
+	assert.deepEqual(ok(await call('segment_history', { project_id, segment_id }, t)).map((m) => m.participantID), [m2]);
+	assert.deepEqual(ok(await call('study_participants', { project_id, study_id }, t)).participants.map((x) => x.personId), [m2]);
+	assert.deepEqual(ok(await call('list_incentives', { project_id }, t)).totalIncentives, 0);
+	const after = ok(await call('events_since', { project_id, max_events: 1000 }, t));
+	assert.deepEqual(after.filter((e) => e.payload.eventType !== 'person.erased').map((e) => e.eventID), before.filter((e) => e.payload.personId !== m1).map((e) => e.eventID));
+	const log = ok(await call('audit_log', { project_id, page_size: 1000 }, t));
+	assert.ok(!log.entries.some((e) => e.personId === m1), 'no audit entry names M-1');
+	assert.ok(!JSON.stringify(log).includes('m1@example'));
+	// the receipt counts what was there, not what the erasure itself wrote on the way
+	assert.deepEqual(receipt.removed, {
+		participant: 1, memberships: 1, studyStatuses: 1, events: m1Events, consents: receipt.removed.consents,
+		incentives: 1, deliveries: 0, auditValues: audited,
+	});
+	// one consent with one history entry: at most two rows
+	assert.ok([1, 2].includes(receipt.removed.consents), `removed.consents is ${receipt.removed.consents} for 1 consent with 1 history entry`);
+});
+
+test('erasures lists the receipts, newest first, paged', async () => {
+	const t = { tok: S.A.web };
+	const all = ok(await call('erasures', { project_id: S.A.id }, t));
+	assert.deepEqual([all.pageNumber, all.pageSize, all.totalErasures], [0, 20, 2]);
+	assert.deepEqual(all.erasures, [S.A.receipt2, S.A.receipt]);
+	const page = ok(await call('erasures', { project_id: S.A.id, page_number: 1, page_size: 1 }, { tok: S.A.reader, method: 'GET' }));
+	assert.deepEqual([page.pageNumber, page.pageSize, page.totalErasures, page.erasures], [1, 1, 2, [S.A.receipt]]);
+	// B's erasure is B's
+	assert.deepEqual(ok(await call('erasures', { project_id: S.B.id }, { tok: S.B.web })).erasures.map((e) => e.erasureID), [S.B.erasure]);
+});
+
+test('audit_log shows the token\'s role and sub claim as the actor, keys not values', async () => {
+	const project_id = S.A.id;
+	const now = Math.floor(Date.now() / 1000);
+	const withSub = sign({ role: 'participants_web', project_ids: [project_id], sub: 'crm-user-7', iat: now, exp: now + 600 });
+	const since = ok(await call('get_import', { project_id, import_id: S.A.import }, { tok: S.A.web })).createdDate;
+	const added = ok(await call('upsert_participant', { project_id, participant: { participantIdentifier: 'Q-1', demographics: { email: 'q1@example.com', lastName: 'Quinn' } } }, { tok: withSub }));
+	ok(await call('upsert_participant', { project_id, participant: { participantIdentifier: 'Q-1', demographics: { lastName: 'Quincy' } } }, { tok: S.A.web }));
+	ok(await call('enroll_participant', { project_id, participant: 'Q-1' }, { tok: admin }));
+	const log = ok(await call('audit_log', { project_id, participant: 'Q-1' }, { tok: S.A.web }));
+	assert.equal(log.totalEntries, 3);
+	assert.deepEqual(log.entries.map((e) => [e.action, e.personId, e.actor]), [
+		['enroll', added.result.id, { role: 'participants_admin', jwtSub: null }],
+		['update', added.result.id, { role: 'participants_web', jwtSub: null }],
+		['add', added.result.id, { role: 'participants_web', jwtSub: 'crm-user-7' }],
+	]);
+	assert.deepEqual(log.entries[1].changedKeys, ['demographics.lastName']);
+	assert.deepEqual([...log.entries[2].changedKeys].sort(), ['demographics.email', 'demographics.lastName', 'participantIdentifier']);
+	assert.ok(!/Quinn|Quincy|q1@example/.test(JSON.stringify(log)), JSON.stringify(log));
+	// the same by email, over GET for the reader; since and paging
+	assert.deepEqual(ok(await call('audit_log', { project_id, participant: 'q1@example.com', by: 'email' }, { tok: S.A.reader, method: 'GET' })), log);
+	const page = ok(await call('audit_log', { project_id, participant: 'Q-1', page_number: 2, page_size: 1 }, { tok: S.A.web }));
+	assert.deepEqual([page.pageNumber, page.pageSize, page.totalEntries, page.entries], [2, 1, 3, [log.entries[2]]]);
+	const recent = ok(await call('audit_log', { project_id, since: log.entries[1].date }, { tok: S.A.web }));
+	assert.deepEqual(recent.entries.map((e) => e.auditID), [log.entries[0].auditID, log.entries[1].auditID]);
+	const whole = ok(await call('audit_log', { project_id, since, page_size: 1000 }, { tok: S.A.web }));
+	assert.ok(whole.totalEntries > 3 && whole.entries.length === whole.totalEntries, JSON.stringify(whole).slice(0, 300));
+	assert.deepEqual(whole.entries.slice(0, 3), log.entries);
+});
+
+test('apply_retention answers its four counts and erases no one withdrawn within withdrawnDays', async () => {
+	const t = { tok: S.A.web };
+	const project_id = S.A.id;
+	const settings = ok(await call('update_project', { project_id, settings: { retention: { withdrawnDays: 30, eventDays: 365, deliveryDays: 30, auditDays: 365 } } }, t)).settings;
+	assert.deepEqual(settings.retention, { withdrawnDays: 30, eventDays: 365, deliveryDays: 30, auditDays: 365 });
+	ok(await call('upsert_participant', { project_id, participant: { participantIdentifier: 'R-1' } }, t));
+	ok(await call('withdraw_participant', { project_id, participant: 'R-1' }, t));
+	const before = await snapshot('A', S.A.web);
+	const zero = { participantsErased: 0, eventsDeleted: 0, deliveriesDeleted: 0, auditDeleted: 0 };
+	assert.deepEqual(ok(await call('apply_retention', { project_id }, t)), zero);
+	// null: every project the caller may use
+	assert.deepEqual(ok(await call('apply_retention', {}, t)), zero);
+	assert.deepEqual(ok(await call('apply_retention', {}, { tok: admin })), zero);
+	assert.deepEqual(await snapshot('A', S.A.web), before);
+	assert.ok(ok(await call('get_participant', { project_id, participant: 'R-1' }, t)).withdrawDate);
+});
+
+test('the read-only token reads imports, erasures and the audit log over GET', async () => {
+	for (const fn of ['get_import', 'import_rows', 'erasures', 'audit_log'])
+		assert.deepEqual(ok(await call(fn, argsFor(fn, 'A'), { tok: S.A.reader, method: 'GET' })), ok(await call(fn, argsFor(fn, 'A'), { tok: S.A.web })), fn);
+	fails(await call('audit_log', argsFor('audit_log', 'B'), { tok: S.A.reader, method: 'GET' }), 403, '42501');
+});
+
 // ------------------------------------------------- confinement per project
 
 for (const fn of [...READERS, ...WRITERS]) {
@@ -813,7 +1194,8 @@ test('a token for a role PostgREST may not become is refused', async () => {
 for (const rel of ['project', 'participant', 'custom_field', 'segment', 'segment_membership', 'study',
 	'study_segment', 'completion_code', 'completion_action', 'status_transition', 'study_participant',
 	'event', 'project_access', 'participant_directory', 'segment_summary', 'study_funnel', 'study_summary',
-	'webhook', 'webhook_secret', 'webhook_delivery']) {
+	'webhook', 'webhook_secret', 'webhook_delivery', 'import', 'import_row', 'project_secret', 'erasure',
+	'status_archive', 'audit']) {
 	test(`/${rel} is not served`, async () => {
 		const r = await get(`/${rel}`, S.A.web);
 		assert.ok([401, 403, 404].includes(r.status), `${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
@@ -821,7 +1203,8 @@ for (const rel of ['project', 'participant', 'custom_field', 'segment', 'segment
 }
 
 for (const fn of ['participant_search_text', 'custom_field_sort_number', 'custom_field_sort_date',
-	'default_status_transitions', 'allowed_projects', 'participant_guard', 'cache_invalidate', 'webhook_guard']) {
+	'default_status_transitions', 'allowed_projects', 'participant_guard', 'cache_invalidate', 'webhook_guard',
+	'lifecycle_guard', 'audit_guard', 'audit_participant']) {
 	test(`internal /rpc/${fn} is not served`, async () => {
 		const r = await call(fn, {}, { tok: S.A.web });
 		assert.ok([401, 403, 404].includes(r.status), `${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
