@@ -72,7 +72,7 @@ CREATE TABLE lci3 AS SELECT participants.import_participants(pid('lc'),
 	'{"onError": "skip"}') AS i;
 SELECT imp(i) FROM lci3;
 SELECT * FROM rows_of((SELECT i FROM lci3));
-SELECT array_agg(participant_identifier ORDER BY 1) AS skipped_import_wrote FROM participants.participant WHERE project_id = pid('lc') AND participant_identifier LIKE 'S-%';
+SELECT array_agg(participant_identifier ORDER BY participant_identifier) AS skipped_import_wrote FROM participants.participant WHERE project_id = pid('lc') AND participant_identifier LIKE 'S-%';
 -- rows apply in file order: a later row updates an earlier one; an unchanged one is none
 CREATE TABLE lci4 AS SELECT participants.import_participants(pid('lc'),
 	E'participantIdentifier,email,firstName\nO-1,o1@example.com,First\nO-1,,Second\nO-1,,Second\n') AS i;
@@ -113,7 +113,7 @@ SELECT i -> 'counts' AS counts, i -> 'errors' AS errors FROM participants.import
 	E'participantIdentifier,email\nB-1,b1@example.com\nB-2,b2@example.com\nB-3,b3@example.com\nB-4,b4@example.com\nB-5,b1@example.com\nB-6,b6@example.com\nB-1,b7@example.com\n',
 	'{"onError": "skip"}') AS i;
 RESET participants.bulk_batch_size;
-SELECT array_agg(participant_identifier || '=' || email ORDER BY 1) AS batches FROM participants.participant WHERE project_id = pid('lc') AND participant_identifier LIKE 'B-%';
+SELECT array_agg(participant_identifier || '=' || email ORDER BY participant_identifier) AS batches FROM participants.participant WHERE project_id = pid('lc') AND participant_identifier LIKE 'B-%';
 
 ------------------------------------------------------------------------------
 -- JSON arrays
@@ -238,6 +238,24 @@ SELECT serr($$SELECT participants.erase_participant(pid('lc'), 'C-1', 'name')$$)
 SELECT serr($$SELECT participants.erasures(pid('lc'), page_size => 1001)$$) AS bad_page;
 SELECT serr(format($$UPDATE participants.erasure SET email_hmac = NULL WHERE project_id = %L$$, pid('lc'))) AS raw_forget;
 SELECT serr(format($$INSERT INTO participants.project_secret VALUES (%L, '\x00')$$, pid('lc'))) AS raw_secret;
+-- a receipt is kept: it goes only with its project
+SELECT serr(format($$DELETE FROM participants.erasure WHERE project_id = %L$$, pid('lc'))) AS raw_delete_receipt;
+-- an erasure removes the reports that name the person, not those whose
+-- messages merely contain its identifier's letters
+INSERT INTO t SELECT 'lc2', participants.create_project('Short names');
+SELECT participants.upsert_participants(pid('lc2'), '[{"participantIdentifier": "V", "demographics": {"email": "v@example.com"}},
+  {"participantIdentifier": "e", "demographics": {"email": "e@example.com"}}]') ->> 'totalAdded' AS added;
+SELECT i -> 'counts' AS counts FROM participants.import_participants(pid('lc2'), E'participantIdentifier,email\nQ-1,invalid\nQ-2,v@example.com\n', '{"onError": "skip"}') AS i;
+SELECT participants.erase_participant(pid('lc2'), 'V') -> 'removed' -> 'participant' AS erased_v;
+SELECT participants.erase_participant(pid('lc2'), 'e') -> 'removed' -> 'participant' AS erased_e;
+SELECT r.row_number, r.action, r.errors -> 0 ->> 'message' AS message FROM participants.import_row r WHERE r.project_id = pid('lc2') ORDER BY 1;
+SELECT x ->> 'row' AS row, x ->> 'message' AS message FROM participants.import i, jsonb_array_elements(i.errors) x WHERE i.project_id = pid('lc2') ORDER BY 1;
+-- a project with receipts can still be deleted, its receipts with it
+BEGIN;
+DELETE FROM participants.participant WHERE project_id = pid('lc2');
+DELETE FROM participants.project WHERE id = pid('lc2');
+SELECT count(*) AS receipts_left FROM participants.erasure WHERE project_id = pid('lc2');
+ROLLBACK;
 
 ------------------------------------------------------------------------------
 -- Retention

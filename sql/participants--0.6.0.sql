@@ -1969,12 +1969,12 @@ COMMENT ON TABLE participants.event IS
 CREATE FUNCTION participants.lifecycle_guard() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_lifecycle_guard';
 COMMENT ON FUNCTION participants.lifecycle_guard() IS
-'Row trigger of the tables only the database writes (import, import_row, erasure, project_secret, status_archive): refuses raw inserts and updates; a restore loads rows as they were.';
+'Row trigger of the tables only the database writes (import, import_row, erasure, project_secret, status_archive): refuses raw inserts and updates, and the deletion of an erasure receipt but with its project; a restore loads rows as they were.';
 CREATE TRIGGER import_guard BEFORE INSERT OR UPDATE ON participants.import
 	FOR EACH ROW EXECUTE FUNCTION participants.lifecycle_guard();
 CREATE TRIGGER import_row_guard BEFORE INSERT OR UPDATE ON participants.import_row
 	FOR EACH ROW EXECUTE FUNCTION participants.lifecycle_guard();
-CREATE TRIGGER erasure_guard BEFORE INSERT OR UPDATE ON participants.erasure
+CREATE TRIGGER erasure_guard BEFORE INSERT OR UPDATE OR DELETE ON participants.erasure
 	FOR EACH ROW EXECUTE FUNCTION participants.lifecycle_guard();
 CREATE TRIGGER project_secret_guard BEFORE INSERT OR UPDATE ON participants.project_secret
 	FOR EACH ROW EXECUTE FUNCTION participants.lifecycle_guard();

@@ -133,6 +133,7 @@ extern Oid	PtLocalIndex(Oid index, Oid relid, Oid local);
 extern Oid	PtLocalIndexRelid(const char *index, Oid relid, Oid local);
 extern bool PtIsShardOf(Oid rel, Oid relid);
 extern Oid	PtShellOf(Oid rel);
+extern bool PtIsDistributedTable(Oid relid);
 
 struct SnapshotData;
 

@@ -346,3 +346,14 @@ PtIsShardOf(Oid rel, Oid relid)
 {
 	return rel != relid;
 }
+
+/*
+ * Whether relid is a distributed table of a Citus cluster seen from where
+ * its shards are known (the coordinator's shell, or a worker's copy of the
+ * metadata): its rows live in the shards
+ */
+bool
+PtIsDistributedTable(Oid relid)
+{
+	return GetPlacement(relid)->nshards > 0;
+}

@@ -166,6 +166,15 @@ PT_TRIGGER_FUNCTION(participants_audit_guard)
 	if (pt_audit_maintenance)
 		return TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? PointerGetDatum(td->tg_newtuple) :
 			PointerGetDatum(td->tg_trigtuple);
+
+	/*
+	 * On a cluster, participants.distribute() empties the coordinator's own
+	 * copy of the rows it moved into the shards. The shards hold the log and
+	 * this trigger, and keep refusing.
+	 */
+	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) && PtDistributed() &&
+		PtIsDistributedTable(RelationGetRelid(td->tg_relation)))
+		return PointerGetDatum(NULL);
 	ereport(ERROR,
 			(errcode(ERRCODE_PT_CONFLICT),
 			 errmsg("cannot %s participants.audit: the audit log is append-only",
@@ -176,9 +185,22 @@ PT_TRIGGER_FUNCTION(participants_audit_guard)
 	return (Datum) 0;
 }
 
+/* Whether the project's row is gone (deleted by this transaction's statement) */
+static bool
+ProjectGone(pg_uuid_t *project)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1];
+
+	args[0] = UUIDPGetDatum(project);
+	return !PtRowExists(&plan, "SELECT 1 FROM participants.project WHERE id = $1", 1, types, args, NULL, false);
+}
+
 /*
  * BEFORE INSERT OR UPDATE row trigger of the tables only the database
- * writes (import, import_row, erasure, project_secret, status_archive)
+ * writes (import, import_row, erasure, project_secret, status_archive), and
+ * BEFORE DELETE of erasure
  */
 PT_TRIGGER_FUNCTION(participants_lifecycle_guard)
 {
@@ -191,7 +213,22 @@ PT_TRIGGER_FUNCTION(participants_lifecycle_guard)
 	if (pt_lifecycle_writing || (TRIGGER_FIRED_BY_INSERT(td->tg_event) && PtInRestore()))
 		return TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? PointerGetDatum(td->tg_newtuple) :
 			PointerGetDatum(td->tg_trigtuple);
-	table = RelationGetRelationName(td->tg_relation);
+	table = get_rel_name(PtShellOf(RelationGetRelid(td->tg_relation)));
+	if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		bool		isnull;
+		pg_uuid_t  *project = DatumGetUUIDP(PtTupleCol(td->tg_trigtuple, RelationGetDescr(td->tg_relation),
+													   "project_id", &isnull));
+
+		/* an erasure receipt goes only with its project (the foreign key's cascade) */
+		if (ProjectGone(project))
+			return PointerGetDatum(td->tg_trigtuple);
+		ereport(ERROR,
+				(errcode(ERRCODE_PT_CONFLICT),
+				 errmsg("cannot delete from participants.%s: erasure receipts are kept", table),
+				 errdetail("A receipt is the record that a person was erased, and its tombstone keeps them out."),
+				 errhint("Call forget_erasure to let the email and phone be added again; the receipt stays.")));
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_PT_CONFLICT),
 			 errmsg("cannot %s participants.%s: its rows are written by the database",

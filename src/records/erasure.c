@@ -357,11 +357,15 @@ EraseRow(pg_uuid_t *project_id, PtRow *row, const char *reason)
 	int			i;
 
 	memset(removed, 0, sizeof(removed));
+	/*
+	 * what names the person in an import's messages, as they quote values
+	 * (\"value\" in the text of the jsonb): so "C-1" does not match "C-10"
+	 */
 	if (rec->demo[DEMO_EMAIL])
-		names[nnames++] = CStringGetTextDatum(rec->demo[DEMO_EMAIL]);
+		names[nnames++] = CStringGetTextDatum(psprintf("\\\"%s\\\"", rec->demo[DEMO_EMAIL]));
 	if (rec->demo[DEMO_MOBILE_PHONE])
-		names[nnames++] = CStringGetTextDatum(rec->demo[DEMO_MOBILE_PHONE]);
-	names[nnames++] = CStringGetTextDatum(rec->participant_identifier);
+		names[nnames++] = CStringGetTextDatum(psprintf("\\\"%s\\\"", rec->demo[DEMO_MOBILE_PHONE]));
+	names[nnames++] = CStringGetTextDatum(psprintf("\\\"%s\\\"", rec->participant_identifier));
 
 	(void) ProjectKey(project_id, true, key);
 

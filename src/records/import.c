@@ -400,8 +400,7 @@ RowBody(Import *imp, char **cells, int n, bool *has_custom_out)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue	v;
-	bool		demo = false,
-				custom = false;
+	bool		custom = false;
 	int			i,
 				pass;
 
@@ -438,12 +437,9 @@ RowBody(Import *imp, char **cells, int n, bool *has_custom_out)
 		}
 		if (opened)
 			pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-		if (pass == 1)
-			demo = opened;
 		if (pass == 2)
 			custom = opened;
 	}
-	(void) demo;
 	*has_custom_out = custom;
 	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 }
@@ -521,7 +517,6 @@ KeepFirstErrors(Import *imp, int row, Jsonb *errors)
 		Jsonb	   *e;
 		Jsonb	   *withrow;
 		JsonbParseState *state = NULL;
-		JsonbValue	n;
 
 		if (tok != WJB_ELEM || imp->nfirst >= MAX_FIRST_ERRORS)
 			continue;
@@ -537,7 +532,6 @@ KeepFirstErrors(Import *imp, int row, Jsonb *errors)
 				if (et == WJB_KEY || et == WJB_VALUE)
 					pushJsonbValue(&state, et, &ek);
 		}
-		(void) n;
 		withrow = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 		old = MemoryContextSwitchTo(imp->cxt);
 		if (imp->nfirst > 0)
