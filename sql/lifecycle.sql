@@ -252,6 +252,7 @@ SELECT r.row_number, r.action, r.errors -> 0 ->> 'message' AS message FROM parti
 SELECT x ->> 'row' AS row, x ->> 'message' AS message FROM participants.import i, jsonb_array_elements(i.errors) x WHERE i.project_id = pid('lc2') ORDER BY 1;
 -- a project with receipts can still be deleted, its receipts with it
 BEGIN;
+SET LOCAL citus.multi_shard_modify_mode TO 'sequential';
 DELETE FROM participants.participant WHERE project_id = pid('lc2');
 DELETE FROM participants.project WHERE id = pid('lc2');
 SELECT count(*) AS receipts_left FROM participants.erasure WHERE project_id = pid('lc2');
