@@ -113,6 +113,13 @@ SELECT i -> 'counts' AS counts, i -> 'errors' AS errors FROM participants.import
 	E'participantIdentifier,email\nB-1,b1@example.com\nB-2,b2@example.com\nB-3,b3@example.com\nB-4,b4@example.com\nB-5,b1@example.com\nB-6,b6@example.com\nB-1,b7@example.com\n',
 	'{"onError": "skip"}') AS i;
 RESET participants.bulk_batch_size;
+-- row reports past work_mem wait in a temporary file
+SET work_mem = 64;
+SELECT i -> 'counts' AS counts FROM participants.import_participants(pid('lc'),
+	'participantIdentifier,email' || E'\n' || (SELECT string_agg(format('W-%s,w%s@example.com', n, n), E'\n') FROM generate_series(1, 6000) n)) AS i;
+SELECT count(*) AS spilled_reports FROM participants.import_row r JOIN participants.import i ON i.project_id = r.project_id AND i.id = r.import_id
+WHERE i.project_id = pid('lc') AND i.rows = 6000;
+RESET work_mem;
 SELECT array_agg(participant_identifier || '=' || email ORDER BY participant_identifier) AS batches FROM participants.participant WHERE project_id = pid('lc') AND participant_identifier LIKE 'B-%';
 
 ------------------------------------------------------------------------------

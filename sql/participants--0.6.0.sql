@@ -1935,7 +1935,7 @@ COMMENT ON TABLE participants.status_archive IS
 
 CREATE TABLE participants.audit (
 	project_id		uuid NOT NULL,
-	id				uuid NOT NULL,
+	id				uuid NOT NULL,	-- time-ordered: UUID version 7 from audit_date
 	audit_date		timestamptz NOT NULL,
 	action			text NOT NULL,
 	person_id		uuid,
@@ -1947,8 +1947,9 @@ CREATE TABLE participants.audit (
 );
 COMMENT ON TABLE participants.audit IS
 'The audit log: one row for every change to a participant''s data (add, update with the keys that changed, enroll, withdraw, delete, optOut, optIn, erase, consentGrant, consentWithdraw, incentive, contactOverride, incentiveOverride, membershipAdd, membershipRemove), with the acting role and the JWT''s sub claim. Keys, never values. Append-only: the audit_guard trigger refuses INSERT from anything but the database, and UPDATE, DELETE and TRUNCATE for every role, except inside erase_participant and apply_retention. No foreign key: audit rows outlive what they describe.';
-CREATE INDEX audit_date_idx ON participants.audit (project_id, audit_date);
-CREATE INDEX audit_person_idx ON participants.audit (project_id, person_id, audit_date) WHERE person_id IS NOT NULL;
+-- ids are time-ordered (the audit_date's microseconds, then random bits), so
+-- the primary key serves newest-first and new rows go to its right edge
+CREATE INDEX audit_person_idx ON participants.audit (project_id, person_id, id) WHERE person_id IS NOT NULL;
 
 SELECT pg_catalog.pg_extension_config_dump('participants.import', '');
 SELECT pg_catalog.pg_extension_config_dump('participants.import_row', '');

@@ -82,6 +82,27 @@ JwtSub(void)
 }
 
 /*
+ * A UUID of version 7 (RFC 9562) for time t: 48 bits of Unix milliseconds,
+ * the microseconds within the millisecond in the next 12 (so ids sort as
+ * their times do, to the microsecond), then random bits. New audit rows go to
+ * the right edge of the primary key, which serves audit_log's newest-first.
+ */
+static void
+TimeOrderedUuid(TimestampTz t, pg_uuid_t *u)
+{
+	int64		us = t + ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+	uint64		ms = (uint64) (us / 1000);
+	uint32		sub = (uint32) (us % 1000);
+	int			i;
+
+	PtRandomUuid(u);
+	for (i = 0; i < 6; i++)
+		u->data[i] = (uint8) (ms >> (8 * (5 - i)));
+	u->data[6] = 0x70 | (uint8) ((sub >> 8) & 0x0f);
+	u->data[7] = (uint8) (sub & 0xff);
+}
+
+/*
  * Append an audit row: action, the person ((Datum) 0 for none), the keys
  * that changed (a List of char *, may be NIL) and a reason (may be NULL).
  * The actor is the role the API call or the raw statement runs for.
@@ -99,12 +120,13 @@ PtAudit(pg_uuid_t *project_id, const char *action, Datum person_id, List *keys,
 	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
 	char	   *role = GetUserNameFromId(PtCaller(), true);
 	char	   *sub = JwtSub();
+	TimestampTz now = GetCurrentTimestamp();
 
-	PtRandomUuid(id);
+	TimeOrderedUuid(now, id);
 	memset(nulls, 0, sizeof(nulls));
 	values[0] = UUIDPGetDatum(project_id);
 	values[1] = UUIDPGetDatum(id);
-	values[2] = TimestampTzGetDatum(GetCurrentTimestamp());
+	values[2] = TimestampTzGetDatum(now);
 	values[3] = CStringGetTextDatum(action);
 	values[4] = person_id;
 	nulls[4] = (person_id == (Datum) 0);
@@ -703,10 +725,10 @@ PT_API_FUNCTION(participants_audit_log)
 									   "'auditID', a.id, 'date', a.audit_date, 'action', a.action, 'personId', a.person_id, "
 									   "'changedKeys', coalesce(pg_catalog.to_jsonb(a.changed_keys), '[]'), "
 									   "'actor', pg_catalog.jsonb_build_object('role', a.actor_role, 'jwtSub', a.jwt_sub), "
-									   "'reason', a.reason) ORDER BY a.audit_date DESC, a.id DESC) FROM ("
+									   "'reason', a.reason) ORDER BY a.id DESC) FROM ("
 									   "SELECT * FROM participants.audit a WHERE a.project_id = $1 "
 									   "AND ($2::uuid IS NULL OR a.person_id = $2) "
 									   "AND ($3::timestamptz IS NULL OR a.audit_date >= $3) "
-									   "ORDER BY a.audit_date DESC, a.id DESC LIMIT $5 OFFSET $6) a), '[]'))",
+									   "ORDER BY a.id DESC LIMIT $5 OFFSET $6) a), '[]'))",
 									   6, types, args, nulls, true));
 }

@@ -148,7 +148,7 @@ StringOption(JsonbValue *v, const char *key)
 }
 
 static void
-ParseOptions(Jsonb *options, const char *data, Options *opt)
+ParseOptions(Jsonb *options, const char *data, int len, Options *opt)
 {
 	JsonbIterator *it;
 	JsonbValue	k,
@@ -211,12 +211,14 @@ ParseOptions(Jsonb *options, const char *data, Options *opt)
 	if (opt->format == NULL)
 	{
 		/* json when the data starts with [ (after a BOM and white space) */
+		const char *end = data + len;
+
 		p = data;
-		if ((unsigned char) p[0] == 0xEF && (unsigned char) p[1] == 0xBB && (unsigned char) p[2] == 0xBF)
+		if (len >= 3 && (unsigned char) p[0] == 0xEF && (unsigned char) p[1] == 0xBB && (unsigned char) p[2] == 0xBF)
 			p += 3;
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
 			p++;
-		opt->format = *p == '[' ? "json" : "csv";
+		opt->format = (p < end && *p == '[') ? "json" : "csv";
 	}
 }
 
@@ -911,6 +913,8 @@ WriteReports(Import *imp)
 			PG_END_TRY();
 			n = 0;
 			MemoryContextSwitchTo(old);
+			/* a tuple read back from a spilled store lives in batchcxt: let go first */
+			ExecClearTuple(slot);
 			MemoryContextReset(batchcxt);
 			continue;
 		}
@@ -1005,8 +1009,8 @@ PT_API_FUNCTION(participants_import_participants)
 	imp.project_id = PG_GETARG_UUID_P(0);
 	imp.project = PtGetProject(imp.project_id);
 	data_text = PG_GETARG_TEXT_PP(1);
-	data = text_to_cstring(data_text);
-	ParseOptions(PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), data, &imp.opt);
+	ParseOptions(PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), VARDATA_ANY(data_text),
+				 VARSIZE_ANY_EXHDR(data_text), &imp.opt);
 	options_jb = OptionsJsonb(&imp.opt);
 
 	PtRandomUuid(&imp.import_id);
@@ -1041,7 +1045,11 @@ PT_API_FUNCTION(participants_import_participants)
 		if (strcmp(imp.opt.format, "csv") == 0)
 			ImportCsv(&imp, VARDATA_ANY(data_text), VARSIZE_ANY_EXHDR(data_text), batchcxt);
 		else
+		{
+			/* jsonb_in takes a C string: the one copy of the file a JSON import makes */
+			data = text_to_cstring(data_text);
 			ImportJson(&imp, data, batchcxt);
+		}
 	}
 	PG_CATCH();
 	{
