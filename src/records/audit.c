@@ -640,38 +640,103 @@ AuditMembership(TriggerData *td, pg_uuid_t *project_id)
  * erase_participant removes the person (it writes one erase row), and
  * nothing for a restore.
  */
+/* Which table a trigger fires on (its shard's shell on a cluster), cached by relation */
+typedef enum AuditTable
+{
+	AT_UNKNOWN = 0,
+	AT_PARTICIPANT,
+	AT_CONSENT,
+	AT_INCENTIVE,
+	AT_MEMBERSHIP
+} AuditTable;
+
+#define AUDIT_RELS 16
+static struct
+{
+	Oid			relid;
+	AuditTable	table;
+} audit_rels[AUDIT_RELS];
+
+static void
+AuditRelsReset(Oid relid)
+{
+	memset(audit_rels, 0, sizeof(audit_rels));
+}
+
+static AuditTable
+TableOf(Relation rel)
+{
+	static bool registered = false;
+	Oid			relid = RelationGetRelid(rel);
+	const char *name;
+	AuditTable	table;
+	int			i;
+
+	if (!registered)
+	{
+		PtCacheRegister(AuditRelsReset);
+		registered = true;
+	}
+	for (i = 0; i < AUDIT_RELS && OidIsValid(audit_rels[i].relid); i++)
+		if (audit_rels[i].relid == relid)
+			return audit_rels[i].table;
+	name = get_rel_name(PtShellOf(relid));
+	table = strcmp(name, "participant") == 0 ? AT_PARTICIPANT :
+		strcmp(name, "participant_consent") == 0 ? AT_CONSENT :
+		strcmp(name, "incentive") == 0 ? AT_INCENTIVE :
+		strcmp(name, "segment_membership") == 0 ? AT_MEMBERSHIP : AT_UNKNOWN;
+	if (table == AT_UNKNOWN)
+		elog(ERROR, "audit_participant: not a trigger of table %s", name);
+	if (i < AUDIT_RELS)
+	{
+		audit_rels[i].relid = relid;
+		audit_rels[i].table = table;
+	}
+	return table;
+}
+
+/*
+ * Row trigger on participant (BEFORE: the row as it will be written, without
+ * the after-trigger queue), participant_consent, incentive and
+ * segment_membership (AFTER): the audit row of each change. Nothing while
+ * erase_participant removes the person (it writes one erase row), and
+ * nothing for a restore.
+ */
 PT_TRIGGER_FUNCTION(participants_audit_participant)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
-	const char *table;
 	HeapTuple	t;
 	bool		isnull;
 	pg_uuid_t  *project_id;
+	Datum		done;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
-		elog(ERROR, "audit_participant: must fire AFTER, FOR EACH ROW");
-	if (pt_erasing || PtInRestore())
-		return PointerGetDatum(NULL);
-	/* on a cluster the trigger fires on a shard: the table is its shell */
-	table = get_rel_name(PtShellOf(RelationGetRelid(td->tg_relation)));
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "audit_participant: must fire FOR EACH ROW");
 	t = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	done = TRIGGER_FIRED_BEFORE(td->tg_event) ? PointerGetDatum(t) : PointerGetDatum(NULL);
+	if (pt_erasing || PtInRestore())
+		return done;
 	project_id = DatumGetUUIDP(PtTupleCol(t, RelationGetDescr(td->tg_relation), "project_id", &isnull));
 
-	if (strcmp(table, "participant") == 0)
+	switch (TableOf(td->tg_relation))
 	{
-		LoadParticipantCols(td->tg_relation);
-		AuditParticipant(td, project_id);
+		case AT_PARTICIPANT:
+			LoadParticipantCols(td->tg_relation);
+			AuditParticipant(td, project_id);
+			break;
+		case AT_CONSENT:
+			AuditConsent(td, project_id);
+			break;
+		case AT_INCENTIVE:
+			AuditIncentive(td, project_id);
+			break;
+		case AT_MEMBERSHIP:
+			AuditMembership(td, project_id);
+			break;
+		default:
+			break;
 	}
-	else if (strcmp(table, "participant_consent") == 0)
-		AuditConsent(td, project_id);
-	else if (strcmp(table, "incentive") == 0)
-		AuditIncentive(td, project_id);
-	else if (strcmp(table, "segment_membership") == 0)
-		AuditMembership(td, project_id);
-	else
-		elog(ERROR, "audit_participant: not a trigger of table %s", table);
-	return PointerGetDatum(NULL);
+	return done;
 }
 
 /* ------------------------------------------------------------------------

@@ -46,6 +46,13 @@
 
 #define MAX_FIRST_ERRORS 100
 
+/*
+ * Memory for the row reports waiting for the import's outcome before they go
+ * to a temporary file: about 10,000 rows' worth, so that an import's memory
+ * does not grow with its file (work_mem, if smaller)
+ */
+#define REPORTS_MEMORY_KB Min(work_mem, 1024)
+
 typedef enum ColKind
 {
 	COL_ID,
@@ -1029,7 +1036,7 @@ PT_API_FUNCTION(participants_import_participants)
 	TupleDescInitEntry(imp.report_desc, 2, "action", TEXTOID, -1, 0);
 	TupleDescInitEntry(imp.report_desc, 3, "person", UUIDOID, -1, 0);
 	TupleDescInitEntry(imp.report_desc, 4, "errors", JSONBOID, -1, 0);
-	imp.reports = tuplestore_begin_heap(true, false, work_mem);
+	imp.reports = tuplestore_begin_heap(true, false, REPORTS_MEMORY_KB);
 	batchcxt = AllocSetContextCreate(cxt, "participants import batch", ALLOCSET_DEFAULT_SIZES);
 
 	/*
@@ -1080,7 +1087,7 @@ PT_API_FUNCTION(participants_import_participants)
 		Tuplestorestate *ts = imp.reports;
 		TupleTableSlot *slot = MakeSingleTupleTableSlot(imp.report_desc, &TTSOpsMinimalTuple);
 
-		imp.reports = tuplestore_begin_heap(true, false, work_mem);
+		imp.reports = tuplestore_begin_heap(true, false, REPORTS_MEMORY_KB);
 		tuplestore_rescan(ts);
 		while (tuplestore_gettupleslot(ts, true, false, slot))
 		{
