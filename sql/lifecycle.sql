@@ -396,3 +396,44 @@ DELETE FROM participants.project_access WHERE role_name = 'regress_auditor';
 REVOKE SELECT ON t FROM regress_auditor;
 DROP OWNED BY regress_auditor;
 DROP ROLE regress_auditor;
+
+------------------------------------------------------------------------------
+-- Found by review
+------------------------------------------------------------------------------
+INSERT INTO t SELECT 'rv', participants.create_project('Review');
+SELECT participants.upsert_participant(pid('rv'), '{"participantIdentifier": "Q-1", "demographics": {"email": "q1@example.com"}}') ->> 'actionTaken' AS added;
+-- opt_out_people with a null opted_out opts no one out
+SELECT serr($$SELECT participants.opt_out_people(pid('rv'), '["q1@example.com"]', NULL)$$) AS null_opted_out;
+SELECT participants.get_opted_out(pid('rv'), 'Q-1') -> 'optedOut' AS still_in;
+-- the audit log refuses changes with session_replication_role = replica too
+BEGIN;
+SET LOCAL session_replication_role = replica;
+SELECT serr(format($$UPDATE participants.audit SET reason = 'x' WHERE project_id = %L$$, pid('rv'))) AS replica_update;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+SELECT serr(format($$DELETE FROM participants.audit WHERE project_id = %L$$, pid('rv'))) AS replica_delete;
+ROLLBACK;
+-- a dry run does not claim its idempotency key; it returns an import that did
+SELECT i ->> 'status' AS dry FROM participants.import_participants(pid('rv'), E'participantIdentifier\nK-1\n', '{"idempotencyKey": "nightly", "dryRun": true}') AS i;
+SELECT i ->> 'status' AS real, i -> 'counts' ->> 'added' AS added FROM participants.import_participants(pid('rv'), E'participantIdentifier\nK-1\n', '{"idempotencyKey": "nightly"}') AS i;
+SELECT i ->> 'status' AS dry_again FROM participants.import_participants(pid('rv'), E'participantIdentifier\nK-2\n', '{"idempotencyKey": "nightly", "dryRun": true}') AS i;
+-- empty id and identifier cells select no one, even with emptyAsNull
+SELECT i -> 'counts' AS counts FROM participants.import_participants(pid('rv'), E'id,participantIdentifier,email,firstName\n,,e1@example.com,\n', '{"emptyAsNull": true}') AS i;
+-- an undeclared custom field named twice in two cases refuses the file
+SELECT serr($$SELECT participants.import_participants(pid('rv'), E'customFields.zed,customFields.ZED\n1,2\n')$$) AS duplicate_field;
+-- a JSON file with a byte order mark
+SELECT i -> 'counts' AS counts FROM participants.import_participants(pid('rv'), E'\xEF\xBB\xBF[{"participantIdentifier": "J-9"}]') AS i;
+-- a refusal that names no key says what it was about
+SELECT i -> 'errors' -> 0 ->> 'message' AS message FROM participants.import_participants(pid('rv'), E'participantIdentifier,firstName\nQ-1,Z\n', '{"allowUpdate": false}') AS i;
+-- a dry run names no participant it never wrote, even one a later row updated
+CREATE TABLE rvd AS SELECT participants.import_participants(pid('rv'), E'participantIdentifier,email,firstName\nD-1,d1@example.com,a\nD-1,,b\nQ-1,,c\n', '{"dryRun": true}') AS i;
+SELECT (x ->> 'row')::int AS row, x ->> 'actionTaken' AS action, x ->> 'personId' IS NOT NULL AS names_someone
+FROM rvd, jsonb_array_elements(participants.import_rows(pid('rv'), (i ->> 'importID')::uuid, false) -> 'rows') x ORDER BY 1;
+-- someone added again over a tombstone may send their email in another case
+SELECT participants.erase_participant(pid('rv'), 'Q-1') -> 'removed' -> 'participant' AS erased;
+SELECT participants.update_project(pid('rv'), settings => '{"allowReaddAfterErasure": true}') IS NOT NULL AS readd_on;
+SELECT participants.upsert_participant(pid('rv'), '{"participantIdentifier": "Q-2", "demographics": {"email": "q1@example.com"}}') ->> 'actionTaken' AS readded;
+SELECT participants.update_project(pid('rv'), settings => '{"allowReaddAfterErasure": null}') IS NOT NULL AS readd_off;
+SELECT participants.upsert_participant(pid('rv'), '{"participantIdentifier": "Q-2", "demographics": {"email": "Q1@Example.com"}}') ->> 'actionTaken' AS same_email_other_case;
+SELECT serr(format($$UPDATE participants.participant SET email = 'Q1@EXAMPLE.COM' WHERE project_id = %L AND participant_identifier = 'Q-2'$$, pid('rv'))) AS raw_same_email;

@@ -1989,10 +1989,17 @@ CREATE FUNCTION participants.audit_guard() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_audit_guard';
 COMMENT ON FUNCTION participants.audit_guard() IS
 'Row and truncate trigger: the audit log is append-only. INSERT only by the database (or a restore); UPDATE, DELETE and TRUNCATE refused for every role, the owner included, except inside erase_participant (which strips what could identify the person) and apply_retention (which deletes rows older than retention.auditDays).';
-CREATE TRIGGER audit_guard BEFORE INSERT OR UPDATE OR DELETE ON participants.audit
+CREATE TRIGGER audit_guard BEFORE INSERT ON participants.audit
+	FOR EACH ROW EXECUTE FUNCTION participants.audit_guard();
+CREATE TRIGGER audit_guard_change BEFORE UPDATE OR DELETE ON participants.audit
 	FOR EACH ROW EXECUTE FUNCTION participants.audit_guard();
 CREATE TRIGGER audit_guard_truncate BEFORE TRUNCATE ON participants.audit
 	FOR EACH STATEMENT EXECUTE FUNCTION participants.audit_guard();
+-- changes are refused in sessions with session_replication_role = replica too,
+-- which skip ordinary triggers (inserts stay ordinary: a logical replica
+-- receives the rows the database wrote)
+ALTER TABLE participants.audit ENABLE ALWAYS TRIGGER audit_guard_change;
+ALTER TABLE participants.audit ENABLE ALWAYS TRIGGER audit_guard_truncate;
 
 CREATE FUNCTION participants.audit_participant() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_audit_participant';

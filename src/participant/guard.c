@@ -334,7 +334,10 @@ PT_TRIGGER_FUNCTION(participants_participant_guard)
 			char	   *email = ColText(newt, desc, cols.demo[DEMO_EMAIL]);
 			char	   *phone = ColText(newt, desc, cols.demo[DEMO_MOBILE_PHONE]);
 
-			if (oldt != NULL && !Changed(oldt, newt, desc, cols.demo[DEMO_EMAIL]))
+			/* an email in another case is the same email */
+			if (oldt != NULL && (!Changed(oldt, newt, desc, cols.demo[DEMO_EMAIL]) ||
+								 (email != NULL && ColText(oldt, desc, cols.demo[DEMO_EMAIL]) != NULL &&
+								  pg_strcasecmp(email, ColText(oldt, desc, cols.demo[DEMO_EMAIL])) == 0)))
 				email = NULL;
 			if (oldt != NULL && !Changed(oldt, newt, desc, cols.demo[DEMO_MOBILE_PHONE]))
 				phone = NULL;

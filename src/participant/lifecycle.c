@@ -537,7 +537,7 @@ PtLockPersonById(pg_uuid_t *project_id, Datum id, AclMode need, PtRow *row)
 PT_API_FUNCTION(participants_opt_out_people)
 {
 	pg_uuid_t  *project_id;
-	bool		opted_out = PG_ARGISNULL(2) || PG_GETARG_BOOL(2);
+	bool		opted_out;
 	int			kind = PT_KEY_EMAIL;
 	Datum	   *ids;
 	List	   *not_found;
@@ -549,6 +549,9 @@ PT_API_FUNCTION(participants_opt_out_people)
 
 	PtNotNull(fcinfo, 0, "project_id");
 	PtNotNull(fcinfo, 1, "people");
+	/* the default is true; a null sent on purpose opts no one out */
+	PtNotNull(fcinfo, 2, "opted_out");
+	opted_out = PG_GETARG_BOOL(2);
 	project_id = PG_GETARG_UUID_P(0);
 	if (PG_NARGS() > 3)
 		kind = PtByArg(fcinfo, 3);

@@ -599,7 +599,9 @@ ResolveChunk(UpsertCall *call, Chunk *c)
 			PtCheckTombstone(call->project_id, rec->demo[DEMO_EMAIL], rec->demo[DEMO_MOBILE_PHONE], path);
 		else if (el->action == ACT_UPDATE)
 			PtCheckTombstone(call->project_id,
-							 StrEq(rec->demo[DEMO_EMAIL], el->target->rec.demo[DEMO_EMAIL]) ? NULL : rec->demo[DEMO_EMAIL],
+							 (rec->demo[DEMO_EMAIL] == NULL || (el->target->rec.demo[DEMO_EMAIL] != NULL &&
+															pg_strcasecmp(rec->demo[DEMO_EMAIL], el->target->rec.demo[DEMO_EMAIL]) == 0)) ?
+							 NULL : rec->demo[DEMO_EMAIL],
 							 StrEq(rec->demo[DEMO_MOBILE_PHONE], el->target->rec.demo[DEMO_MOBILE_PHONE]) ? NULL : rec->demo[DEMO_MOBILE_PHONE],
 							 path);
 	}

@@ -315,7 +315,7 @@ ReadHeader(Import *imp, char **fields, int n)
 					 errdetail("Nothing was imported."),
 					 errhint("Columns are id, participantIdentifier, secondaryIdentifier, invitationStatus, excludeFromExport, institutionCode, the demographic keys (email, firstName, ...) and customFields.NAME, in any case.")));
 		for (j = 0; j < i; j++)
-			if (strcmp(imp->cols[j].key, c->key) == 0)
+			if (pg_strcasecmp(imp->cols[j].key, c->key) == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("duplicate column \"%s\" in the CSV header", h),
@@ -428,7 +428,8 @@ RowBody(Import *imp, char **cells, int n, bool *has_custom_out)
 				continue;
 			if (cells[i][0] == '\0')
 			{
-				if (!imp->opt.empty_as_null)
+				/* an empty id or identifier selects no one: absent, even with emptyAsNull */
+				if (!imp->opt.empty_as_null || c->kind == COL_ID || c->kind == COL_IDENTIFIER)
 					continue;
 				v.type = jbvNull;
 			}
@@ -507,8 +508,12 @@ static Jsonb *
 ErrorDataErrors(Import *imp, ErrorData *edata)
 {
 	char	   *msg = edata->message ? edata->message : "error";
+	char	   *key = MessageKey(msg);
 
-	return ErrorsOf(imp, MessageKey(msg), unpack_sql_state(edata->sqlerrcode), msg);
+	/* a message that names no key says what it is about in its detail */
+	if (key == NULL && edata->detail != NULL)
+		msg = psprintf("%s: %s", msg, edata->detail);
+	return ErrorsOf(imp, key, unpack_sql_state(edata->sqlerrcode), msg);
 }
 
 /* Keep a failing row's errors among the first ones of the import object */
@@ -722,8 +727,12 @@ static void
 ParseJsonWork(void *arg)
 {
 	void	  **a = arg;
+	const char *text = a[0];
 
-	a[1] = DatumGetPointer(DirectFunctionCall1(jsonb_in, CStringGetDatum((char *) a[0])));
+	/* a byte order mark, as a CSV file may have */
+	if ((unsigned char) text[0] == 0xEF && (unsigned char) text[1] == 0xBB && (unsigned char) text[2] == 0xBF)
+		text += 3;
+	a[1] = DatumGetPointer(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
 }
 
 static void
@@ -823,6 +832,24 @@ BeginRecord(Import *imp, Jsonb *options, Datum *earlier)
 	args[3] = JsonbPGetDatum(options);
 	args[4] = imp->opt.idempotency_key ? CStringGetTextDatum(imp->opt.idempotency_key) : (Datum) 0;
 	nulls[4] = imp->opt.idempotency_key ? ' ' : 'n';
+	/* a dry run returns an import that used its key, but does not claim it */
+	if (imp->opt.dry_run && imp->opt.idempotency_key)
+	{
+		bool		found;
+
+		SPI_connect();
+		found = PtRunValue(&find, "SELECT id FROM participants.import WHERE project_id = $1 AND idempotency_key = $5",
+						   6, types, args, nulls, false, &v, &isnull);
+		if (found)
+		{
+			MemoryContextSwitchTo(cxt);
+			*earlier = datumCopy(v, false, UUID_LEN);
+		}
+		SPI_finish();
+		if (found)
+			return false;
+		nulls[4] = 'n';
+	}
 	/* the time as a value: on a cluster a volatile function cannot be sent to a shard */
 	args[5] = TimestampTzGetDatum(GetCurrentTimestamp());
 	SPI_connect();
@@ -930,6 +957,39 @@ WriteReports(Import *imp)
 	SPI_finish();
 	ExecDropSingleTupleTableSlot(slot);
 	MemoryContextDelete(batchcxt);
+}
+
+/*
+ * After a dry run or a failed import: a row that updated someone the file
+ * itself added names a participant that was never written; it names no one
+ */
+static void
+ForgetUnwrittenPeople(Import *imp)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		args[2];
+
+	args[0] = UUIDPGetDatum(imp->project_id);
+	args[1] = UUIDPGetDatum(&imp->import_id);
+	SPI_connect();
+	if (plan == NULL)
+		PtPreparePlan(&plan, "UPDATE participants.import_row r SET person_id = NULL "
+					  "WHERE r.project_id = $1 AND r.import_id = $2 AND r.person_id IS NOT NULL "
+					  "AND NOT EXISTS (SELECT 1 FROM participants.participant p "
+					  "WHERE p.project_id = $1 AND p.id = r.person_id)", 2, types);
+	pt_lifecycle_writing = true;
+	PG_TRY();
+	{
+		if (PtExecutePlan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not update the import's row reports");
+	}
+	PG_FINALLY();
+	{
+		pt_lifecycle_writing = false;
+	}
+	PG_END_TRY();
+	SPI_finish();
 }
 
 /* Finish the record: status, counts, first errors, and the event */
@@ -1110,6 +1170,8 @@ PT_API_FUNCTION(participants_import_participants)
 	}
 	WriteReports(&imp);
 	tuplestore_end(imp.reports);
+	if (!keep)
+		ForgetUnwrittenPeople(&imp);
 	FinishRecord(&imp, status);
 	PG_RETURN_JSONB_P(ImportObject(imp.project_id, UUIDPGetDatum(&imp.import_id)));
 }
