@@ -3,9 +3,10 @@
 #
 # On a throwaway cluster, prints in one run on this machine: upsert_participant
 # calls per second under pgbench (2 clients, -M prepared, synchronous_commit=off)
-# with the participant_audit trigger on participants.participant enabled, next
+# with the audit triggers on participants.participant (participant_audit,
+# participant_audit_change) enabled, next
 # to the same calls with it disabled (ALTER TABLE ... DISABLE TRIGGER
-# participant_audit: the baseline), alternating REPS times from the same
+# on both: the baseline), alternating REPS times from the same
 # starting state; medians and their ratio (target >= 0.85). The project has
 # SIZE participants A1..A<SIZE>. Each transaction is, at random half and half,
 # an update of an existing participant (a new random firstName, so every update
@@ -55,8 +56,10 @@ chmod 644 "$DIR"/*.sql
 # reset ENABLE|DISABLE: back to the SIZE participants, then the trigger as asked
 reset() {
     "${PSQL[@]}" -c "ALTER TABLE participants.participant DISABLE TRIGGER participant_audit" \
+        -c "ALTER TABLE participants.participant DISABLE TRIGGER participant_audit_change" \
         -c "DELETE FROM participants.participant WHERE project_id = '$P' AND participant_identifier LIKE 'N%'" \
-        -c "ALTER TABLE participants.participant $1 TRIGGER participant_audit" >/dev/null
+        -c "ALTER TABLE participants.participant $1 TRIGGER participant_audit" \
+        -c "ALTER TABLE participants.participant $1 TRIGGER participant_audit_change" >/dev/null
     "${PSQL[@]}" -c "VACUUM ANALYZE participants.participant, participants.audit" -c "CHECKPOINT"
 }
 audit_rows() { "${PSQL[@]}" -c "SELECT count(*) FROM participants.audit"; }

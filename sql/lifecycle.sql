@@ -437,3 +437,37 @@ SELECT participants.upsert_participant(pid('rv'), '{"participantIdentifier": "Q-
 SELECT participants.update_project(pid('rv'), settings => '{"allowReaddAfterErasure": null}') IS NOT NULL AS readd_off;
 SELECT participants.upsert_participant(pid('rv'), '{"participantIdentifier": "Q-2", "demographics": {"email": "Q1@Example.com"}}') ->> 'actionTaken' AS same_email_other_case;
 SELECT serr(format($$UPDATE participants.participant SET email = 'Q1@EXAMPLE.COM' WHERE project_id = %L AND participant_identifier = 'Q-2'$$, pid('rv'))) AS raw_same_email;
+-- a number too long for a numeric field is that row's error, not a crash
+SELECT participants.define_custom_field(pid('rv'), 'Score', 'number') IS NOT NULL AS score;
+SELECT i -> 'counts' ->> 'failed' AS failed, i -> 'errors' -> 0 ->> 'key' AS key
+FROM participants.import_participants(pid('rv'), E'participantIdentifier,customFields.Score\nN-1,' || repeat('9', 101) || E'\nN-2,1e999999\n', '{"onError": "skip"}') AS i;
+-- lines that end with a lone CR
+SELECT i -> 'counts' AS counts FROM participants.import_participants(pid('rv'), E'participantIdentifier,firstName\rCR-1,Ann\rCR-2,"Bo"\r\rCR-3,Cy\r') AS i;
+SELECT array_agg(participant_identifier || '=' || first_name ORDER BY participant_identifier) AS lone_cr FROM participants.participant WHERE project_id = pid('rv') AND participant_identifier LIKE 'CR-%';
+-- an INSERT that ON CONFLICT turns away is no add in the log
+SELECT count(*) AS adds_before FROM participants.audit WHERE project_id = pid('rv') AND action = 'add';
+INSERT INTO participants.participant (project_id, id, participant_identifier) VALUES (pid('rv'), gen_random_uuid(), 'CR-1')
+ON CONFLICT DO NOTHING;
+SELECT count(*) AS adds_after FROM participants.audit WHERE project_id = pid('rv') AND action = 'add';
+-- secondaryIdentifier is audited under its own name
+SELECT participants.upsert_participant(pid('rv'), '{"participantIdentifier": "CR-1", "secondaryIdentifier": "sec-1"}') ->> 'actionTaken' AS updated;
+SELECT participants.audit_log(pid('rv'), 'CR-1') -> 'entries' -> 0 -> 'changedKeys' AS keys;
+-- retention keeps opt-out events: get_opted_out's date stays right
+SELECT participants.set_opted_out(pid('rv'), 'CR-2', true) ->> 'actionTaken' AS opted_out;
+BEGIN;
+SET LOCAL citus.propagate_set_commands = 'local';
+SET LOCAL row_security = off;
+CREATE TEMP TABLE rv_events ON COMMIT DROP AS SELECT * FROM participants.event WHERE project_id = pid('rv');
+DELETE FROM participants.event WHERE project_id = pid('rv');
+INSERT INTO participants.event SELECT project_id, id, event_type, person_id, study_id, study_participant_id, completion_code, payload, created_date - interval '10 days' FROM rv_events;
+COMMIT;
+SELECT participants.update_project(pid('rv'), settings => '{"retention": {"eventDays": 1}}') IS NOT NULL AS retention;
+SELECT (participants.apply_retention(pid('rv')) ->> 'eventsDeleted')::int > 0 AS pruned;
+SELECT array_agg(DISTINCT event_type) AS events_left FROM participants.event WHERE project_id = pid('rv');
+SELECT (participants.get_opted_out(pid('rv'), 'CR-2') ->> 'updatedAt')::timestamptz > now() - interval '20 days' AS opt_out_date_kept;
+-- an erased identifier that JSON escapes is found in the import's messages too
+SELECT participants.upsert_participant(pid('rv'), '{"participantIdentifier": "Q\"7", "demographics": {"email": "q7@example.com"}}') ->> 'actionTaken' AS added_quoted;
+SELECT i -> 'counts' ->> 'failed' AS failed FROM participants.import_participants(pid('rv'), E'participantIdentifier\n"Q""7"\n', '{"onError": "skip", "allowUpdate": false}') AS i;
+SELECT count(*) AS reports_naming_it_before FROM participants.import_row r, jsonb_array_elements(r.errors) e WHERE r.project_id = pid('rv') AND e ->> 'message' LIKE '%"Q"7"%';
+SELECT participants.erase_participant(pid('rv'), 'Q"7') -> 'removed' -> 'participant' AS erased_quoted;
+SELECT count(*) AS reports_naming_it FROM participants.import_row r, jsonb_array_elements(r.errors) e WHERE r.project_id = pid('rv') AND e ->> 'message' LIKE '%"Q"7"%';

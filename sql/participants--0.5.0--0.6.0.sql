@@ -173,7 +173,11 @@ CREATE FUNCTION participants.audit_participant() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'participants_audit_participant';
 COMMENT ON FUNCTION participants.audit_participant() IS
 'Row trigger: appends an audit row for every change to a participant (add, update with the keys that changed, enroll, withdraw, optOut, optIn, delete), to its consent (consentGrant, consentWithdraw), incentives (incentive, incentiveOverride) and static segment memberships (membershipAdd, membershipRemove), from the API and from raw SQL alike. A restore writes none.';
-CREATE TRIGGER participant_audit BEFORE INSERT OR UPDATE OR DELETE ON participants.participant
+-- an add is audited once it is written (not an INSERT that ON CONFLICT
+-- turned away); a change or a deletion before it is made (no after-trigger queue)
+CREATE TRIGGER participant_audit AFTER INSERT ON participants.participant
+	FOR EACH ROW EXECUTE FUNCTION participants.audit_participant();
+CREATE TRIGGER participant_audit_change BEFORE UPDATE OR DELETE ON participants.participant
 	FOR EACH ROW EXECUTE FUNCTION participants.audit_participant();
 CREATE TRIGGER participant_consent_audit AFTER INSERT OR UPDATE OR DELETE ON participants.participant_consent
 	FOR EACH ROW EXECUTE FUNCTION participants.audit_participant();

@@ -25,6 +25,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
+#include "replication/logicalworker.h"
 
 #include "records/records.h"
 #include "study/study.h"
@@ -185,7 +186,8 @@ PT_TRIGGER_FUNCTION(participants_audit_guard)
 				 errmsg("cannot insert into participants.audit: audit rows are written by the database"),
 				 errhint("Every change to a participant writes its own audit row.")));
 	}
-	if (pt_audit_maintenance)
+	/* erasure and retention at work, here or (applied by a logical replica) on the publisher */
+	if (pt_audit_maintenance || IsLogicalWorker())
 		return TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? PointerGetDatum(td->tg_newtuple) :
 			PointerGetDatum(td->tg_trigtuple);
 
@@ -413,7 +415,9 @@ FieldKeysChanged(List *keys, Jsonb *a, Jsonb *b, bool both_ways)
 			if (!both_ways && vb != NULL)
 				continue;		/* the second pass lists only keys a has alone */
 			if (!FieldEqual(va, vb))
-				keys = lappend(keys, psprintf("customFields.%s", name));
+				/* the custom field behind the participant object's secondaryIdentifier */
+				keys = lappend(keys, strcmp(name, "SecondaryIdentifier") == 0 ? "secondaryIdentifier" :
+							   psprintf("customFields.%s", name));
 		}
 	}
 	return keys;
@@ -661,6 +665,7 @@ static void
 AuditRelsReset(Oid relid)
 {
 	memset(audit_rels, 0, sizeof(audit_rels));
+	pcols.relid = InvalidOid;
 }
 
 static AuditTable

@@ -1,7 +1,8 @@
 /*
  * records/csv.c
  *		An RFC 4180 reader over text in memory, one record at a time: fields
- *		separated by commas, records by CRLF or LF, a field in double quotes
+ *		separated by commas, records by CRLF, LF or a lone CR (as old
+ *		spreadsheets write them), a field in double quotes
  *		may hold commas, line breaks and doubled quotes. A UTF-8 byte order
  *		mark at the start is skipped, and so are blank lines. Each record's
  *		fields are allocated in the caller's context, which the caller resets
@@ -61,16 +62,10 @@ PtCsvNext(PtCsvReader *r, MemoryContext cxt)
 	{
 		if (r->pos >= r->len)
 			return false;
-		/* a blank line is no record */
-		if (d[r->pos] == '\n')
+		/* a blank line is no record (a line ends with CRLF, LF or a lone CR) */
+		if (d[r->pos] == '\n' || d[r->pos] == '\r')
 		{
-			r->pos++;
-			r->line++;
-			continue;
-		}
-		if (d[r->pos] == '\r' && r->pos + 1 < r->len && d[r->pos + 1] == '\n')
-		{
-			r->pos += 2;
+			r->pos += (d[r->pos] == '\r' && r->pos + 1 < r->len && d[r->pos + 1] == '\n') ? 2 : 1;
 			r->line++;
 			continue;
 		}
@@ -111,9 +106,7 @@ PtCsvNext(PtCsvReader *r, MemoryContext cxt)
 				appendStringInfoCharMacro(&r->field, ch);
 			}
 			/* after the closing quote: a comma, the end of the record or of the file */
-			if (r->pos < r->len && d[r->pos] != ',' && d[r->pos] != '\n' &&
-				!(d[r->pos] == '\r' && r->pos + 1 < r->len && d[r->pos + 1] == '\n') &&
-				!(d[r->pos] == '\r' && r->pos + 1 == r->len))
+			if (r->pos < r->len && d[r->pos] != ',' && d[r->pos] != '\n' && d[r->pos] != '\r')
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("invalid CSV on line %d: text after the closing quote of a field", r->line),
@@ -125,8 +118,7 @@ PtCsvNext(PtCsvReader *r, MemoryContext cxt)
 			while (r->pos < r->len)
 			{
 				ch = d[r->pos];
-				if (ch == ',' || ch == '\n' ||
-					(ch == '\r' && (r->pos + 1 == r->len || d[r->pos + 1] == '\n')))
+				if (ch == ',' || ch == '\n' || ch == '\r')
 					break;
 				appendStringInfoCharMacro(&r->field, ch);
 				r->pos++;
@@ -141,10 +133,8 @@ PtCsvNext(PtCsvReader *r, MemoryContext cxt)
 			r->pos++;
 			continue;
 		}
-		/* the end of the record */
-		r->pos += (ch == '\r') ? 2 : 1;
-		if (r->pos > r->len)
-			r->pos = r->len;
+		/* the end of the record: CRLF, LF or a lone CR */
+		r->pos += (ch == '\r' && r->pos + 1 < r->len && d[r->pos + 1] == '\n') ? 2 : 1;
 		r->line++;
 		break;
 	}

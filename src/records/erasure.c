@@ -25,7 +25,9 @@
 #include "utils/builtins.h"
 #include "utils/formatting.h"
 #include "utils/hsearch.h"
+#include "mb/pg_wchar.h"
 #include "utils/json.h"
+#include "utils/snapmgr.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 #include "utils/memutils.h"
@@ -66,6 +68,9 @@ TombstoneCacheReset(Oid relid)
 	}
 }
 
+static bool RunLatest(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *args,
+					  const char *nulls, Datum *value, bool *isnull);
+
 /* The project's erasure key, made on first use when make */
 static bool
 ProjectKey(pg_uuid_t *project_id, bool make, uint8 *key)
@@ -80,8 +85,9 @@ ProjectKey(pg_uuid_t *project_id, bool make, uint8 *key)
 
 	args[0] = UUIDPGetDatum(project_id);
 	SPI_connect();
-	found = PtRunValue(&get_plan, "SELECT erasure_key FROM participants.project_secret WHERE project_id = $1",
-					   1, types, args, NULL, false, &v, &isnull);
+	/* the latest: a key an erasure made after this transaction's snapshot counts */
+	found = RunLatest(&get_plan, "SELECT erasure_key FROM participants.project_secret WHERE project_id = $1",
+					  1, types, args, NULL, &v, &isnull);
 	if (!found && make)
 	{
 		bytea	   *fresh = palloc(VARHDRSZ + KEY_LEN);
@@ -139,6 +145,30 @@ NormalEmail(const char *email)
 	return email ? str_tolower(email, strlen(email), DEFAULT_COLLATION_OID) : NULL;
 }
 
+/*
+ * Run a statement (prepared into *slot on first use) with the latest
+ * snapshot, whatever the isolation level: an erasure committed after a
+ * REPEATABLE READ transaction began still refuses its email (and the cache
+ * is never filled from an older view). Its first row's first value.
+ */
+static bool
+RunLatest(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *args,
+		  const char *nulls, Datum *value, bool *isnull)
+{
+	int			ret;
+
+	if (*slot == NULL)
+		PtPreparePlan(slot, sql, nargs, types);
+	ret = SPI_execute_snapshot(*slot, args, nulls, GetLatestSnapshot(), InvalidSnapshot,
+							   true, false, 1);
+	if (ret < 0)
+		elog(ERROR, "statement failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		return false;
+	*value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+	return true;
+}
+
 /* The cache entry of a project, loaded from the latest snapshot */
 static TombstoneEntry *
 Tombstones(pg_uuid_t *project_id)
@@ -171,15 +201,15 @@ Tombstones(pg_uuid_t *project_id)
 	args[0] = UUIDPGetDatum(project_id);
 	SPI_connect();
 	/* two statements: on a cluster erasure is distributed, project a reference table */
-	loaded.any = PtRunValue(&plan,
-							"SELECT 1 FROM participants.erasure e WHERE e.project_id = $1 "
-							"AND (e.email_hmac IS NOT NULL OR e.phone_hmac IS NOT NULL) LIMIT 1",
-							1, types, args, NULL, false, &v, &isnull);
+	loaded.any = RunLatest(&plan,
+						   "SELECT 1 FROM participants.erasure e WHERE e.project_id = $1 "
+						   "AND (e.email_hmac IS NOT NULL OR e.phone_hmac IS NOT NULL) LIMIT 1",
+						   1, types, args, NULL, &v, &isnull);
 	if (loaded.any)
-		loaded.readd = PtRunValue(&readd_plan,
-								  "SELECT coalesce((p.settings ->> 'allowReaddAfterErasure')::boolean, false) "
-								  "FROM participants.project p WHERE p.id = $1",
-								  1, types, args, NULL, false, &v, &isnull) && !isnull && DatumGetBool(v);
+		loaded.readd = RunLatest(&readd_plan,
+								 "SELECT coalesce((p.settings ->> 'allowReaddAfterErasure')::boolean, false) "
+								 "FROM participants.project p WHERE p.id = $1",
+								 1, types, args, NULL, &v, &isnull) && !isnull && DatumGetBool(v);
 	SPI_finish();
 	if (loaded.any && !ProjectKey(project_id, false, loaded.key))
 		loaded.any = false;
@@ -230,10 +260,10 @@ PtCheckTombstone(pg_uuid_t *project_id, const char *email, const char *phone, co
 	args[2] = phone ? PointerGetDatum(HmacOf(e->key, phone)) : (Datum) 0;
 	nulls[2] = phone ? ' ' : 'n';
 	SPI_connect();
-	hit = PtRunValue(&plan,
-					 "SELECT e.email_hmac = $2 FROM participants.erasure e WHERE e.project_id = $1 "
-					 "AND (e.email_hmac = $2 OR e.phone_hmac = $3) LIMIT 1",
-					 3, types, args, nulls, false, &v, &isnull);
+	hit = RunLatest(&plan,
+					"SELECT e.email_hmac = $2 FROM participants.erasure e WHERE e.project_id = $1 "
+					"AND (e.email_hmac = $2 OR e.phone_hmac = $3) LIMIT 1",
+					3, types, args, nulls, &v, &isnull);
 	if (hit)
 		email_hit = !isnull && DatumGetBool(v);
 	SPI_finish();
@@ -304,6 +334,25 @@ static const EraseStep steps[] = {
 
 static SPIPlanPtr step_plans[lengthof(steps)];
 
+/*
+ * How a message that quotes value ("value") reads in the text of a jsonb
+ * array of errors: the message is a JSON string, so its quotes and
+ * backslashes are escaped, and so are the value's own
+ */
+static char *
+QuotedInJson(const char *value)
+{
+	StringInfoData inner;
+	StringInfoData out;
+
+	initStringInfo(&inner);
+	appendStringInfo(&inner, "\"%s\"", value);
+	initStringInfo(&out);
+	escape_json(&out, inner.data);
+	/* without escape_json's own surrounding quotes */
+	return pnstrdup(out.data + 1, out.len - 2);
+}
+
 static void
 RunSteps(pg_uuid_t *project_id, Datum person_id, Datum names, int64 *removed)
 {
@@ -362,10 +411,10 @@ EraseRow(pg_uuid_t *project_id, PtRow *row, const char *reason)
 	 * (\"value\" in the text of the jsonb): so "C-1" does not match "C-10"
 	 */
 	if (rec->demo[DEMO_EMAIL])
-		names[nnames++] = CStringGetTextDatum(psprintf("\\\"%s\\\"", rec->demo[DEMO_EMAIL]));
+		names[nnames++] = CStringGetTextDatum(QuotedInJson(rec->demo[DEMO_EMAIL]));
 	if (rec->demo[DEMO_MOBILE_PHONE])
-		names[nnames++] = CStringGetTextDatum(psprintf("\\\"%s\\\"", rec->demo[DEMO_MOBILE_PHONE]));
-	names[nnames++] = CStringGetTextDatum(psprintf("\\\"%s\\\"", rec->participant_identifier));
+		names[nnames++] = CStringGetTextDatum(QuotedInJson(rec->demo[DEMO_MOBILE_PHONE]));
+	names[nnames++] = CStringGetTextDatum(QuotedInJson(rec->participant_identifier));
 
 	(void) ProjectKey(project_id, true, key);
 
@@ -481,7 +530,7 @@ PT_API_FUNCTION(participants_erase_participant)
 	PtNotNull(fcinfo, 1, "participant");
 	project_id = PG_GETARG_UUID_P(0);
 	(void) PtGetProject(project_id);
-	if (reason != NULL && strlen(reason) > 2000)
+	if (reason != NULL && pg_mbstrlen(reason) > 2000)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for \"reason\": longer than 2000 characters")));

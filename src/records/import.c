@@ -110,6 +110,7 @@ typedef struct Import
 	JsonbContainer **bodies;
 	int			nbodies;
 	int			single;			/* the body run alone, or -1 */
+	int			batch_size;		/* rows per batch (bulk_batch_size when it began) */
 	/* the outcome */
 	Tuplestorestate *reports;
 	TupleDesc	report_desc;
@@ -393,9 +394,15 @@ CellValue(Column *c, const char *cell, JsonbValue *v)
 	else if (c->kind == COL_CUSTOM && (c->type == CF_NUMBER || c->type == CF_INTEGER) &&
 			 LooksNumeric(cell))
 	{
-		v->type = jbvNumeric;
-		v->val.numeric = DatumGetNumeric(PtTextToNumeric(cell));
-		return;
+		Datum		n = PtTextToNumeric(cell);
+
+		/* (Datum) 0: too long or too large a number, left as text for the check to name */
+		if (n != (Datum) 0)
+		{
+			v->type = jbvNumeric;
+			v->val.numeric = DatumGetNumeric(n);
+			return;
+		}
 	}
 	/* as text: the body's checks name what is wrong with it */
 	v->type = jbvString;
@@ -604,6 +611,25 @@ UpsertWork(void *arg)
 						 Report, imp);
 }
 
+/*
+ * A row's own error (its data: classes 22 and 23, or a rule, PT404 and
+ * PT409, or 42501) fails that row; anything else — a cancel, a timeout, a
+ * deadlock, a serialization failure, an internal error — ends the import as
+ * it would end any statement.
+ */
+static void
+RethrowUnlessRowError(ErrorData *edata)
+{
+	int			code = edata->sqlerrcode;
+
+	if (ERRCODE_TO_CATEGORY(code) == ERRCODE_DATA_EXCEPTION ||
+		ERRCODE_TO_CATEGORY(code) == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION ||
+		code == ERRCODE_PT_NOT_FOUND || code == ERRCODE_PT_CONFLICT ||
+		code == ERRCODE_INSUFFICIENT_PRIVILEGE)
+		return;
+	ReThrowError(edata);
+}
+
 /* Run the batch's bodies, then report its rows in order */
 static void
 RunBatch(Import *imp)
@@ -625,6 +651,7 @@ RunBatch(Import *imp)
 		if (edata != NULL)
 		{
 			/* some row failed: run them one by one to find which */
+			RethrowUnlessRowError(edata);
 			FreeErrorData(edata);
 			for (i = 0; i < imp->nbatch; i++)
 				imp->batch[i].action = NULL;
@@ -634,6 +661,7 @@ RunBatch(Import *imp)
 				edata = PtSubtransaction(UpsertWork, imp);
 				if (edata != NULL)
 				{
+					RethrowUnlessRowError(edata);
 					imp->batch[imp->map[i]].errors = ErrorDataErrors(imp, edata);
 					FreeErrorData(edata);
 				}
@@ -714,7 +742,7 @@ ImportCsv(Import *imp, const char *data, int len, MemoryContext batchcxt)
 
 			r->body = &body->root;
 		}
-		if (imp->nbatch >= pt_bulk_batch_size)
+		if (imp->nbatch >= imp->batch_size)
 			RunBatch(imp);
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -775,7 +803,7 @@ ImportJson(Import *imp, const char *data, MemoryContext batchcxt)
 			r->errors = ErrorsOf(imp, NULL, "22023",
 								 psprintf("expected a participant object, got %s",
 										  v.type == jbvBinary ? "an array" : PtJsonbTypeName(&v)));
-		if (imp->nbatch >= pt_bulk_batch_size)
+		if (imp->nbatch >= imp->batch_size)
 			RunBatch(imp);
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -1087,9 +1115,10 @@ PT_API_FUNCTION(participants_import_participants)
 	imp.cxt = cxt;
 	imp.owner = owner;
 	initStringInfo(&imp.first_errors);
-	imp.batch = palloc(sizeof(BatchRow) * Max(pt_bulk_batch_size, 1));
-	imp.map = palloc(sizeof(int) * Max(pt_bulk_batch_size, 1));
-	imp.bodies = palloc(sizeof(JsonbContainer *) * Max(pt_bulk_batch_size, 1));
+	imp.batch_size = Max(pt_bulk_batch_size, 1);
+	imp.batch = palloc(sizeof(BatchRow) * imp.batch_size);
+	imp.map = palloc(sizeof(int) * imp.batch_size);
+	imp.bodies = palloc(sizeof(JsonbContainer *) * imp.batch_size);
 	imp.single = -1;
 	imp.report_desc = CreateTemplateTupleDesc(4);
 	TupleDescInitEntry(imp.report_desc, 1, "row", INT4OID, -1, 0);

@@ -112,6 +112,7 @@ ApplyProject(pg_uuid_t *project_id, Jsonb *retention, Totals *t)
 								 "9223372036854775807) AS upto FROM participants.webhook w WHERE w.project_id = $1), "
 								 "gone AS (DELETE FROM participants.event e WHERE e.project_id = $1 "
 								 "AND e.created_date < pg_catalog.now() - $2 * pg_catalog.make_interval(hours => 24) "
+								 "AND e.event_type <> 'person.opted_out' "
 								 "AND e.id <= (SELECT upto FROM kept) RETURNING e.*), "
 								 "archived AS (INSERT INTO participants.status_archive (project_id, participant_id, study_id, "
 								 "event_id, status, prior_status, updated_at) "
