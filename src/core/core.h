@@ -122,6 +122,8 @@ extern bool PtHaveGovernance(void);
 extern bool PtHaveLifecycle(void);
 extern Datum PtTupleCol(HeapTuple t, TupleDesc desc, const char *col, bool *isnull);
 extern bool PtTupleColChanged(HeapTuple a, HeapTuple b, TupleDesc desc, const char *col);
+extern bool PtAttChanged(HeapTuple a, HeapTuple b, TupleDesc desc, int att);
+extern JsonbValue *PtRequestValue(const char *setting, const char *key);
 extern Datum PtDatabaseRowsOnly(FunctionCallInfo fcinfo, const char *trigger, bool allowed,
 								const char *message, const char *detail, const char *hint);
 

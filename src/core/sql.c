@@ -18,7 +18,9 @@
 #include "executor/spi.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
+#include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 #include "core/core.h"
@@ -338,4 +340,49 @@ PtRandomUuid(pg_uuid_t *u)
 				 errmsg("could not generate a random uuid")));
 	u->data[6] = (u->data[6] & 0x0f) | 0x40;
 	u->data[8] = (u->data[8] & 0x3f) | 0x80;
+}
+
+/*
+ * Whether attribute att differs between two versions of a row, comparing
+ * varlena values by content (a packed and an unpacked header are the same
+ * value); either version may be NULL, meaning absent (an INSERT's old row,
+ * a DELETE's new one)
+ */
+bool
+PtAttChanged(HeapTuple a, HeapTuple b, TupleDesc desc, int att)
+{
+	bool		an = true,
+				bn = true;
+	Datum		av = a ? heap_getattr(a, att, desc, &an) : (Datum) 0;
+	Datum		bv = b ? heap_getattr(b, att, desc, &bn) : (Datum) 0;
+	Form_pg_attribute attr = TupleDescAttr(desc, att - 1);
+
+	if (an || bn)
+		return an != bn;
+	if (attr->attlen == -1)
+	{
+		struct varlena *x = PG_DETOAST_DATUM_PACKED(av);
+		struct varlena *y = PG_DETOAST_DATUM_PACKED(bv);
+
+		return VARSIZE_ANY_EXHDR(x) != VARSIZE_ANY_EXHDR(y) ||
+			memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) != 0;
+	}
+	return !datumIsEqual(av, bv, attr->attbyval, attr->attlen);
+}
+
+/*
+ * A key of one of PostgREST's request settings (request.jwt.claims,
+ * request.headers: JSON objects), or NULL when the setting is unset or not
+ * an object
+ */
+JsonbValue *
+PtRequestValue(const char *setting, const char *key)
+{
+	const char *s = GetConfigOption(setting, true, false);
+	Jsonb	   *jb;
+
+	if (s == NULL || s[0] != '{')
+		return NULL;
+	jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s)));
+	return getKeyJsonValueFromContainer(&jb->root, key, strlen(key), NULL);
 }

@@ -77,29 +77,6 @@ LoadCols(Relation rel)
 	cols.relid = RelationGetRelid(rel);
 }
 
-/* True when a column differs between two row versions (binary comparison) */
-static bool
-Changed(HeapTuple a, HeapTuple b, TupleDesc desc, int col)
-{
-	bool		anull,
-				bnull;
-	Datum		av = heap_getattr(a, col, desc, &anull);
-	Datum		bv = heap_getattr(b, col, desc, &bnull);
-	Form_pg_attribute att = TupleDescAttr(desc, col - 1);
-
-	if (anull || bnull)
-		return anull != bnull;
-	if (att->attlen == -1)
-	{
-		struct varlena *x = PG_DETOAST_DATUM_PACKED(av);
-		struct varlena *y = PG_DETOAST_DATUM_PACKED(bv);
-
-		return VARSIZE_ANY_EXHDR(x) != VARSIZE_ANY_EXHDR(y) ||
-			memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) != 0;
-	}
-	return !datumIsEqual(av, bv, att->attbyval, att->attlen);
-}
-
 static bool
 IsNull(HeapTuple t, TupleDesc desc, int col)
 {
@@ -122,30 +99,30 @@ RuleError(const char *msg, const char *detail)
 static void
 CheckStateRules(HeapTuple oldt, HeapTuple newt, TupleDesc desc)
 {
-	if (Changed(oldt, newt, desc, cols.project_id) || Changed(oldt, newt, desc, cols.id))
+	if (PtAttChanged(oldt, newt, desc, cols.project_id) || PtAttChanged(oldt, newt, desc, cols.id))
 		RuleError("cannot change the project_id or id of a participant", NULL);
-	if (Changed(oldt, newt, desc, cols.inserted))
+	if (PtAttChanged(oldt, newt, desc, cols.inserted))
 		RuleError("cannot change the inserted_date of a participant", NULL);
 	if (!IsNull(oldt, desc, cols.enrollment))
 	{
-		if (Changed(oldt, newt, desc, cols.demo[DEMO_EMAIL]))
+		if (PtAttChanged(oldt, newt, desc, cols.demo[DEMO_EMAIL]))
 			RuleError("cannot change key \"demographics.email\": the participant is enrolled",
 					  "Email and mobile phone are locked once a participant enrolls.");
-		if (Changed(oldt, newt, desc, cols.demo[DEMO_MOBILE_PHONE]))
+		if (PtAttChanged(oldt, newt, desc, cols.demo[DEMO_MOBILE_PHONE]))
 			RuleError("cannot change key \"demographics.mobilePhone\": the participant is enrolled",
 					  "Email and mobile phone are locked once a participant enrolls.");
 		if (IsNull(newt, desc, cols.enrollment))
 			RuleError("cannot clear the enrollment of a participant",
 					  "Enrollment is recorded once; withdraw the participant instead.");
-		if (Changed(oldt, newt, desc, cols.enrollment))
+		if (PtAttChanged(oldt, newt, desc, cols.enrollment))
 			RuleError("cannot move the enrollment date of a participant", NULL);
 	}
 	if (!IsNull(oldt, desc, cols.withdraw))
 	{
-		if (Changed(oldt, newt, desc, cols.withdraw))
+		if (PtAttChanged(oldt, newt, desc, cols.withdraw))
 			RuleError("cannot clear or move the withdraw date of a participant",
 					  "Withdrawal is final.");
-		if (Changed(oldt, newt, desc, cols.enrollment))
+		if (PtAttChanged(oldt, newt, desc, cols.enrollment))
 			RuleError("cannot enroll a withdrawn participant", "Withdrawal is final.");
 	}
 }
@@ -211,7 +188,7 @@ CheckFormats(HeapTuple oldt, HeapTuple newt, TupleDesc desc)
 	char	   *s;
 	int			d;
 
-#define SETS(col) (oldt == NULL || Changed(oldt, newt, desc, (col)))
+#define SETS(col) (oldt == NULL || PtAttChanged(oldt, newt, desc, (col)))
 	if (oldt == NULL)
 	{
 		bool		isnull;
@@ -326,8 +303,8 @@ PT_TRIGGER_FUNCTION(participants_participant_guard)
 		CheckFormats(oldt, newt, desc);
 		/* the upsert path checked the tombstones itself, naming the element */
 		if (!PtInRestore() &&
-			(oldt == NULL || Changed(oldt, newt, desc, cols.demo[DEMO_EMAIL]) ||
-			 Changed(oldt, newt, desc, cols.demo[DEMO_MOBILE_PHONE])))
+			(oldt == NULL || PtAttChanged(oldt, newt, desc, cols.demo[DEMO_EMAIL]) ||
+			 PtAttChanged(oldt, newt, desc, cols.demo[DEMO_MOBILE_PHONE])))
 		{
 			bool		isnull;
 			pg_uuid_t  *project = DatumGetUUIDP(heap_getattr(newt, cols.project_id, desc, &isnull));
@@ -335,11 +312,11 @@ PT_TRIGGER_FUNCTION(participants_participant_guard)
 			char	   *phone = ColText(newt, desc, cols.demo[DEMO_MOBILE_PHONE]);
 
 			/* an email in another case is the same email */
-			if (oldt != NULL && (!Changed(oldt, newt, desc, cols.demo[DEMO_EMAIL]) ||
+			if (oldt != NULL && (!PtAttChanged(oldt, newt, desc, cols.demo[DEMO_EMAIL]) ||
 								 (email != NULL && ColText(oldt, desc, cols.demo[DEMO_EMAIL]) != NULL &&
 								  pg_strcasecmp(email, ColText(oldt, desc, cols.demo[DEMO_EMAIL])) == 0)))
 				email = NULL;
-			if (oldt != NULL && !Changed(oldt, newt, desc, cols.demo[DEMO_MOBILE_PHONE]))
+			if (oldt != NULL && !PtAttChanged(oldt, newt, desc, cols.demo[DEMO_MOBILE_PHONE]))
 				phone = NULL;
 			PtCheckTombstone(project, email, phone, "");
 		}
@@ -368,8 +345,8 @@ PT_TRIGGER_FUNCTION(participants_custom_field_guard)
 	PtCheckFieldOptions(DatumGetJsonbP(heap_getattr(newtup, Col(desc, "options"), desc, &isnull)));
 	if (!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		return PointerGetDatum(newtup);
-	if (Changed(td->tg_trigtuple, td->tg_newtuple, desc, Col(desc, "project_id")) ||
-		Changed(td->tg_trigtuple, td->tg_newtuple, desc, Col(desc, "name")))
+	if (PtAttChanged(td->tg_trigtuple, td->tg_newtuple, desc, Col(desc, "project_id")) ||
+		PtAttChanged(td->tg_trigtuple, td->tg_newtuple, desc, Col(desc, "name")))
 		RuleError("cannot rename a custom field or move it to another project",
 				  "Drop it and define a new one.");
 	oldtype = SPI_getvalue(td->tg_trigtuple, desc, Col(desc, "type"));
@@ -466,7 +443,7 @@ PT_TRIGGER_FUNCTION(participants_project_guard)
 	desc = RelationGetDescr(td->tg_relation);
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
-		if (Changed(td->tg_trigtuple, td->tg_newtuple, desc, Col(desc, "id")))
+		if (PtAttChanged(td->tg_trigtuple, td->tg_newtuple, desc, Col(desc, "id")))
 			RuleError("cannot change the id of a project", NULL);
 		return PointerGetDatum(td->tg_newtuple);
 	}

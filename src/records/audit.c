@@ -65,14 +65,8 @@ AuditRelid(void)
 static char *
 JwtSub(void)
 {
-	const char *claims = GetConfigOption("request.jwt.claims", true, false);
-	Jsonb	   *jb;
-	JsonbValue *v;
+	JsonbValue *v = PtRequestValue("request.jwt.claims", "sub");
 
-	if (claims == NULL || claims[0] != '{')
-		return NULL;
-	jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(claims)));
-	v = getKeyJsonValueFromContainer(&jb->root, "sub", 3, NULL);
 	if (v == NULL || v->type == jbvNull)
 		return NULL;
 	if (v->type == jbvString)
@@ -315,29 +309,6 @@ LoadParticipantCols(Relation rel)
 	pcols.relid = RelationGetRelid(rel);
 }
 
-/* Whether attribute att differs between a and b (either may be NULL: absent) */
-static bool
-AttChanged(HeapTuple a, HeapTuple b, TupleDesc desc, int att)
-{
-	bool		an = true,
-				bn = true;
-	Datum		av = a ? heap_getattr(a, att, desc, &an) : (Datum) 0;
-	Datum		bv = b ? heap_getattr(b, att, desc, &bn) : (Datum) 0;
-	Form_pg_attribute attr = TupleDescAttr(desc, att - 1);
-
-	if (an || bn)
-		return an != bn;
-	if (attr->attlen == -1)
-	{
-		struct varlena *x = PG_DETOAST_DATUM_PACKED(av);
-		struct varlena *y = PG_DETOAST_DATUM_PACKED(bv);
-
-		return VARSIZE_ANY_EXHDR(x) != VARSIZE_ANY_EXHDR(y) ||
-			memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) != 0;
-	}
-	return !datumIsEqual(av, bv, attr->attbyval, attr->attlen);
-}
-
 /* Whether the attribute is set (not NULL; for a boolean, true) */
 static bool
 AttSet(HeapTuple t, TupleDesc desc, int att)
@@ -434,13 +405,13 @@ ParticipantKeysChanged(HeapTuple oldt, HeapTuple newt, TupleDesc desc)
 			   *newf = NULL;
 
 	for (i = 0; i < NUM_DEMO; i++)
-		if (AttChanged(oldt, newt, desc, pcols.demo[i]))
+		if (PtAttChanged(oldt, newt, desc, pcols.demo[i]))
 			keys = lappend(keys, psprintf("demographics.%s", pt_demo_keys[i]));
 	for (i = 0; i < N_PARTICIPANT_COLS; i++)
 	{
 		if (oldt == NULL && !AttSet(newt, desc, pcols.att[i]))
 			continue;
-		if (AttChanged(oldt, newt, desc, pcols.att[i]))
+		if (PtAttChanged(oldt, newt, desc, pcols.att[i]))
 			keys = lappend(keys, (char *) participant_cols[i].key);
 	}
 	if (oldt != NULL)
@@ -455,7 +426,7 @@ ParticipantKeysChanged(HeapTuple oldt, HeapTuple newt, TupleDesc desc)
 
 		newf = isnull ? NULL : DatumGetJsonbP(d);
 	}
-	if (oldt == NULL || AttChanged(oldt, newt, desc, pcols.custom_fields))
+	if (oldt == NULL || PtAttChanged(oldt, newt, desc, pcols.custom_fields))
 	{
 		keys = FieldKeysChanged(keys, newf, oldf, true);
 		keys = FieldKeysChanged(keys, oldf, newf, false);
@@ -498,7 +469,7 @@ AuditParticipant(TriggerData *td, pg_uuid_t *project_id)
 		action = "withdraw";
 	else if (AttBecameSet(oldt, newt, desc, "enrollment_date"))
 		action = "enroll";
-	else if (AttChanged(oldt, newt, desc, SPI_fnumber(desc, "opted_out")))
+	else if (PtAttChanged(oldt, newt, desc, SPI_fnumber(desc, "opted_out")))
 		action = AttSet(newt, desc, SPI_fnumber(desc, "opted_out")) ? "optOut" : "optIn";
 	else
 		action = "update";

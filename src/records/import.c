@@ -1265,19 +1265,6 @@ PT_API_FUNCTION(participants_import_rows)
  * ------------------------------------------------------------------------
  */
 
-/* A value of PostgREST's request.headers or request.jwt.claims */
-static JsonbValue *
-RequestValue(const char *setting, const char *key)
-{
-	const char *s = GetConfigOption(setting, true, false);
-	Jsonb	   *jb;
-
-	if (s == NULL || s[0] != '{')
-		return NULL;
-	jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s)));
-	return getKeyJsonValueFromContainer(&jb->root, key, strlen(key), NULL);
-}
-
 static void
 AppendCsvField(StringInfo buf, const char *s, int len)
 {
@@ -1320,10 +1307,10 @@ participants_import_csv_body(PG_FUNCTION_ARGS)
 
 	PtNotNull(fcinfo, 0, "rows");
 	rows = PG_GETARG_JSONB_P(0);
-	project_v = RequestValue("request.headers", "x-project-id");
+	project_v = PtRequestValue("request.headers", "x-project-id");
 	if (project_v == NULL && pt_jwt_project_claim && pt_jwt_project_claim[0])
 	{
-		JsonbValue *claim = RequestValue("request.jwt.claims", pt_jwt_project_claim);
+		JsonbValue *claim = PtRequestValue("request.jwt.claims", pt_jwt_project_claim);
 
 		if (claim && claim->type == jbvBinary && JsonContainerIsArray(claim->val.binary.data) &&
 			JsonContainerSize(claim->val.binary.data) == 1)
@@ -1336,7 +1323,7 @@ participants_import_csv_body(PG_FUNCTION_ARGS)
 				 errhint("Send the project's id in the X-Project-Id header.")));
 	PtParseUuid(pnstrdup(project_v->val.string.val, project_v->val.string.len), "project_id", project);
 
-	options_v = RequestValue("request.headers", "x-import-options");
+	options_v = PtRequestValue("request.headers", "x-import-options");
 	if (options_v != NULL && options_v->type == jbvString)
 		options = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
 													 CStringGetDatum(pnstrdup(options_v->val.string.val, options_v->val.string.len))));
